@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that tests and benchmarks use (MPI, network namespaces), when missing.
+# Needs root (or sudo); without either it says what to install and carries on.
+set -euo pipefail
+
+packages=(openmpi-bin libopenmpi-dev iproute2 procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+  echo "eng/install-prerequisites.sh: missing ${missing[*]}; install them as root (apt-get install ${missing[*]}) to run every test." >&2
+  exit 0
+fi
+echo "Installing ${missing[*]}..."
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,44 @@
+using TorchSharp;
+
+namespace Accelerate.Distributed;
+
+/// <summary>
+/// The processes of one job and the collectives they run together. Every rank must call the same
+/// collectives in the same order with tensors of the same shape and dtype.
+/// Tensors are CPU tensors; a backend for GPU tensors implements the same members.
+/// </summary>
+public abstract class ProcessGroup : IDisposable
+{
+    /// <summary>This process's global rank.</summary>
+    public abstract int Rank { get; }
+
+    /// <summary>Number of processes in the group.</summary>
+    public abstract int WorldSize { get; }
+
+    /// <summary>Combines <paramref name="tensor"/> across ranks in place; every rank gets the result.</summary>
+    public abstract void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>Copies rank <paramref name="source"/>'s tensor into <paramref name="tensor"/> on every rank.</summary>
+    public abstract void Broadcast(torch.Tensor tensor, int source = 0);
+
+    /// <summary>Every rank's tensor, in rank order, on every rank. Sizes along dim 0 may differ per rank.</summary>
+    public abstract torch.Tensor[] AllGather(torch.Tensor tensor);
+
+    /// <summary>Every rank's tensor, in rank order, on <paramref name="destination"/>; null elsewhere.</summary>
+    public abstract torch.Tensor[]? Gather(torch.Tensor tensor, int destination = 0);
+
+    /// <summary>Reduces <paramref name="input"/> across ranks and leaves rank r with the r-th chunk along dim 0.</summary>
+    public abstract torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>Returns when every rank has called it.</summary>
+    public abstract void Barrier();
+
+    /// <summary>Rank <paramref name="source"/>'s object on every rank (serialized as JSON).</summary>
+    public abstract T BroadcastObject<T>(T value, int source = 0);
+
+    /// <summary>Every rank's object, in rank order, on every rank (serialized as JSON).</summary>
+    public abstract T[] AllGatherObject<T>(T value);
+
+    /// <summary>Leaves the group; peers still in a collective with this rank fail with an error naming it.</summary>
+    public abstract void Dispose();
+}
