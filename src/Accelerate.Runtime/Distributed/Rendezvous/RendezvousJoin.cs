@@ -42,7 +42,8 @@ internal static class RendezvousJoin
             }
 
             var keys = Enumerable.Range(0, world).Select(r => prefix + "rank/" + r).ToArray();
-            if (!store.Wait(keys, Remaining(deadline)))
+            // Rank 0 serves the store: it waits a little longer so that the others can still read who is missing.
+            if (!store.Wait(keys, Remaining(deadline) + (rank == 0 ? TimeSpan.FromSeconds(2) : TimeSpan.Zero)))
                 throw MissingRanks(environment, store, keys, timeout);
 
             var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
@@ -71,11 +72,21 @@ internal static class RendezvousJoin
 
     private static AccelerateException MissingRanks(DistributedEnvironment environment, StoreClient store, string[] keys, TimeSpan timeout)
     {
-        var present = store.Check(keys);
+        bool[] present;
         var joined = new List<PeerAddress>();
-        for (var r = 0; r < keys.Length; r++)
-            if (present[r] && store.Get(keys[r], TimeSpan.Zero) is { } bytes)
-                joined.Add(JsonSerializer.Deserialize<PeerAddress>(bytes)!);
+        try
+        {
+            present = store.Check(keys);
+            for (var r = 0; r < keys.Length; r++)
+                if (present[r] && store.Get(keys[r], TimeSpan.Zero) is { } bytes)
+                    joined.Add(JsonSerializer.Deserialize<PeerAddress>(bytes)!);
+        }
+        catch (AccelerateException)
+        {
+            // Rank 0 gave up at the same moment; say what is known.
+            present = keys.Select(_ => false).ToArray();
+            present[environment.Rank] = true;
+        }
         var missing = Enumerable.Range(0, keys.Length).Where(r => !present[r]).ToList();
         var perMachine = environment.LocalWorldSize > 0 ? environment.LocalWorldSize : 1;
         string Where(int r)
