@@ -23,6 +23,7 @@ try
         "stall" => Scenarios.Stall(group, int.Parse(args[1])),
         "mismatch" => Scenarios.Mismatch(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
+        "latency" => Scenarios.Latency(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();
@@ -57,6 +58,20 @@ internal static class Scenarios
         if (group.Rank == 0) group.AllReduce(tensor);
         else group.Barrier();
         Console.WriteLine("NO ERROR");
+        return 0;
+    }
+
+    public static int Latency(ProcessGroup group)
+    {
+        var values = new float[1];
+        using var tensor = torch.ones(1);
+        foreach (var (name, action) in new (string, Action)[] { ("barrier", group.Barrier), ("span", () => group.AllReduce(values.AsSpan())), ("tensor", () => group.AllReduce(tensor)) })
+        {
+            for (var i = 0; i < 1000; i++) action();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 20000; i++) action();
+            if (group.Rank == 0) Console.WriteLine($"{name} {clock.Elapsed.TotalMicroseconds / 20000:F2} us");
+        }
         return 0;
     }
 
