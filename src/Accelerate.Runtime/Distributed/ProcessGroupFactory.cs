@@ -12,8 +12,10 @@ internal static class ProcessGroupFactory
     public static ProcessGroup Create(DistributedEnvironment environment, TimeSpan timeout, CollectiveSettings settings, Action<string> log)
     {
         var rendezvousTimeout = settings.RendezvousTimeout ?? timeout;
+        var useMpi = settings.Backend == "mpi" || (settings.Backend == "auto" && environment.Launcher is "mpirun" or "mpiexec" && MpiAvailable(log));
         return settings.Backend switch
         {
+            _ when useMpi => Mpi.MpiProcessGroup.Create(environment, settings.DebugMode),
             _ => CreateTcp(environment, rendezvousTimeout, settings, log),
         };
     }
@@ -27,6 +29,20 @@ internal static class ProcessGroupFactory
         var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
         return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
             useSharedMemory: settings.Backend != "tcp", log);
+    }
+
+    private static bool MpiAvailable(Action<string> log)
+    {
+        try
+        {
+            Mpi.LibMpi.EnsureLoaded();
+            return true;
+        }
+        catch (AccelerateException e)
+        {
+            log($"started by mpirun, but the MPI backend is unavailable ({e.Message}); using TCP.");
+            return false;
+        }
     }
 
     internal static MembershipProof Proof(DistributedEnvironment environment, Action<string> log)
