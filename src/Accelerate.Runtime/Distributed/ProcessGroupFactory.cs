@@ -16,6 +16,7 @@ internal static class ProcessGroupFactory
         return settings.Backend switch
         {
             _ when useMpi => Mpi.MpiProcessGroup.Create(environment, settings.DebugMode),
+            "nccl" => Nccl.NcclProcessGroup.Create(() => CreateTcp(environment, rendezvousTimeout, settings, log), TorchSharp.torch.cuda.is_available()),
             _ => CreateTcp(environment, rendezvousTimeout, settings, log),
         };
     }
