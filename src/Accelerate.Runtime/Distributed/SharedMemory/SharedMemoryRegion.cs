@@ -12,7 +12,7 @@ namespace Accelerate.Distributed.SharedMemory;
 internal sealed unsafe class SharedMemoryRegion : IDisposable
 {
     private const int Line = 64;
-    private const int BusySpins = 20_000;
+    private const int BusySpins = 4_000_000;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
@@ -76,11 +76,8 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
             // Busy-wait first (a peer on another core arrives within microseconds), then yield the core.
             for (var spins = 0; Volatile.Read(ref *Counter(rank)) < generation; spins++)
             {
-                if (spins < BusySpins)
-                {
-                    Thread.SpinWait(8);
-                    continue;
-                }
+                // Plain polling, no PAUSE: under a hypervisor, PAUSE loops can make it deschedule the vCPU.
+                if (spins < BusySpins) continue;
                 Thread.Yield();
                 if ((spins & 63) == 0 && Environment.TickCount64 >= nextCheck)
                 {
