@@ -12,7 +12,7 @@ namespace Accelerate.Distributed.SharedMemory;
 internal sealed unsafe class SharedMemoryRegion : IDisposable
 {
     private const int Line = 64;
-    private const int BusySpins = 4_000_000;
+    private const int BusySpins = 20_000;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;

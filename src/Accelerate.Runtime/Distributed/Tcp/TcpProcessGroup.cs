@@ -21,7 +21,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     /// <summary>All-reduces up to this many bytes use recursive doubling (latency), larger ones the ring (bandwidth).</summary>
     internal const long RingThreshold = 256 * 1024;
     private const int Segment = 512 * 1024;
-    private const long SlotBytes = 4 * 1024 * 1024;
+    private const long SlotBytes = 1024 * 1024;
     private readonly PeerLink?[] _links;
     private readonly byte* _scratch;
     private readonly TimeSpan _timeout;
