@@ -50,6 +50,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         _shared = MapSharedMemory(local, log);
         if (_shared is null) return;
         _local = local;
+        CpuAffinity.Bind(local.Me, local.Size);
         if (hosts.Length > 1) _crossHost = new Team(hosts.Select(h => h[local.Me]).ToArray(), Array.IndexOf(hosts, mine));
     }
 
