@@ -22,6 +22,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     internal const long RingThreshold = 256 * 1024;
     private const int Segment = 512 * 1024;
     private const long SlotBytes = 1024 * 1024;
+    private const long SmallSharedAllReduce = 32 * 1024;
     private readonly PeerLink?[] _links;
     private readonly byte* _scratch;
     private readonly TimeSpan _timeout;
@@ -125,6 +126,17 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     {
         var shared = _shared!;
         var size = type.Size();
+        if (count * size <= SmallSharedAllReduce && _crossHost is null)
+        {
+            // Small: one signal. Every rank combines all slots in rank order, so all get identical results.
+            var bank = _bank;
+            _bank ^= 1;
+            Buffer.MemoryCopy((void*)data, shared.Slot(bank, shared.Me), count * size, count * size);
+            SharedBarrier();
+            Reduction.Combine(type, op, shared.Slot(bank, 0), shared.Slot(bank, 1), (byte*)data, count);
+            for (var other = 2; other < shared.Ranks; other++) Reduction.Combine(type, op, (byte*)data, shared.Slot(bank, other), count);
+            return;
+        }
         var perChunk = SlotBytes / size;
         for (long offset = 0; offset < count; offset += perChunk)
         {
