@@ -6,10 +6,12 @@ public sealed class FailureTests
     [TestMethod]
     public void A_rank_that_exits_nonzero_stops_the_others_and_the_summary_shows_its_stderr()
     {
-        using var run = LauncherRun.Probe(["--num_processes", "3", "--cpu"], "fail", "1", "3");
+        var trigger = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("n"));
+        using var run = LauncherRun.Probe(["--num_processes", "3", "--cpu"], "fail", "1", "3", trigger);
         var others = run.WaitForLines(l => l.Contains("ready rank="), 3);
         try
         {
+            File.WriteAllText(trigger, "");
             Assert.AreEqual(3, run.WaitForExit(), "the launcher exits with the failed rank's code");
             var pids = Processes.ReadyPids(others).ToList();
             Assert.IsEmpty(Processes.WaitUntilGone(pids, 5), "every rank is gone when the launcher exits");
@@ -28,6 +30,7 @@ public sealed class FailureTests
         finally
         {
             Processes.KillAll(Processes.ReadyPids(run.Lines));
+            File.Delete(trigger);
         }
     }
 
@@ -53,9 +56,12 @@ public sealed class FailureTests
     [TestMethod]
     public void A_rank_killed_by_SIGKILL_is_reported_by_signal()
     {
-        using var run = LauncherRun.Probe(["--num_processes", "2", "--cpu"], "selfkill", "1");
+        var trigger = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("n"));
+        using var run = LauncherRun.Probe(["--num_processes", "2", "--cpu"], "selfkill", "1", trigger);
         try
         {
+            run.WaitForLines(l => l.Contains("ready rank="), 2);
+            File.WriteAllText(trigger, "");
             Assert.AreEqual(137, run.WaitForExit(), run.AllOutput);
             var summary = string.Join('\n', run.Stderr);
             StringAssert.Contains(summary, "exitcode  : signal 9 (SIGKILL)");
@@ -65,6 +71,7 @@ public sealed class FailureTests
         finally
         {
             Processes.KillAll(Processes.ReadyPids(run.Lines));
+            File.Delete(trigger);
         }
     }
 

@@ -29,9 +29,9 @@ return mode switch
     "env" => PrintEnvironment(args[1..]),
     "exit" => int.Parse(args[1]),
     "wait" or "ignore-term" => Wait(),
-    "fail" => rank == int.Parse(args[1]) ? Fail(int.Parse(args[2])) : Wait(),
+    "fail" => rank == int.Parse(args[1]) ? Fail(int.Parse(args[2]), args.ElementAtOrDefault(3)) : Wait(),
     "throw" => rank == int.Parse(args[1]) ? Throw(args[2]) : Wait(),
-    "selfkill" => rank == int.Parse(args[1]) ? SelfKill() : Wait(),
+    "selfkill" => rank == int.Parse(args[1]) ? SelfKill(args.ElementAtOrDefault(2)) : Wait(),
     "restart-until" => RestartUntil(int.Parse(args[1])),
     "rendezvous" => Rendezvous(),
     _ => throw new ArgumentException($"unknown mode {mode}"),
@@ -53,9 +53,10 @@ int Wait()
     return 143;
 }
 
-int Fail(int code)
+int Fail(int code, string? trigger)
 {
     Console.WriteLine($"ready rank={rank} pid={Environment.ProcessId}");
+    AwaitTrigger(trigger);
     Console.Error.WriteLine($"rank {rank} is about to fail");
     Console.Error.WriteLine($"last words of rank {rank}");
     return code;
@@ -77,11 +78,18 @@ int Throw(string message)
     }
 }
 
-int SelfKill()
+int SelfKill(string? trigger)
 {
     Console.WriteLine($"ready rank={rank} pid={Environment.ProcessId}");
+    AwaitTrigger(trigger);
     Process.GetCurrentProcess().Kill();
     return 0;
+}
+
+// A test that needs every rank up before one fails creates this file once it has seen all "ready" lines.
+void AwaitTrigger(string? trigger)
+{
+    while (trigger is not null && !File.Exists(trigger)) Thread.Sleep(10);
 }
 
 int RestartUntil(int attempts)
