@@ -14,10 +14,10 @@ public sealed class CudaProbeTests
 
     private static void WriteFakeNvidiaSmi(string folder, string body)
     {
-        if (OperatingSystem.IsWindows()) Assert.Inconclusive("The fake nvidia-smi is a shell script.");
         var path = Path.Combine(folder, "nvidia-smi");
         File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (OperatingSystem.IsWindows()) Assert.Inconclusive("The fake nvidia-smi is a shell script.");
+        else File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     [TestMethod]
