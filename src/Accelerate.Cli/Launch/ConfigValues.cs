@@ -38,8 +38,8 @@ internal sealed record ConfigValues
     public static ConfigValues From(ClusterConfig config, string path) => new()
     {
         Path = path,
-        DistributedType = config.DistributedType,
-        MixedPrecision = config.MixedPrecision,
+        DistributedType = config.DistributedType.ToWire(),
+        MixedPrecision = config.MixedPrecision?.ToWire(),
         UseCpu = config.UseCpu,
         Debug = config.Debug,
         NumProcesses = config.NumProcesses,
@@ -48,7 +48,7 @@ internal sealed record ConfigValues
         GpuIds = config.GpuIds,
         MainProcessIp = config.MainProcessIp,
         MainProcessPort = config.MainProcessPort,
-        RdzvBackend = config.RdzvBackend,
+        RdzvBackend = config.RdzvBackend?.ToWire(),
         SameNetwork = config.SameNetwork,
         MainTrainingFunction = config.MainTrainingFunction,
     };

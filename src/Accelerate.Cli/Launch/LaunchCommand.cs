@@ -16,7 +16,7 @@ internal static class LaunchCommand
                 Console.Out.Write(LaunchOptionCatalog.Help());
                 return 0;
             }
-            var config = LaunchConfigSource.Load(parsed.Get("config_file"), parsed.Get("cpu") == "true");
+            var config = LaunchConfigSource.Load(parsed.Get("config_file"), parsed.Get("cpu") == "true", Environment.GetEnvironmentVariable);
             var plan = LaunchPlanResolver.Resolve(parsed, config, Environment.GetEnvironmentVariable, GpuCount(), Environment.ProcessorCount);
             var console = new LauncherConsole(plan.Quiet);
             if (plan.PrintConfigOnly)
@@ -33,7 +33,8 @@ internal static class LaunchCommand
         }
         catch (LaunchException e)
         {
-            Console.Error.WriteLine($"accelerate launch: error {e.Code}: {e.Message}");
+            // Config file errors already read "path:line:column: error CODE: ..."; others get their code here.
+            Console.Error.WriteLine("accelerate launch: " + (e.Message.Contains(e.Code, StringComparison.Ordinal) ? e.Message : $"error {e.Code}: {e.Message}"));
             return e.ExitCode;
         }
     }

@@ -1,12 +1,21 @@
+using Accelerate.Configuration;
+
 namespace Accelerate.Cli.Launch;
 
-/// <summary>Finds and reads the config file a launch uses.</summary>
+/// <summary>Finds and reads the config file a launch uses, as HF accelerate does (see <see cref="ConfigFile.LoadForLaunch"/>).</summary>
 internal static class LaunchConfigSource
 {
-    /// <summary>The config a launch uses, or null when none applies.</summary>
-    public static ConfigValues? Load(string? configFile, bool cpu)
+    /// <summary>The config a launch uses, or null when none applies (no <c>--config_file</c> and no default file).</summary>
+    public static ConfigValues? Load(string? configFile, bool cpu, Func<string, string?> environment)
     {
-        if (configFile is null) return null;
-        throw new LaunchException("ACC3010", $"--config_file {configFile}: reading config files is not available in this build; pass the settings as options.");
+        try
+        {
+            return ConfigFile.LoadForLaunch(configFile, cpu, environment) is { } loaded ? ConfigValues.From(loaded.Config, loaded.Path) : null;
+        }
+        catch (ConfigFileException e)
+        {
+            // The message already names the file, line and key, with its own code.
+            throw new LaunchException(e.Code, e.Message);
+        }
     }
 }
