@@ -33,7 +33,7 @@ return mode switch
     "throw" => rank == int.Parse(args[1]) ? Throw(args[2]) : Wait(),
     "selfkill" => rank == int.Parse(args[1]) ? SelfKill(args.ElementAtOrDefault(2)) : Wait(),
     "restart-until" => RestartUntil(int.Parse(args[1])),
-    "rendezvous" => Rendezvous(),
+    "rendezvous" => PrintEnvironment([]) + Rendezvous(),
     _ => throw new ArgumentException($"unknown mode {mode}"),
 };
 
