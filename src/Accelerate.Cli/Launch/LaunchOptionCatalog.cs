@@ -38,7 +38,7 @@ internal static class LaunchOptionCatalog
         new("max_restarts", Distributed, true, "Restart the whole group up to this many times when a rank fails."),
         new("monitor_interval", Distributed, true, "Seconds between health checks of the ranks (default 0.1; exits are noticed at once anyway)."),
         new("shutdown_timeout", Distributed, true, "Seconds a rank gets after SIGTERM before SIGKILL (default: $TORCH_ELASTIC_SHUTDOWN_TIMEOUT, else 30)."),
-        new("tee", Distributed, true, "Also write rank output to per-rank files: 0 none, 1 stdout, 2 stderr, 3 both.", ["0", "1", "2", "3"], "t"),
+        new("tee", Distributed, true, "Also write rank output to per-rank files (in --log_dir, else a temporary folder): 0 none, 1 stdout, 2 stderr, 3 both.", ["0", "1", "2", "3"], "t"),
         new("log_dir", Distributed, true, "Directory for per-rank logs and error files: <log_dir>/<run_id>/attempt_<n>/<local_rank>/."),
         new("local_ranks_filter", Distributed, true, "Only show these local ranks' output on the console, e.g. 0 or 0,2."),
         new("role", Distributed, true, "Role name (ROLE_NAME; default 'default')."),

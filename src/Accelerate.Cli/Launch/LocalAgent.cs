@@ -15,8 +15,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     public int Run()
     {
         using var registrations = new SignalRegistrations(_signal);
-        var temporary = plan.LogDirectory is null;
+        // Without --log_dir, error files (and --tee logs) go to a temporary folder, removed after a clean run without --tee.
+        var temporary = plan.LogDirectory is null && plan.Tee == 0;
         var root = Path.Combine(plan.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"accelerate-{Environment.ProcessId}"), job.RunId);
+        if (plan.LogDirectory is null && plan.Tee != 0) console.Info($"rank logs: {root}");
         var failed = false;
         try
         {
@@ -71,9 +73,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 File.Delete(errorFile);
                 var environment = RankEnvironment.For(plan, job, local, attempt, errorFile);
                 var toConsole = plan.LocalRanksFilter?.Contains(local) ?? true;
-                var logs = plan.LogDirectory is null ? null : directory;
+                // --log_dir alone keeps both streams; --tee chooses which.
+                var tee = plan.Tee != 0 ? plan.Tee : plan.LogDirectory is null ? 0 : 3;
                 ranks.Add(new RankProcess(program, plan.ProgramArguments, environment, plan.MachineRank * plan.LocalProcesses + local,
-                    local, errorFile, logs, plan.LogDirectory is null ? 0 : plan.Tee == 0 ? 3 : plan.Tee, toConsole, console));
+                    local, errorFile, directory, tee, toConsole, console));
             }
         }
         catch

@@ -33,7 +33,7 @@ internal sealed class RankProcess : IDisposable
     /// signal fires when the forking thread ends, not the process.
     /// </summary>
     public RankProcess(ProgramCommand program, IReadOnlyList<string> programArguments, IReadOnlyDictionary<string, string> environment,
-        int rank, int localRank, string errorFile, string? logDirectory, int tee, bool toConsole, LauncherConsole console)
+        int rank, int localRank, string errorFile, string logDirectory, int tee, bool toConsole, LauncherConsole console)
     {
         Rank = rank;
         LocalRank = localRank;
@@ -50,9 +50,8 @@ internal sealed class RankProcess : IDisposable
         foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
         foreach (var (name, value) in environment) start.Environment[name] = value;
 
-        if (logDirectory is not null && tee != 0)
+        if (tee != 0)
         {
-            Directory.CreateDirectory(logDirectory);
             if ((tee & 1) != 0) _stdoutFile = new StreamWriter(Path.Combine(logDirectory, "stdout.log")) { AutoFlush = true };
             if ((tee & 2) != 0) _stderrFile = new StreamWriter(Path.Combine(logDirectory, "stderr.log")) { AutoFlush = true };
         }
