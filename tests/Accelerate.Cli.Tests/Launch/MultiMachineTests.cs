@@ -79,4 +79,26 @@ public sealed class MultiMachineTests
         Assert.AreEqual(1, first.WaitForExit(), first.AllOutput);
         first.WaitForLine(l => l.Contains("machine rank 1 of 2 did not join"));
     }
+
+    [TestMethod]
+    public void A_secret_set_on_every_machine_is_used_and_a_different_one_is_turned_away()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        var secret = string.Concat(Enumerable.Repeat("0123456789abcdef", 4));
+        var same = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret };
+        using (var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29615, 30), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0)))
+        using (var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29615, 30), LauncherRun.RankProbeDll, "env"], same, machines.Exec(1)))
+        {
+            Assert.AreEqual(0, first.WaitForExit(), first.AllOutput);
+            Assert.AreEqual(0, second.WaitForExit(), second.AllOutput);
+            Assert.IsTrue(RankReport.From(first.Stdout.Concat(second.Stdout)).All(r => r.Env["ACCELERATE_LAUNCH_SECRET"] == secret));
+        }
+
+        var other = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret.Replace('0', 'f') };
+        using var host = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29616, 3), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0));
+        using var stranger = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29616, 3), LauncherRun.RankProbeDll, "env"], other, machines.Exec(1));
+        Assert.AreEqual(1, stranger.WaitForExit(), stranger.AllOutput);
+        StringAssert.Contains(stranger.WaitForLine(l => l.Contains("ACC3031")), "ACCELERATE_LAUNCH_SECRET differs");
+        Assert.AreEqual(1, host.WaitForExit(), host.AllOutput);
+    }
 }
