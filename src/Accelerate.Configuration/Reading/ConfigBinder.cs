@@ -53,8 +53,9 @@ internal sealed class ConfigBinder
                 case "same_network": config = config with { SameNetwork = Bool(name, value) }; break;
                 case "enable_cpu_affinity": config = config with { EnableCpuAffinity = Bool(name, value) }; break;
                 case "num_processes":
-                    var processes = Int(name, value, min: -1, max: int.MaxValue, "a whole number of processes, 1 or more (or -1 for \"not set\")");
-                    if (processes == 0) processes = Invalid<int?>(name, value, "a whole number of processes, 1 or more (or -1 for \"not set\")");
+                    const string processCounts = "a whole number of processes, 1 or more (or -1 for \"not set\")";
+                    var processes = Int(name, value, min: -1, max: int.MaxValue, processCounts);
+                    if (processes == 0) processes = Invalid<int?>(name, value, processCounts);
                     config = config with { NumProcesses = processes == -1 ? null : processes };
                     break;
                 case "machine_rank": config = config with { MachineRank = Int(name, value, 0, int.MaxValue, "a whole number from 0 (this machine's index)") }; break;
