@@ -45,7 +45,7 @@ internal sealed class ConfigBinder
                 case "compute_environment": config = config with { ComputeEnvironment = Enum<ComputeEnvironment>(name, value) }; break;
                 case "distributed_type":
                     hasDistributedType = true;
-                    config = config with { DistributedType = Enum<DistributedType>(name, value) ?? Required(name, value, DistributedType.No) };
+                    config = config with { DistributedType = Enum<DistributedType>(name, value) ?? EmptyDistributedType(value) };
                     break;
                 case "mixed_precision": config = config with { MixedPrecision = Enum<MixedPrecision>(name, value) }; break;
                 case "use_cpu": config = config with { UseCpu = Bool(name, value) }; break;
@@ -53,8 +53,9 @@ internal sealed class ConfigBinder
                 case "same_network": config = config with { SameNetwork = Bool(name, value) }; break;
                 case "enable_cpu_affinity": config = config with { EnableCpuAffinity = Bool(name, value) }; break;
                 case "num_processes":
-                    var processes = Int(name, value, min: -1, max: int.MaxValue, "a whole number of processes, 1 or more (or -1 for \"not set\")");
-                    if (processes == 0) processes = Invalid<int?>(name, value, "a whole number of processes, 1 or more (or -1 for \"not set\")");
+                    const string processCounts = "a whole number of processes, 1 or more (or -1 for \"not set\")";
+                    var processes = Int(name, value, min: -1, max: int.MaxValue, processCounts);
+                    if (processes == 0) processes = Invalid<int?>(name, value, processCounts);
                     config = config with { NumProcesses = processes == -1 ? null : processes };
                     break;
                 case "machine_rank": config = config with { MachineRank = Int(name, value, 0, int.MaxValue, "a whole number from 0 (this machine's index)") }; break;
@@ -109,12 +110,13 @@ internal sealed class ConfigBinder
         settings.Where(s => s.Value is not null && !(empty && s.Value is IReadOnlyDictionary<string, object?> { Count: 0 }))
                 .ToDictionary(s => s.Key, s => s.Value);
 
-    private T Required<T>(string key, ConfigNode value, T fallback)
+    /// <summary>Reports a <c>distributed_type:</c> with no value (a wrong value was reported already) and stands in NO.</summary>
+    private DistributedType EmptyDistributedType(ConfigNode value)
     {
         if (value is ScalarNode { IsNull: true })
-            errors.Add(Error(ConfigErrorCode.MissingKey, value, key,
-                $"`{key}` is empty; allowed values are {string.Join(", ", WireNames.Names<DistributedType>())}."));
-        return fallback;
+            errors.Add(Error(ConfigErrorCode.MissingKey, value, "distributed_type",
+                $"`distributed_type` is empty; allowed values are {string.Join(", ", WireNames.Names<DistributedType>())}."));
+        return DistributedType.No;
     }
 
     private T? Enum<T>(string key, ConfigNode value) where T : struct, System.Enum
