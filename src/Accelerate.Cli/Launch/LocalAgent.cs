@@ -10,11 +10,12 @@ namespace Accelerate.Cli.Launch;
 internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, LauncherConsole console)
 {
     private readonly TaskCompletionSource<int> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Runs to the end; returns the launcher's exit code.</summary>
     public int Run()
     {
-        using var registrations = new SignalRegistrations(_signal);
+        using var registrations = new SignalRegistrations(_signal, _secondSignal);
         // Without --log_dir, error files (and --tee logs) go to a temporary folder, removed after a clean run without --tee.
         var temporary = plan.LogDirectory is null && plan.Tee == 0;
         var root = Path.Combine(plan.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"accelerate-{Environment.ProcessId}"), job.RunId);
@@ -105,17 +106,25 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         return ([], null);
     }
 
-    /// <summary>Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period; returns the ranks it stopped.</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period, or at once when
+    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped.
+    /// </summary>
     private List<int> Stop(List<RankProcess> ranks, int signal)
     {
         var running = ranks.Where(r => !r.Completion.IsCompleted).ToList();
+        var again = _signal.Task.IsCompleted ? _secondSignal.Task : _signal.Task;
         foreach (var rank in running) rank.Signal(signal);
         var all = running.Select(r => (Task)r.Completion).ToArray();
-        if (!Task.WaitAll(all, plan.ShutdownTimeout))
+        var stopped = Task.WhenAll(all);
+        Task.WaitAny([stopped, again], plan.ShutdownTimeout);
+        if (!stopped.IsCompleted)
         {
             foreach (var rank in running.Where(r => !r.Completion.IsCompleted))
             {
-                console.Info($"rank {rank.Rank} (pid {rank.Pid}) did not stop within {plan.ShutdownTimeout.TotalSeconds:0.#} s of {Posix.SignalName(signal)}; sending SIGKILL");
+                console.Info(again.IsCompleted
+                    ? $"rank {rank.Rank} (pid {rank.Pid}): another signal came while stopping; sending SIGKILL"
+                    : $"rank {rank.Rank} (pid {rank.Pid}) did not stop within {plan.ShutdownTimeout.TotalSeconds:0.#} s of {Posix.SignalName(signal)}; sending SIGKILL");
                 rank.Signal(Posix.SIGKILL);
             }
             Task.WaitAll(all, TimeSpan.FromSeconds(10));
@@ -135,7 +144,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     {
         private readonly PosixSignalRegistration[] _registrations;
 
-        public SignalRegistrations(TaskCompletionSource<int> signal)
+        public SignalRegistrations(TaskCompletionSource<int> signal, TaskCompletionSource<int> secondSignal)
         {
             _registrations =
             [
@@ -143,7 +152,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                     .Select(pair => PosixSignalRegistration.Create(pair.Item1, context =>
                     {
                         context.Cancel = true;
-                        signal.TrySetResult(pair.Item2);
+                        if (!signal.TrySetResult(pair.Item2)) secondSignal.TrySetResult(pair.Item2);
                     })),
             ];
         }

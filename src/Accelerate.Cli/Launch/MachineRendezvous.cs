@@ -72,6 +72,8 @@ internal static class MachineRendezvous
             }
             var secretToShare = environmentSecret is null ? job.Secret : "-";
             foreach (var connection in arrived.Values) TrySend(connection, $"GO {job.RunId} {secretToShare}");
+            // Let the other machines close first, so no TIME_WAIT connection of ours sits on the port rank 0 binds next.
+            foreach (var connection in arrived.Values) ReadLine(connection, TimeSpan.FromSeconds(2));
             console.Info($"machine 0: all {plan.NumMachines} machines arrived; starting ranks");
             return job;
         }

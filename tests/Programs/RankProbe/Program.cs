@@ -20,6 +20,7 @@ using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
 {
     context.Cancel = true;
+    if (mode == "ignore-term") { Console.WriteLine($"ignored SIGINT rank={rank}"); return; }
     Console.WriteLine($"got SIGINT rank={rank}");
     stop.Set();
 });
