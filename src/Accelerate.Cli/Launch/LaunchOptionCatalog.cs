@@ -42,7 +42,7 @@ internal static class LaunchOptionCatalog
         new("log_dir", Distributed, true, "Directory for per-rank logs and error files: <log_dir>/<run_id>/attempt_<n>/<local_rank>/."),
         new("local_ranks_filter", Distributed, true, "Only show these local ranks' output on the console, e.g. 0 or 0,2."),
         new("role", Distributed, true, "Role name (ROLE_NAME; default 'default')."),
-        new("nproc_per_node", Torchrun, true, "Processes on this machine (num_processes = nproc_per_node * num_machines)."),
+        new("nproc_per_node", Torchrun, true, "Processes on this machine: a number, cpu, gpu or auto (num_processes = nproc_per_node * num_machines)."),
         new("nnodes", Torchrun, true, "Same as --num_machines."),
         new("node_rank", Torchrun, true, "Same as --machine_rank."),
         new("master_addr", Torchrun, true, "Same as --main_process_ip."),

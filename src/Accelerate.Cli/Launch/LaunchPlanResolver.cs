@@ -50,7 +50,7 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException("ACC3003", $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
 
         var perGpu = useCpu ? 1 : Math.Max(gpuCount, 1);
-        var nprocPerNode = Int("nproc_per_node", null, 1);
+        var nprocPerNode = ProcessesPerNode(gpuCount, cores);
         var numProcessesFlag = Int("num_processes", null, 1);
         if (nprocPerNode is { } perNode && numProcessesFlag is { } total && perNode * numMachines != total)
             throw new LaunchException("ACC3005", $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
@@ -205,6 +205,16 @@ internal sealed class LaunchPlanResolver
         var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
         throw new LaunchException("ACC3003", $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
     }
+
+    /// <summary>torchrun's <c>--nproc_per_node</c>: a number, or <c>cpu</c> (cores), <c>gpu</c> (GPUs), <c>auto</c> (GPUs, else cores).</summary>
+    private int? ProcessesPerNode(int gpuCount, int cores) => _args.Get("nproc_per_node") switch
+    {
+        "cpu" => cores,
+        "auto" => gpuCount > 0 ? gpuCount : cores,
+        "gpu" when gpuCount > 0 => gpuCount,
+        "gpu" => throw new LaunchException("ACC3003", $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
+        _ => Int("nproc_per_node", null, 1),
+    };
 
     private double? Seconds(string name)
     {

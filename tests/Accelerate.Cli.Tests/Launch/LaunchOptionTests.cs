@@ -78,6 +78,9 @@ public sealed class LaunchOptionTests
         var plan = Plan(["--nproc_per_node", "2", "--nnodes", "3", "--node_rank", "1", "--master_addr", "10.1.1.1", "--master_port", "4000", "app.dll"]);
         Assert.AreEqual((6, 3, 1, 2, "10.1.1.1", 4000), (plan.NumProcesses, plan.NumMachines, plan.MachineRank, plan.LocalProcesses, plan.MainProcessIp, plan.MainProcessPort));
         Assert.AreEqual(0, Plan(["--standalone", "app.dll"]).MainProcessPort);
+        Assert.AreEqual(6, Plan(["--nproc_per_node", "cpu", "app.dll"], cores: 6).NumProcesses);
+        Assert.AreEqual(2, Plan(["--nproc_per_node", "auto", "app.dll"], gpus: 2, cores: 6).NumProcesses);
+        StringAssert.Contains(Rejected("--nproc_per_node", "gpu", "app.dll").Message, "no GPU found");
     }
 
     [TestMethod]
