@@ -95,8 +95,6 @@ internal sealed class LaunchPlanResolver
         var function = PickText("main_training_function", _args.Get("main_training_function"), _config?.MainTrainingFunction,
             _environment("ACCELERATE_MAIN_TRAINING_FUNCTION") is { Length: > 0 } f ? ("ACCELERATE_MAIN_TRAINING_FUNCTION", f) : null, "", "the program's only [TrainingFunction]");
         var maxRestarts = Pick("max_restarts", Int("max_restarts", null, 0), null, null, 0, "");
-        if (maxRestarts > 0 && numMachines > 1)
-            throw new LaunchException("ACC3005", $"--max_restarts {maxRestarts} works on one machine only: a restart on one machine cannot re-join the others. Drop --max_restarts, or run on one machine.");
         var monitor = Pick("monitor_interval", Seconds("monitor_interval"), null, null, 0.1, "");
         var shutdown = Pick("shutdown_timeout", Seconds("shutdown_timeout"), null,
             _environment("TORCH_ELASTIC_SHUTDOWN_TIMEOUT") is { } s && double.TryParse(s, CultureInfo.InvariantCulture, out var sv) ? ("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", sv) : null, 30.0, "torchrun's grace");
