@@ -90,9 +90,9 @@ internal static class MachineRendezvous
         machine = -1;
         var line = ReadLine(connection, TimeSpan.FromSeconds(10));
         var parts = line?.Split(' ') ?? [];
-        if (parts.Length != 5 || parts[0] != Hello)
+        if (parts.Length != 5 || parts[0] != Hello || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var checkedIn))
             return "not an accelerate launcher check-in";
-        machine = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        machine = checkedIn;
         var (machines, processes, proof) = (parts[2], parts[3], parts[4]);
         if (machine < 1 || machine >= plan.NumMachines)
             return $"machine rank {machine} is out of range for --num_machines {plan.NumMachines} (0..{plan.NumMachines - 1}); fix --machine_rank on that machine";
