@@ -164,4 +164,26 @@ public sealed class MultiMachineTests
             Processes.KillAll(pids);
         }
     }
+
+    [TestMethod]
+    public void A_stranger_at_the_rendezvous_port_is_turned_away_and_the_job_goes_on()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)) { probe.Start(); port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
+        string[] Options(int machine) => ["--num_machines", "2", "--machine_rank", machine.ToString(), "--num_processes", "2", "--main_process_ip", "127.0.0.1",
+            "--main_process_port", port.ToString(), "--rdzv_timeout", "60", "--cpu", LauncherRun.RankProbeDll, "env"];
+        using var first = LauncherRun.Start(Options(0));
+        first.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
+        using (var stranger = new System.Net.Sockets.TcpClient())
+        {
+            stranger.Connect(System.Net.IPAddress.Loopback, port);
+            stranger.GetStream().Write("GET / HTTP/1.0\n"u8);
+            using var reader = new StreamReader(stranger.GetStream());
+            StringAssert.StartsWith(reader.ReadLine(), "ERROR not an accelerate launcher check-in");
+        }
+        using var second = LauncherRun.Start(Options(1));
+        Assert.AreEqual(0, first.WaitForExit(), first.AllOutput);
+        Assert.AreEqual(0, second.WaitForExit(), second.AllOutput);
+        CollectionAssert.AreEqual(new[] { 0, 1 }, RankReport.From(first.Stdout.Concat(second.Stdout)).Select(r => r.Rank).ToArray());
+    }
 }
