@@ -26,6 +26,7 @@ internal static class LaunchCommand
             }
             if (plan.Debug) console.Info("effective settings:\n" + SettingsTable.Format(plan.Settings));
             if (plan.DefaultsMessage is { } defaults) console.Info(defaults);
+            foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
             var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);

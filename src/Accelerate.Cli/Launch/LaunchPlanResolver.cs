@@ -12,6 +12,7 @@ internal sealed class LaunchPlanResolver
     private readonly string _configPath;
     private readonly Func<string, string?> _environment;
     private readonly List<EffectiveSetting> _settings = [];
+    private readonly List<string> _notes = [];
 
     private LaunchPlanResolver(LaunchArguments args, ConfigValues? config, Func<string, string?> environment)
     {
@@ -62,6 +63,8 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException("ACC3005", $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
         if (multiGpu && gpuCount == 0)
             throw new LaunchException("ACC3005", "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
+        if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
+            _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
 
         var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision, null, "no", "full precision");
         if (mixedPrecision is not ("no" or "fp16" or "bf16"))
@@ -135,6 +138,7 @@ internal sealed class LaunchPlanResolver
             MainTrainingFunction = function.Length == 0 ? null : function,
             Settings = _settings,
             DefaultsMessage = DefaultsMessage(),
+            Notes = _notes,
         };
     }
 

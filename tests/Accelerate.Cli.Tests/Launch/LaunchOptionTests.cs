@@ -104,6 +104,17 @@ public sealed class LaunchOptionTests
     }
 
     [TestMethod]
+    public void A_GPU_config_on_a_machine_without_GPUs_runs_on_the_CPU_and_says_so()
+    {
+        var config = new ConfigValues { Path = "/cfg/gpu.yaml", DistributedType = "MULTI_GPU", NumProcesses = 2 };
+        var plan = Plan(["app.dll"], config, gpus: 0);
+        Assert.AreEqual((true, false, 2), (plan.UseCpu, plan.MultiGpu, plan.NumProcesses));
+        StringAssert.Contains(plan.Notes.Single(), "MULTI_GPU in /cfg/gpu.yaml, but no GPU found");
+        Assert.IsTrue(Plan(["app.dll"], config, gpus: 2).MultiGpu);
+        Assert.IsEmpty(Plan(["app.dll"], config, gpus: 2).Notes);
+    }
+
+    [TestMethod]
     public void With_no_config_and_no_flags_one_CPU_process_runs_and_the_defaults_are_listed()
     {
         var plan = Plan(["app.dll"], cores: 8);
