@@ -35,6 +35,7 @@ internal static class LaunchOptionCatalog
         new("rdzv_backend", Distributed, true, "Rendezvous backend.", ["static", "c10d"]),
         new("rdzv_timeout", Distributed, true, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900)."),
         new("rdzv_id", Distributed, true, "Job id (TORCHELASTIC_RUN_ID; default: a new random id)."),
+        new("rdzv_conf", Distributed, true, "torchrun's rendezvous settings, e.g. timeout=600 (timeout or join_timeout set --rdzv_timeout)."),
         new("max_restarts", Distributed, true, "Restart the whole group up to this many times when a rank fails."),
         new("monitor_interval", Distributed, true, "Seconds between health checks of the ranks (default 0.1; exits are noticed at once anyway)."),
         new("shutdown_timeout", Distributed, true, "Seconds a rank gets after SIGTERM before SIGKILL (default: $TORCH_ELASTIC_SHUTDOWN_TIMEOUT, else 30)."),

@@ -84,7 +84,9 @@ internal sealed class LaunchPlanResolver
         if (rdzvBackend is not ("static" or "c10d"))
             throw new LaunchException("ACC3003", $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use static or c10d.");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
-        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        if (_config?.MpirunHostfile is { } hostfile)
+            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
 
         var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
         if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
@@ -184,6 +186,7 @@ internal sealed class LaunchPlanResolver
         "main_process_ip" => "master_addr",
         "main_process_port" => "master_port",
         "num_processes" => "nproc_per_node",
+        "rdzv_timeout" => "rdzv_conf",
         _ => null,
     };
 
@@ -206,6 +209,25 @@ internal sealed class LaunchPlanResolver
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum) return value;
         var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
         throw new LaunchException("ACC3003", $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
+    }
+
+    /// <summary>torchrun's <c>--rdzv_conf k=v,...</c>: its <c>timeout</c> / <c>join_timeout</c> (seconds) set the rendezvous timeout.</summary>
+    private int? RendezvousConfTimeout()
+    {
+        if (_args.Get("rdzv_conf") is not { } text) return null;
+        int? timeout = null;
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length == 2 && parts[0] is "timeout" or "join_timeout" or "last_call_timeout" or "close_timeout" or "read_timeout"
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            {
+                if (parts[0] is "timeout" or "join_timeout") timeout = seconds;
+                continue;
+            }
+            throw new LaunchException("ACC3003", $"{_args.Spellings["rdzv_conf"]} '{pair}' is not allowed: use key=seconds pairs separated by commas, with timeout or join_timeout (others are accepted and ignored), like timeout=600.");
+        }
+        return timeout;
     }
 
     /// <summary>torchrun's <c>--nproc_per_node</c>: a number, or <c>cpu</c> (cores), <c>gpu</c> (GPUs), <c>auto</c> (GPUs, else cores).</summary>
