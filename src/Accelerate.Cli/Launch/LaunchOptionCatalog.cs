@@ -73,7 +73,8 @@ internal static class LaunchOptionCatalog
             {
                 var spelling = string.Join(", ", option.Aliases.Where(a => a.Length == 1).Select(a => "-" + a).Append("--" + option.Name));
                 if (option.TakesValue) spelling += " " + option.ValueHint;
-                text.AppendLine($"  {spelling,-44} {option.Help}");
+                // As argparse: a spelling too long for the column gets its help on the next line.
+                text.AppendLine(spelling.Length < 44 ? $"  {spelling,-44} {option.Help}" : $"  {spelling}\n  {"",-44} {option.Help}");
             }
         }
         text.AppendLine();
