@@ -70,7 +70,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
         Run(() => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
-            WithContiguous(tensor, writeBack: true, (p, _) => AllReduceBytes(p, tensor.numel(), type, op)));
+            WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op)));
     }
 
     public override void Broadcast(torch.Tensor tensor, int source = 0)

@@ -103,14 +103,15 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     private static string SharedDirectory() =>
         Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
 
-    private void SharedBarrier()
+    private void SharedBarrier() => _shared!.Barrier(_checkPeer ??= CheckPeer);
+
+    private Action<int, TimeSpan>? _checkPeer;
+
+    private void CheckPeer(int index, TimeSpan waited)
     {
-        _shared!.Barrier((index, waited) =>
-        {
-            var link = Link(_local!.Ranks[index]);
-            link.CheckAlive();
-            if (waited > _timeout) throw link.TimedOut();
-        });
+        var link = Link(_local!.Ranks[index]);
+        link.CheckAlive();
+        if (waited > _timeout) throw link.TimedOut();
     }
 
     // ---- all-reduce ----
