@@ -48,9 +48,11 @@ public sealed class RendezvousFailureTests
     }
 
     [TestMethod]
-    public void A_peer_killed_during_a_collective_makes_the_others_fail_naming_it()
+    [DataRow(16L)]
+    [DataRow(1_000_000L)]
+    public void A_peer_killed_during_a_collective_makes_the_others_fail_naming_it(long elements)
     {
-        using var job = RankProcesses.StartJob(3, "stall 1", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "tcp");
+        using var job = RankProcesses.StartJob(3, $"stall 1 {elements}", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "tcp");
         var stalled = job.Ranks[1];
         stalled.WaitForLine("STALLING", RankProcesses.Patience);
 

@@ -7,7 +7,7 @@ using TorchSharp;
 // One rank of a collectives scenario. Usage: CollectivesWorker <scenario> [arguments]
 //   check             every collective, dtype and reduction against a serial reference
 //   join              join the group, print the backend, leave
-//   stall <rank>      all-reduce in a loop; <rank> stops calling collectives (the test kills it)
+//   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 var scenario = args.Length > 0 ? args[0] : "check";
@@ -20,7 +20,7 @@ try
     {
         "check" => Scenarios.Check(group),
         "join" => 0,
-        "stall" => Scenarios.Stall(group, int.Parse(args[1])),
+        "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16),
         "mismatch" => Scenarios.Mismatch(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
@@ -37,9 +37,9 @@ catch (AccelerateException e)
 
 internal static class Scenarios
 {
-    public static int Stall(ProcessGroup group, int stalled)
+    public static int Stall(ProcessGroup group, int stalled, long elements)
     {
-        using var tensor = torch.ones(16);
+        using var tensor = torch.ones(elements);
         for (var i = 0; ; i++)
         {
             if (group.Rank == stalled && i == 3)

@@ -192,8 +192,8 @@ internal sealed unsafe class PeerLink : IDisposable
         }
     }
 
-    private AccelerateException Closed() =>
-        new("ACC2111", $"{Peer.Describe()} closed its connection during {_operation()}: it exited or crashed (its own output or error file says why).");
+    private PeerClosedException Closed() =>
+        new($"{Peer.Describe()} closed its connection during {_operation()}: it exited or crashed (its own output or error file says why).");
 
     private AccelerateException Failure(Exception e, bool sending) =>
         e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
@@ -214,3 +214,6 @@ internal sealed unsafe class PeerLink : IDisposable
         _socket.Dispose();
     }
 }
+
+/// <summary>A peer's connection ended without a word: the peer exited, crashed, or gave up after a failure elsewhere.</summary>
+internal sealed class PeerClosedException(string message) : AccelerateException("ACC2111", message);

@@ -288,13 +288,30 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         var sending = Task.Factory.StartNew(() => to.Send(source, bytes), TaskCreationOptions.LongRunning);
         try
         {
-            receive();
+            try
+            {
+                receive();
+            }
+            catch (PeerClosedException)
+            {
+                // The peer we receive from may only be leaving because of a failure further along;
+                // if our own send failed as well, its peer is the one to name.
+                try
+                {
+                    sending.Wait(TimeSpan.FromMilliseconds(200));
+                }
+                catch (AggregateException e) when (e.InnerException is AccelerateException sent)
+                {
+                    throw sent;
+                }
+                throw;
+            }
+            catch
+            {
+                sending.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+                throw;
+            }
             sending.GetAwaiter().GetResult();
-        }
-        catch
-        {
-            sending.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-            throw;
         }
         finally
         {
