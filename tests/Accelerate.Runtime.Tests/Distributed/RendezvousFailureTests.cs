@@ -98,4 +98,19 @@ public sealed class RendezvousFailureTests
             StringAssert.Contains(rank.Output, "ranks 1, 2 called Barrier at Program.cs:", job.Describe());
         }
     }
+
+    [TestMethod]
+    public void Debug_mode_names_the_shapes_when_ranks_all_reduce_tensors_of_different_shapes()
+    {
+        using var job = RankProcesses.StartJob(2, "mismatch-shape", (_, e) => e["ACCELERATE_DEBUG_MODE"] = "true");
+
+        job.WaitForAll();
+
+        foreach (var rank in job.Ranks)
+        {
+            Assert.AreEqual(3, rank.Process.ExitCode, job.Describe());
+            StringAssert.Contains(rank.Output, "rank 0 called AllReduce(Sum) float32[4, 3] at Program.cs:", job.Describe());
+            StringAssert.Contains(rank.Output, "rank 1 called AllReduce(Sum) float32[3, 4] at Program.cs:", job.Describe());
+        }
+    }
 }

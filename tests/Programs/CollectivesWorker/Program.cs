@@ -9,6 +9,7 @@ using TorchSharp;
 //   join              join the group, print the backend, leave
 //   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
+//   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 var scenario = args.Length > 0 ? args[0] : "check";
 try
@@ -22,6 +23,7 @@ try
         "join" => 0,
         "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16),
         "mismatch" => Scenarios.Mismatch(group),
+        "mismatch-shape" => Scenarios.MismatchShape(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
@@ -80,6 +82,14 @@ internal static class Scenarios
             if (group.Rank == 0)
                 Console.WriteLine($"{name} mean {clock.Elapsed.TotalMicroseconds / times.Length:F2} us, median {times[times.Length / 2]:F2}, p90 {times[times.Length * 9 / 10]:F2}, p99 {times[times.Length * 99 / 100]:F2}");
         }
+        return 0;
+    }
+
+    public static int MismatchShape(ProcessGroup group)
+    {
+        using var tensor = group.Rank == 0 ? torch.ones(4, 3) : torch.ones(3, 4);
+        group.AllReduce(tensor);
+        Console.WriteLine("NO ERROR");
         return 0;
     }
 
