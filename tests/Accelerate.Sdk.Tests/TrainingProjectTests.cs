@@ -1,0 +1,106 @@
+namespace Accelerate.Sdk.Tests;
+
+/// <summary>
+/// A project made of nothing but <c>&lt;Project Sdk="Accelerate.Sdk/VERSION"&gt;</c> and a
+/// <c>[TrainingFunction]</c>: the SDK brings the runtime, the generator, libtorch and the launcher.
+/// </summary>
+[TestClass]
+public sealed class TrainingProjectTests
+{
+    private static string _project = "";
+    private static (int ExitCode, string Output) _build;
+
+    [ClassInitialize]
+    public static void Build(TestContext _)
+    {
+        _project = PackageFeed.CreateProject("Trainer",
+            ("Trainer.csproj", $"""<Project Sdk="Accelerate.Sdk/{PackageFeed.Version}" />"""),
+            ("Train.cs", """
+                using Accelerate;
+                using Accelerate.Distributed;
+                using static TorchSharp.torch;
+
+                public static class Train
+                {
+                    [TrainingFunction]
+                    public static void Run(Accelerator accelerator, string[] args)
+                    {
+                        random.manual_seed(3);
+                        var x = randn(256, 3);
+                        var y = x.matmul(tensor(new float[] { 1.5f, -2f, 0.5f }).view(3, 1)) + 0.25f;
+                        var shard = arange(accelerator.ProcessIndex, 256, accelerator.NumProcesses);
+                        var (inputs, targets) = (x.index_select(0, shard), y.index_select(0, shard));
+                        var model = nn.Linear(3, 1);
+                        if (accelerator.Group is { } group)
+                            foreach (var p in model.parameters()) group.Broadcast(p, source: 0);
+                        var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+                        float first = 0, last = 0;
+                        for (var step = 0; step < 200; step++)
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.forward(inputs), targets);
+                            loss.backward();
+                            if (accelerator.Group is { } g)
+                                foreach (var p in model.parameters()) g.AllReduce(p.grad!, ReduceOp.Average);
+                            optimizer.step();
+                            if (step == 0) first = loss.item<float>();
+                            last = loss.item<float>();
+                        }
+                        var weights = string.Join(" ", model.weight!.data<float>().Select(w => w.ToString("F4")));
+                        Console.WriteLine($"trained rank={accelerator.ProcessIndex} world={accelerator.NumProcesses} args={string.Join(",", args)} first={first:F4} last={last:F6} weights={weights}");
+                    }
+                }
+                """));
+        _build = DotNet.Run(_project, "build");
+    }
+
+    [TestMethod]
+    public void It_builds_with_the_runtime_the_generator_and_libtorch()
+    {
+        Assert.AreEqual(0, _build.ExitCode, _build.Output);
+        var output = Path.Combine(_project, "bin", "Debug", "net10.0");
+        Assert.IsTrue(File.Exists(Path.Combine(output, "Accelerate.Runtime.dll")), "the runtime");
+        Assert.IsTrue(File.Exists(Path.Combine(output, "runtimes", "linux-x64", "native", "libtorch.so")), "libtorch for this machine");
+    }
+
+    [TestMethod]
+    public void dotnet_run_trains_in_one_process_as_F5_does()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "--", "solo");
+
+        Assert.AreEqual(0, exitCode, output);
+        var line = TrainedLines(output).Single();
+        Assert.AreEqual("0", line["rank"]);
+        Assert.AreEqual("1", line["world"]);
+        Assert.AreEqual("solo", line["args"]);
+        Assert.IsTrue(float.Parse(line["last"]) < float.Parse(line["first"]) / 100, output);
+    }
+
+    [TestMethod]
+    public void dotnet_run_with_NumProcesses_2_trains_on_both_ranks_and_they_agree()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "-p:NumProcesses=2", "--", "pair");
+
+        Assert.AreEqual(0, exitCode, output);
+        var lines = TrainedLines(output).OrderBy(l => l["rank"]).ToList();
+        CollectionAssert.AreEqual(new[] { "0", "1" }, lines.Select(l => l["rank"]).ToArray(), output);
+        Assert.IsTrue(lines.All(l => l["world"] == "2" && l["args"] == "pair"), output);
+        Assert.IsTrue(lines.All(l => float.Parse(l["last"]) < float.Parse(l["first"]) / 100), output);
+        Assert.AreEqual(lines[0]["weights"], lines[1]["weights"], "both ranks end with the same weights");
+    }
+
+    /// <summary>The <c>trained key=value ...</c> lines, parsed (the weights value holds spaces, so it comes last).</summary>
+    internal static List<Dictionary<string, string>> TrainedLines(string output) =>
+        output.Split('\n')
+            .Select(l => l.Trim())
+            .Select(l => l.IndexOf("trained ", StringComparison.Ordinal) is var i and >= 0 ? l[(i + 8)..] : null)
+            .OfType<string>()
+            .Select(l =>
+            {
+                var weights = l.IndexOf(" weights=", StringComparison.Ordinal);
+                var pairs = l[..weights].Split(' ').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+                pairs["weights"] = l[(weights + 9)..];
+                return pairs;
+            })
+            .ToList();
+}
