@@ -10,6 +10,7 @@ public partial class Accelerator
     private bool _computeStale;
     private bool _explicitAccumulation;
     private int _accumulationStep;
+    private bool _loaderAdvanced;
     private IPreparedLoader? _activeLoader;
 
     /// <summary>
@@ -42,7 +43,8 @@ public partial class Accelerator
     public IDisposable Accumulate(params nn.Module[] models)
     {
         _explicitAccumulation = true;
-        AdvanceAccumulation();
+        if (_loaderAdvanced) _loaderAdvanced = false;
+        else AdvanceAccumulation();
         return new Scope(null);
     }
 
@@ -72,7 +74,11 @@ public partial class Accelerator
     {
         _activeLoader = loader;
         AfterOptimizerStep();
-        if (!_explicitAccumulation && GradientAccumulationSteps > 1) AdvanceAccumulation();
+        // The loader counts batches for accumulation until an Accumulate scope takes over; the batch
+        // it already counted is not counted again by the first scope.
+        if (_explicitAccumulation || GradientAccumulationSteps == 1) return;
+        AdvanceAccumulation();
+        _loaderAdvanced = true;
     }
 
     internal void OnEpochEnd(IPreparedLoader loader) => AfterOptimizerStep();

@@ -70,9 +70,7 @@ public partial class Accelerator
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (_optimizers.Contains(optimizer)) return optimizer;
-        var computeOnly = _models.SelectMany(m => m.Slots).Where(s => s.HasMaster).Select(s => s.Compute.Handle).ToHashSet();
-        if (computeOnly.Count > 0 && optimizer.parameters().Any(p => computeOnly.Contains(p.Handle)))
-            throw new AccelerateException("ACC2204", "The optimizer was built from the reduced-precision parameters of an already prepared model. Create the optimizer from model.parameters() before preparing the model (or pass both to one Prepare call), so that it updates the fp32 master weights.");
+        BindToMasters(optimizer);
         _optimizers.Add(optimizer);
         return optimizer;
     }
@@ -115,6 +113,26 @@ public partial class Accelerator
         AfterOptimizerStep();
         return model;
     }
+
+    /// <summary>
+    /// Points the optimizer's parameter groups at the fp32 masters. TorchSharp optimizers keep the
+    /// enumerable they were given (<c>model.parameters()</c> is lazy), so after the model's parameters
+    /// were swapped for reduced-precision copies they would otherwise read the copies.
+    /// </summary>
+    private void BindToMasters(optim.Optimizer optimizer)
+    {
+        var masters = _models.SelectMany(m => m.Slots).Where(s => s.HasMaster).ToDictionary(s => s.Compute.Handle, s => s.Master);
+        if (masters.Count == 0) return;
+        var state = OptimizerStateField?.GetValue(optimizer);
+        var containsKey = state?.GetType().GetMethod("ContainsKey");
+        if (containsKey is not null && masters.Keys.Any(h => (bool)containsKey.Invoke(state, new object[] { h })!))
+            throw new AccelerateException("ACC2204", "The optimizer was built from the reduced-precision parameters of an already prepared model. Create the optimizer from model.parameters() before preparing the model (or pass both to one Prepare call), so that it updates the fp32 master weights.");
+        foreach (var group in optimizer.ParamGroups.OfType<ParamGroup>())
+            group.Parameters = group.Parameters.Select(p => masters.TryGetValue(p.Handle, out var master) ? master : p).ToList();
+    }
+
+    private static readonly System.Reflection.FieldInfo? OptimizerStateField =
+        typeof(OptimizerHelper).GetField("_state", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
 
     private static bool Shuffles<T, S>(DataLoader<T, S> loader)
     {

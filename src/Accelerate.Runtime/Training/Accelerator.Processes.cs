@@ -89,7 +89,7 @@ public partial class Accelerator
     }
 
     /// <summary>This rank's contiguous share of the rows of <paramref name="tensor"/> (dim 0), split as <see cref="SplitBetweenProcesses{T}"/>.</summary>
-    public Tensor SplitBetweenProcesses(Tensor tensor, bool applyPadding = false)
+    public Tensor SplitRowsBetweenProcesses(Tensor tensor, bool applyPadding = false)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         var (start, length, longest) = Share((int)tensor.shape[0]);
