@@ -113,21 +113,34 @@ public sealed class LaunchPlumbingTests
     }
 
     [TestMethod]
-    public void A_bad_value_in_the_config_file_is_reported_at_its_line()
+    public void A_config_value_that_conflicts_with_a_property_is_reported_at_its_line()
     {
         File.WriteAllText(Path.Combine(_project, "two-machines.yaml"), """
             compute_environment: LOCAL_MACHINE
             distributed_type: MULTI_CPU
             num_machines: 2
-            machine_rank: 5
+            machine_rank: 0
             main_process_ip: 10.0.0.1
             num_processes: 4
             """);
 
-        var (exitCode, output) = DotNet.Run(_project, "build", "-p:AccelerateConfig=two-machines.yaml");
+        // The property overrides the file's machine_rank, and the file's 2 machines have ranks 0 and 1.
+        var (exitCode, output) = DotNet.Run(_project, "build", "-p:AccelerateConfig=two-machines.yaml", "-p:MachineRank=2");
 
         Assert.AreNotEqual(0, exitCode, output);
-        StringAssert.Contains(output, $"{Path.Combine(_project, "two-machines.yaml")}(4): error ACC1132: MachineRank is 5 (machine_rank in ");
+        StringAssert.Contains(output, "error ACC1132: MachineRank is 2 (set with -p:MachineRank=2) but there are 2 machines; machine ranks go from 0 to 1.");
+    }
+
+    [TestMethod]
+    public void A_malformed_config_file_fails_the_build_at_the_line_the_config_reader_names()
+    {
+        File.WriteAllText(Path.Combine(_project, "broken.yaml"), "compute_environment: LOCAL_MACHINE\ndistributed_type: MULTI_CPU\nnum_processes: [2\n");
+
+        var (exitCode, output) = DotNet.Run(_project, "build", "-p:AccelerateConfig=broken.yaml");
+
+        Assert.AreNotEqual(0, exitCode, output);
+        StringAssert.Contains(output, $"{Path.Combine(_project, "broken.yaml")}(");
+        StringAssert.Contains(output, "error ACC1121: The accelerate config file is not valid: ");
     }
 
     [TestMethod]

@@ -1,5 +1,6 @@
 using System.Xml;
 using System.Xml.Linq;
+using Accelerate.Configuration;
 using Microsoft.Build.Framework;
 using Task = Microsoft.Build.Utilities.Task;
 
@@ -42,33 +43,30 @@ public sealed class ValidateLaunchSettings : Task
         var globals = (BuildEngine as IBuildEngine6)?.GetGlobalProperties() ?? new Dictionary<string, string>();
 
         ConfigFileScalars? config = null;
-        var path = ConfigPath(properties);
-        if (path is not null)
+        try
         {
-            if (!File.Exists(path))
+            var loaded = global::Accelerate.Configuration.ConfigFile.LoadForLaunch(ConfigPath(), UsesCpu(properties), GetEnvironmentVariable);
+            if (loaded is not null)
             {
-                if (!string.IsNullOrWhiteSpace(ConfigFile))
-                {
-                    var source = Locate("AccelerateConfig", globals);
-                    Report(new LaunchDiagnostic("ACC1120",
-                        $"AccelerateConfig names the config file '{path}' ({source.Description}), which does not exist. Create it with 'accelerate config --config_file {path}', or fix the path.",
-                        source.File, source.Line));
-                    return false;
-                }
+                config = ConfigFileScalars.Read(loaded.Path);
+                UsedConfigFile = loaded.Path;
             }
-            else
-            {
-                try
-                {
-                    config = ConfigFileScalars.Read(path);
-                    UsedConfigFile = path;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Report(new LaunchDiagnostic("ACC1121", $"Cannot read the config file '{path}': {e.Message} Fix its permissions or point AccelerateConfig at another file.", path));
-                    return false;
-                }
-            }
+        }
+        catch (ConfigFileException e) when (e.Code == ConfigErrorCode.FileNotFound)
+        {
+            var source = Locate("AccelerateConfig", globals);
+            Report(new LaunchDiagnostic("ACC1120",
+                $"AccelerateConfig names the config file '{e.Errors[0].Path}' ({source.Description}), which does not exist. Create it with 'accelerate config --config_file {e.Errors[0].Path}', or fix the path.",
+                source.File, source.Line));
+            return false;
+        }
+        catch (ConfigFileException e)
+        {
+            foreach (var error in e.Errors)
+                Log.LogError(null, "ACC1121", null, error.Path, error.Line, error.Column, 0, 0,
+                    "The accelerate config file is not valid: {0} ({1}{2}). Fix the file, or point AccelerateConfig at another one.",
+                    error.Message, error.Code, error.Key is null ? "" : $", key {error.Key}");
+            return false;
         }
 
         var diagnostics = LaunchSettingsValidator.Validate(properties, name => Locate(name, globals), config, LaunchArguments);
@@ -77,22 +75,18 @@ public sealed class ValidateLaunchSettings : Task
     }
 
     /// <summary>
-    /// The explicit <c>AccelerateConfig</c>; else, when launching and not forced to CPU, the default file
-    /// as HF accelerate resolves it (<c>$HF_HOME</c>, <c>$XDG_CACHE_HOME/huggingface</c>, <c>~/.cache/huggingface</c>).
+    /// The explicit <c>AccelerateConfig</c> relative to the project; null when not set, so that, when launching,
+    /// HF accelerate's default file is read (unless forced to CPU, as <c>--cpu</c> does).
     /// </summary>
-    private string? ConfigPath(IReadOnlyDictionary<string, string> properties)
+    private string? ConfigPath()
     {
-        if (!string.IsNullOrWhiteSpace(ConfigFile))
-            return Path.GetFullPath(ConfigFile, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
-        if (!UsesLauncher || (properties.TryGetValue("UseCpu", out var cpu) && cpu.Equals("true", StringComparison.OrdinalIgnoreCase)))
-            return null;
-        var hfHome = GetEnvironmentVariable("HF_HOME");
-        var cache = GetEnvironmentVariable("XDG_CACHE_HOME");
-        var home = GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var root = !string.IsNullOrEmpty(hfHome) ? hfHome
-            : Path.Combine(!string.IsNullOrEmpty(cache) ? cache : Path.Combine(home, ".cache"), "huggingface");
-        return Path.Combine(root, "accelerate", "default_config.yaml");
+        if (string.IsNullOrWhiteSpace(ConfigFile)) return null;
+        var expanded = ConfigPaths.ExpandHome(ConfigFile.Trim(), GetEnvironmentVariable);
+        return Path.GetFullPath(expanded, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
     }
+
+    private bool UsesCpu(IReadOnlyDictionary<string, string> properties) =>
+        !UsesLauncher || (properties.TryGetValue("UseCpu", out var cpu) && cpu.Equals("true", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A global property (<c>-p:</c>) has no file; a property set in the project file is reported at its line.</summary>
     private SettingSource Locate(string property, IReadOnlyDictionary<string, string> globals)
