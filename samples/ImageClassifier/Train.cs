@@ -1,5 +1,4 @@
 using Accelerate;
-using Accelerate.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +6,7 @@ namespace ImageClassifier;
 
 /// <summary>
 /// A CNN on an image-like synthetic data set: noisy 1×16×16 images of horizontal (class 0) or
-/// vertical (class 1) stripes. Every rank trains on its own share of the images.
+/// vertical (class 1) stripes. Every process trains on its own share of the images.
 /// </summary>
 public static class Train
 {
@@ -15,41 +14,36 @@ public static class Train
     public static int Run(Accelerator accelerator, string[] args)
     {
         var epochs = args.Length > 0 ? int.Parse(args[0]) : 3;
-        var (rank, world) = (accelerator.ProcessIndex, accelerator.NumProcesses);
 
         random.manual_seed(7);
         var (images, labels) = StripeImages(1024);
-        var shard = arange(rank, images.shape[0], world);
-        var (inputs, targets) = (images.index_select(0, shard), labels.index_select(0, shard));
+        var inputs = accelerator.SplitRowsBetweenProcesses(images).to(accelerator.Device);
+        var targets = accelerator.SplitRowsBetweenProcesses(labels).to(accelerator.Device);
 
-        var model = nn.Sequential(
+        var network = nn.Sequential(
             ("conv1", nn.Conv2d(1, 8, 3, padding: 1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
             ("conv2", nn.Conv2d(8, 16, 3, padding: 1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
             ("flatten", nn.Flatten()), ("classifier", nn.Linear(16 * 4 * 4, 2)));
-        var group = accelerator.Group;
-        if (group is not null)
-            foreach (var p in model.parameters()) group.Broadcast(p, source: 0);
-        var optimizer = optim.SGD(model.parameters(), learningRate: 0.05, momentum: 0.9);
+        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.05, momentum: 0.9));
 
         for (var epoch = 1; epoch <= epochs; epoch++)
         {
             for (var start = 0; start < (int)inputs.shape[0]; start += 32)
             {
-                using var scope = NewDisposeScope();
                 var end = Math.Min(start + 32, (int)inputs.shape[0]);
                 optimizer.zero_grad();
-                nn.functional.cross_entropy(model.forward(inputs[start..end]), targets[start..end]).backward();
-                if (group is not null)
-                    foreach (var p in model.parameters()) group.AllReduce(p.grad!, ReduceOp.Average);
+                accelerator.Backward(nn.functional.cross_entropy(model.forward(inputs[start..end]), targets[start..end]));
                 optimizer.step();
             }
         }
 
-        // Accuracy on a fresh test set; the same on every rank when the weights agree.
+        // Accuracy on a fresh test set, split between the processes and gathered back.
         using var _ = no_grad();
         var (testImages, testLabels) = StripeImages(256);
-        var accuracy = model.forward(testImages).argmax(1).eq(testLabels).to_type(ScalarType.Float32).mean().item<float>();
-        Console.WriteLine($"rank {rank}/{world} done: test accuracy {accuracy:P1}");
+        var correct = model.forward(accelerator.SplitRowsBetweenProcesses(testImages).to(accelerator.Device)).argmax(1)
+            .eq(accelerator.SplitRowsBetweenProcesses(testLabels).to(accelerator.Device));
+        var accuracy = accelerator.GatherForMetrics(correct).to_type(ScalarType.Float32).mean().item<float>();
+        Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses} done: test accuracy {accuracy:P1}");
         return accuracy > 0.9f ? 0 : 1;
     }
 

@@ -20,7 +20,7 @@ public sealed class TemplateTests
         var (exitCode, output) = DotNet.Run(project, "run");
 
         Assert.AreEqual(0, exitCode, output);
-        var weight = System.Text.RegularExpressions.Regex.Match(output, @"rank 0/1: weight (-?[0-9.]+)");
+        var weight = System.Text.RegularExpressions.Regex.Match(output, @"process 0/1: weight (-?[0-9.]+)");
         Assert.IsTrue(weight.Success, output);
         Assert.AreEqual(2.0, double.Parse(weight.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned");
     }

@@ -17,7 +17,6 @@ public sealed class TrainingProjectTests
             ("Trainer.csproj", $"""<Project Sdk="Accelerate.Sdk/{PackageFeed.Version}" />"""),
             ("Train.cs", """
                 using Accelerate;
-                using Accelerate.Distributed;
                 using static TorchSharp.torch;
 
                 public static class Train
@@ -28,25 +27,20 @@ public sealed class TrainingProjectTests
                         random.manual_seed(3);
                         var x = randn(256, 3);
                         var y = x.matmul(tensor(new float[] { 1.5f, -2f, 0.5f }).view(3, 1)) + 0.25f;
-                        var shard = arange(accelerator.ProcessIndex, 256, accelerator.NumProcesses);
-                        var (inputs, targets) = (x.index_select(0, shard), y.index_select(0, shard));
-                        var model = nn.Linear(3, 1);
-                        if (accelerator.Group is { } group)
-                            foreach (var p in model.parameters()) group.Broadcast(p, source: 0);
-                        var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
+                        var (inputs, targets) = (accelerator.SplitRowsBetweenProcesses(x), accelerator.SplitRowsBetweenProcesses(y));
+                        var network = nn.Linear(3, 1);
+                        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
                         float first = 0, last = 0;
                         for (var step = 0; step < 200; step++)
                         {
                             optimizer.zero_grad();
                             var loss = nn.functional.mse_loss(model.forward(inputs), targets);
-                            loss.backward();
-                            if (accelerator.Group is { } g)
-                                foreach (var p in model.parameters()) g.AllReduce(p.grad!, ReduceOp.Average);
+                            accelerator.Backward(loss);
                             optimizer.step();
                             if (step == 0) first = loss.item<float>();
                             last = loss.item<float>();
                         }
-                        var weights = string.Join(" ", model.weight!.data<float>().Select(w => w.ToString("F4")));
+                        var weights = string.Join(" ", model.weight!.data<float>().ToArray().Select(w => w.ToString("F4")));
                         Console.WriteLine($"trained rank={accelerator.ProcessIndex} world={accelerator.NumProcesses} args={string.Join(",", args)} first={first:F4} last={last:F6} weights={weights}");
                     }
                 }
