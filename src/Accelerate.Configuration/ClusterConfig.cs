@@ -12,7 +12,7 @@ public sealed record ClusterConfig
     public ComputeEnvironment? ComputeEnvironment { get; init; }
 
     /// <summary><c>distributed_type</c>: <c>NO</c>, <c>MULTI_CPU</c> or <c>MULTI_GPU</c>. Every file must set it.</summary>
-    public DistributedType DistributedType { get; init; } = DistributedType.No;
+    public DistributedType DistributedType { get; init; }
 
     /// <summary><c>mixed_precision</c>: <c>no</c>, <c>fp16</c> or <c>bf16</c> (a legacy <c>fp16: true</c> reads as <c>fp16</c>).</summary>
     public MixedPrecision? MixedPrecision { get; init; }

@@ -114,6 +114,16 @@ public sealed class ConfigErrorTests
     }
 
     [TestMethod]
+    public void An_empty_distributed_type_lists_the_allowed_values()
+    {
+        var error = LoadFails("c.yaml", "distributed_type:\nnum_processes: 2\n");
+
+        var only = error.Errors.Single();
+        Assert.AreEqual((ConfigErrorCode.MissingKey, 1, "distributed_type"), (only.Code, only.Line, only.Key));
+        StringAssert.Contains(error.Message, "error ACC2405: `distributed_type` is empty; allowed values are NO, MULTI_CPU, MULTI_GPU.");
+    }
+
+    [TestMethod]
     public void Empty_files_and_files_that_are_not_mappings_are_rejected()
     {
         StringAssert.Contains(LoadFails("c.yaml", "").Message, "error ACC2401: the file is empty.");

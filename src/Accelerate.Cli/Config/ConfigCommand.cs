@@ -78,8 +78,8 @@ internal static class ConfigCommand
     {
         if (arguments.Help) return ShowUsage(context);
         var precision = MixedPrecision.No;
-        if (arguments.MixedPrecision is { } text && !ConfigChoice.TryParse(text, out precision))
-            throw new ArgumentException($"--mixed_precision must be one of {ConfigChoice.Allowed<MixedPrecision>()}, not '{text}'.");
+        if (arguments.MixedPrecision is { } text && !WireNames.TryParse(text, out precision))
+            throw new ArgumentException($"--mixed_precision must be one of {string.Join(", ", WireNames.Names<MixedPrecision>())}, not '{text}'.");
         var path = PathOf(arguments, context);
         if (File.Exists(path) && !arguments.Force)
         {

@@ -19,10 +19,10 @@ internal sealed class ConfigQuestionnaire(IAnsiConsole console)
     /// <summary>Asks every question that applies and returns the answers as a config (null when the user chose an unsupported environment).</summary>
     public ClusterConfig? Ask()
     {
-        if (Choose<string>("In which compute environment are you running?", [ThisMachine, Sagemaker]) == Sagemaker)
+        if (Choose("In which compute environment are you running?", [ThisMachine, Sagemaker]) == Sagemaker)
             return null;
 
-        var typeLabel = Choose("Which type of machine are you using?", MachineTypes.Select(m => m.Label).ToList());
+        var typeLabel = Choose("Which type of machine are you using?", MachineTypes.Select(m => m.Label).ToArray());
         var type = MachineTypes.First(m => m.Label == typeLabel).Type;
         var distributed = type != DistributedType.No;
 
@@ -38,20 +38,25 @@ internal sealed class ConfigQuestionnaire(IAnsiConsole console)
                 n => n >= 1 ? null : "Enter 1 or more.");
             if (machines > 1)
             {
-                rank = Choose("What is the rank of this machine?", Enumerable.Range(0, machines).ToList());
+                rank = int.Parse(Choose("What is the rank of this machine?", Enumerable.Range(0, machines).Select(r => r.ToString()).ToArray()));
                 mainIp = AskText("What is the IP address of the machine that will host the main process?", null,
                     ip => Uri.CheckHostName(ip) != UriHostNameType.Unknown || IPAddress.TryParse(ip, out _) ? null : "Enter an IP address or host name.");
                 mainPort = AskInt("What is the port you will use to communicate with the main process?", 29500,
                     p => p is >= 0 and <= 65535 ? null : "Enter a port from 0 to 65535 (0 picks a free one).");
                 sameNetwork = Confirm("Are all the machines on the same local network? Answer `no` if nodes are on the cloud and/or on different network hosts", true);
                 if (sameNetwork == false)
-                    backend = Choose("What rendezvous backend will you use?", RendezvousBackend.All);
+                    backend = WireNames.TryParse<RendezvousBackend>(
+                        Choose("What rendezvous backend will you use?", WireNames.Names<RendezvousBackend>().ToArray()), out var chosen) ? chosen : backend;
             }
             debug = Confirm("Should distributed operations be checked while running for errors? This can avoid timeout issues but will be slower.", false);
         }
 
-        var useCpu = type == DistributedType.MultiCpu
-            || (type == DistributedType.No && Confirm("Do you want to run your training on CPU only (even if a GPU is available)?", false));
+        var useCpu = type switch
+        {
+            DistributedType.No => Confirm("Do you want to run your training on CPU only (even if a GPU is available)?", false),
+            DistributedType.MultiCpu => true,
+            _ => false,
+        };
 
         string? hostfile = null;
         if (type == DistributedType.MultiCpu && Confirm("Do you want accelerate to launch mpirun?", false))
@@ -77,7 +82,8 @@ internal sealed class ConfigQuestionnaire(IAnsiConsole console)
             cpuAffinity = Confirm("Would you like to enable numa efficiency? (Currently only supported on NVIDIA hardware).", false);
         }
 
-        var precision = Choose("Do you wish to use mixed precision?", MixedPrecision.All);
+        var precision = WireNames.TryParse<MixedPrecision>(
+            Choose("Do you wish to use mixed precision?", WireNames.Names<MixedPrecision>().ToArray()), out var p) ? p : MixedPrecision.No;
 
         return new ClusterConfig
         {
@@ -105,13 +111,13 @@ internal sealed class ConfigQuestionnaire(IAnsiConsole console)
         ids.Trim() == "all" || ids.Split(',', StringSplitOptions.TrimEntries).All(id => id.Length > 0 && id.All(char.IsAsciiDigit))
             ? null : "Enter all, or GPU ids separated by commas such as 0,1.";
 
-    private T Choose<T>(string question, IReadOnlyList<T> choices) where T : notnull
+    private string Choose(string question, string[] choices)
     {
-        var answer = console.Prompt(new SelectionPrompt<T>()
+        var answer = console.Prompt(new SelectionPrompt<string>()
             .Title(Markup.Escape(question))
-            .PageSize(Math.Max(3, choices.Count))
+            .PageSize(Math.Max(3, choices.Length))
             .AddChoices(choices)
-            .UseConverter(choice => Markup.Escape(choice.ToString()!)));
+            .UseConverter(Markup.Escape));
         // The menu disappears once answered; keep the answer in the transcript as HF's menus do.
         console.WriteLine($"{question} {answer}");
         return answer;

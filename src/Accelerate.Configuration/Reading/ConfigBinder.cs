@@ -26,7 +26,7 @@ internal sealed class ConfigBinder
         // A SageMaker file has keys of its own; naming them unknown would hide the real problem.
         if (entries.TryGetValue("compute_environment", out var environment))
         {
-            Choice<ComputeEnvironment>(environment.Key.Text, environment.Value);
+            Enum<ComputeEnvironment>(environment.Key.Text, environment.Value);
             if (errors.Count > 0) throw new ConfigFileException(errors);
         }
 
@@ -42,19 +42,20 @@ internal sealed class ConfigBinder
             var name = key.Text;
             switch (name)
             {
-                case "compute_environment": config = config with { ComputeEnvironment = Choice<ComputeEnvironment>(name, value) }; break;
+                case "compute_environment": config = config with { ComputeEnvironment = Enum<ComputeEnvironment>(name, value) }; break;
                 case "distributed_type":
                     hasDistributedType = true;
-                    config = config with { DistributedType = Choice<DistributedType>(name, value) ?? Required(name, value, DistributedType.No) };
+                    config = config with { DistributedType = Enum<DistributedType>(name, value) ?? EmptyDistributedType(value) };
                     break;
-                case "mixed_precision": config = config with { MixedPrecision = Choice<MixedPrecision>(name, value) }; break;
+                case "mixed_precision": config = config with { MixedPrecision = Enum<MixedPrecision>(name, value) }; break;
                 case "use_cpu": config = config with { UseCpu = Bool(name, value) }; break;
                 case "debug": config = config with { Debug = Bool(name, value) }; break;
                 case "same_network": config = config with { SameNetwork = Bool(name, value) }; break;
                 case "enable_cpu_affinity": config = config with { EnableCpuAffinity = Bool(name, value) }; break;
                 case "num_processes":
-                    var processes = Int(name, value, min: -1, max: int.MaxValue, "a whole number of processes, 1 or more (or -1 for \"not set\")");
-                    if (processes == 0) processes = Invalid<int?>(name, value, "a whole number of processes, 1 or more (or -1 for \"not set\")");
+                    const string processCounts = "a whole number of processes, 1 or more (or -1 for \"not set\")";
+                    var processes = Int(name, value, min: -1, max: int.MaxValue, processCounts);
+                    if (processes == 0) processes = Invalid<int?>(name, value, processCounts);
                     config = config with { NumProcesses = processes == -1 ? null : processes };
                     break;
                 case "machine_rank": config = config with { MachineRank = Int(name, value, 0, int.MaxValue, "a whole number from 0 (this machine's index)") }; break;
@@ -63,7 +64,7 @@ internal sealed class ConfigBinder
                 case "gpu_ids": config = config with { GpuIds = GpuIds(name, value) }; break;
                 case "main_process_ip": config = config with { MainProcessIp = Text(name, value, "an IP address or host name") }; break;
                 case "main_training_function": config = config with { MainTrainingFunction = Text(name, value, "the name of a [TrainingFunction], e.g. main") }; break;
-                case "rdzv_backend": config = config with { RdzvBackend = Choice<RendezvousBackend>(name, value) }; break;
+                case "rdzv_backend": config = config with { RdzvBackend = Enum<RendezvousBackend>(name, value) }; break;
                 case "downcast_bf16": config = config with { DowncastBf16 = Text(name, value, "a single value such as 'no'") }; break;
                 case "fp16": legacyFp16 = Bool(name, value); break;
                 case "dynamo_backend":
@@ -109,23 +110,24 @@ internal sealed class ConfigBinder
         settings.Where(s => s.Value is not null && !(empty && s.Value is IReadOnlyDictionary<string, object?> { Count: 0 }))
                 .ToDictionary(s => s.Key, s => s.Value);
 
-    private T Required<T>(string key, ConfigNode value, T fallback)
+    /// <summary>Reports a <c>distributed_type:</c> with no value (a wrong value was reported already) and stands in NO.</summary>
+    private DistributedType EmptyDistributedType(ConfigNode value)
     {
         if (value is ScalarNode { IsNull: true })
-            errors.Add(Error(ConfigErrorCode.MissingKey, value, key,
-                $"`{key}` is empty; allowed values are {ConfigChoice.Allowed<DistributedType>()}."));
-        return fallback;
+            errors.Add(Error(ConfigErrorCode.MissingKey, value, "distributed_type",
+                $"`distributed_type` is empty; allowed values are {string.Join(", ", WireNames.Names<DistributedType>())}."));
+        return DistributedType.No;
     }
 
-    private T? Choice<T>(string key, ConfigNode value) where T : ConfigChoice, IConfigChoice<T>
+    private T? Enum<T>(string key, ConfigNode value) where T : struct, System.Enum
     {
-        var allowed = ConfigChoice.Allowed<T>();
+        var allowed = string.Join(", ", WireNames.Names<T>());
         if (value is not ScalarNode scalar) return Invalid<T?>(key, value, $"one of {allowed}");
         if (scalar.IsNull) return null;
         // PyYAML reads an unquoted NO/no as false; HF files quote it, hand-written ones may not.
         var text = scalar.Text;
-        if (ConfigChoice.TryParse<T>(text, out var parsed)) return parsed;
-        var unsupported = T.Unsupported.FirstOrDefault(u => string.Equals(u, text.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (WireNames.TryParse<T>(text, out var parsed)) return parsed;
+        var unsupported = WireNames.Unsupported<T>().FirstOrDefault(u => string.Equals(u, text.Trim(), StringComparison.OrdinalIgnoreCase));
         if (unsupported is not null)
         {
             errors.Add(Error(ConfigErrorCode.NotSupported, value, key,

@@ -7,9 +7,9 @@ internal static class ConfigDocument
     {
         var document = new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["compute_environment"] = config.ComputeEnvironment?.Name,
-            ["distributed_type"] = config.DistributedType.Name,
-            ["mixed_precision"] = config.MixedPrecision?.Name,
+            ["compute_environment"] = config.ComputeEnvironment?.ToWire(),
+            ["distributed_type"] = config.DistributedType.ToWire(),
+            ["mixed_precision"] = config.MixedPrecision?.ToWire(),
             ["use_cpu"] = config.UseCpu,
             ["debug"] = config.Debug,
             ["num_processes"] = config.NumProcesses,
@@ -18,7 +18,7 @@ internal static class ConfigDocument
             ["gpu_ids"] = config.GpuIds,
             ["main_process_ip"] = config.MainProcessIp,
             ["main_process_port"] = config.MainProcessPort,
-            ["rdzv_backend"] = config.RdzvBackend?.Name,
+            ["rdzv_backend"] = config.RdzvBackend?.ToWire(),
             ["same_network"] = config.SameNetwork,
             ["main_training_function"] = config.MainTrainingFunction,
             ["enable_cpu_affinity"] = config.EnableCpuAffinity,
