@@ -26,6 +26,7 @@ public sealed class LaunchPlumbingTests
             ("Program.cs", """
                 var env = (string name) => Environment.GetEnvironmentVariable(name) ?? "-";
                 Console.WriteLine($"probe rank={env("RANK")} world={env("WORLD_SIZE")} master={env("MASTER_ADDR")} args={string.Join(",", args)}");
+                Console.WriteLine($"settings rank={env("RANK")} precision={env("ACCELERATE_MIXED_PRECISION")} accumulation={env("ACCELERATE_GRADIENT_ACCUMULATION_STEPS")} function={env("ACCELERATE_MAIN_TRAINING_FUNCTION")} restarts={env("TORCHELASTIC_MAX_RESTARTS")}");
                 """));
         _firstBuild = DotNet.Run(_project, "build", "-v:n");
         _secondBuild = DotNet.Run(_project, "build", "-v:n");
@@ -64,6 +65,40 @@ public sealed class LaunchPlumbingTests
         Assert.AreEqual(0, exitCode, output);
         StringAssert.Contains(output, "[rank 0] probe rank=0 world=2 master=127.0.0.1 args=first,second");
         StringAssert.Contains(output, "[rank 1] probe rank=1 world=2 master=127.0.0.1 args=first,second");
+    }
+
+    [TestMethod]
+    public void Each_launch_property_reaches_the_ranks_through_its_launcher_flag()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "-p:NumProcesses=2", "-p:MixedPrecision=bf16", "-p:GradientAccumulationSteps=4",
+            "-p:MainTrainingFunction=pretrain", "-p:MaxRestarts=1", "-p:UseCpu=true", "-p:MainProcessPort=0");
+
+        Assert.AreEqual(0, exitCode, output);
+        foreach (var rank in new[] { 0, 1 })
+            StringAssert.Contains(output, $"[rank {rank}] settings rank={rank} precision=bf16 accumulation=4 function=pretrain restarts=1");
+    }
+
+    [TestMethod]
+    public void MSBuild_properties_override_the_config_file_which_overrides_the_defaults()
+    {
+        File.WriteAllText(Path.Combine(_project, "three.yaml"), """
+            compute_environment: LOCAL_MACHINE
+            distributed_type: MULTI_CPU
+            num_processes: 3
+            mixed_precision: fp16
+            use_cpu: true
+            """);
+
+        var fromFile = DotNet.Run(_project, "run", "-p:AccelerateConfig=three.yaml");
+        var overridden = DotNet.Run(_project, "run", "-p:AccelerateConfig=three.yaml", "-p:NumProcesses=2");
+
+        Assert.AreEqual(0, fromFile.ExitCode, fromFile.Output);
+        StringAssert.Contains(fromFile.Output, "[rank 2] probe rank=2 world=3");
+        StringAssert.Contains(fromFile.Output, "[rank 0] settings rank=0 precision=fp16");
+        Assert.AreEqual(0, overridden.ExitCode, overridden.Output);
+        StringAssert.Contains(overridden.Output, "[rank 1] probe rank=1 world=2");
+        Assert.IsFalse(overridden.Output.Contains("[rank 2]", StringComparison.Ordinal), overridden.Output);
+        StringAssert.Contains(overridden.Output, "[rank 1] settings rank=1 precision=fp16", "what the property does not set still comes from the file");
     }
 
     [TestMethod]
