@@ -197,4 +197,30 @@ public sealed class LaunchPlumbingTests
         Assert.AreNotEqual(0, exitCode, output);
         StringAssert.Contains(output, $"{Path.Combine(project, "BadSettings.csproj")}(4): error ACC1105: MixedPrecision is 'fp32' (set in BadSettings.csproj), but it must be one of no, fp16, bf16.");
     }
+
+    [TestMethod]
+    public void A_missing_launcher_is_ACC1112()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2", "-p:AccelerateLauncherPath=/nowhere/accelerate.dll");
+
+        Assert.AreNotEqual(0, exitCode, output);
+        StringAssert.Contains(output, "error ACC1112: The launcher '/nowhere/accelerate.dll' does not exist.");
+    }
+
+    [TestMethod]
+    [DataRow(null, "cpu")]
+    [DataRow("cuda-12.8", "cuda-12.8")]
+    public void AccelerateLibTorch_selects_the_native_package_for_this_machine(string? variant, string expected)
+    {
+        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : "win";
+        var rid = $"{os}-{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        string[] arguments = variant is null
+            ? ["msbuild", "-getProperty:AccelerateLibTorchPackage"]
+            : ["msbuild", "-getProperty:AccelerateLibTorchPackage", $"-p:AccelerateLibTorch={variant}"];
+
+        var (exitCode, output) = DotNet.Run(_project, arguments);
+
+        Assert.AreEqual(0, exitCode, output);
+        Assert.AreEqual($"libtorch-{expected}-{rid}", output.Trim());
+    }
 }

@@ -97,4 +97,40 @@ public sealed class TrainingProjectTests
                 return pairs;
             })
             .ToList();
+
+    [TestMethod]
+    public void MainTrainingFunction_in_the_project_picks_the_function_for_a_direct_run_and_a_launch()
+    {
+        var project = PackageFeed.CreateProject("Chooser",
+            ("Chooser.csproj", $"""
+                <Project Sdk="Accelerate.Sdk/{PackageFeed.Version}">
+                  <PropertyGroup>
+                    <MainTrainingFunction>finetune</MainTrainingFunction>
+                  </PropertyGroup>
+                </Project>
+                """),
+            ("Functions.cs", """
+                using Accelerate;
+
+                public static class Functions
+                {
+                    [TrainingFunction(Name = "pretrain")]
+                    public static void Pretrain(Accelerator accelerator) => Console.WriteLine($"pretrain on {accelerator.ProcessIndex}");
+
+                    [TrainingFunction(Name = "finetune")]
+                    public static void Finetune(Accelerator accelerator) => Console.WriteLine($"finetune on {accelerator.ProcessIndex}");
+                }
+                """));
+
+        var direct = DotNet.Run(project, "run");
+        var launched = DotNet.Run(project, "run", "--no-build", "-p:NumProcesses=2");
+
+        Assert.AreEqual(0, direct.ExitCode, direct.Output);
+        StringAssert.Contains(direct.Output, "finetune on 0");
+        Assert.IsFalse(direct.Output.Contains("[rank", StringComparison.Ordinal), "MainTrainingFunction alone runs the program directly");
+        Assert.AreEqual(0, launched.ExitCode, launched.Output);
+        StringAssert.Contains(launched.Output, "[rank 0] finetune on 0");
+        StringAssert.Contains(launched.Output, "[rank 1] finetune on 1");
+        Assert.IsFalse(launched.Output.Contains("pretrain on", StringComparison.Ordinal), launched.Output);
+    }
 }
