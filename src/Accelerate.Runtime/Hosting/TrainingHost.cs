@@ -63,6 +63,7 @@ public static class TrainingHost
         using var signals = options.HandleSignals ? new SignalCancellation(cancellation, Say) : null;
         LauncherWatch? watch = null;
         var finished = 0;
+        var launcherGone = 0;
         TrainingContext? context = null;
         try
         {
@@ -99,6 +100,10 @@ public static class TrainingHost
                 Say($"stopped by signal {signal}.");
                 return 128 + signal;
             }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested && Volatile.Read(ref launcherGone) == 1)
+            {
+                return LauncherGoneExitCode;
+            }
             catch (Exception e)
             {
                 Say(e.ToString());
@@ -124,6 +129,7 @@ public static class TrainingHost
         {
             Say($"ACC2303: the launcher (pid {pid}) is gone; this rank stops so that it does not outlive it. " +
                 "Launch again to restart the job.");
+            Volatile.Write(ref launcherGone, 1);
             cancellation.Cancel();
             // Give the function a moment to notice its token; then stop whatever it is doing.
             Task.Delay(options.LauncherGoneGrace).ContinueWith(_ =>
