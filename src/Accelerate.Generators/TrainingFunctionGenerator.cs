@@ -51,9 +51,9 @@ namespace Accelerate.Generators
                 .CreateSyntaxProvider(EntryPointFinder.MightBeEntryPoint, EntryPointFinder.Find)
                 .Where(static entryPoint => entryPoint is not null)
                 .Select(static (entryPoint, _) => entryPoint!)
-                .WithTrackingName(Steps.EntryPoints)
                 .Collect()
-                .Select(static (items, _) => items.ToEquatableArray());
+                .Select(static (items, _) => items.ToEquatableArray())
+                .WithTrackingName(Steps.EntryPoints);
 
             var outputKind = context.CompilationProvider
                 .Select(static (compilation, _) => compilation.Options.OutputKind)
