@@ -1,35 +1,123 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Accelerate.Distributed;
 
 /// <summary>
 /// Reads the environment variables a launcher sets (docs/launch-contract.md) into a
-/// <see cref="DistributedEnvironment"/>.
+/// <see cref="DistributedEnvironment"/>. Besides <c>accelerate launch</c> and torchrun
+/// (<c>RANK</c>, <c>WORLD_SIZE</c>, ...), it understands ranks started by Open MPI's
+/// <c>mpirun</c> (<c>OMPI_COMM_WORLD_*</c>), MPICH/Intel MPI (<c>PMI_*</c>), SLURM's
+/// <c>srun</c> (<c>SLURM_*</c>) and a Kubernetes PyTorchJob (<c>RANK</c>, <c>WORLD_SIZE</c>,
+/// <c>MASTER_ADDR</c>, <c>MASTER_PORT</c> only).
 /// </summary>
-public static class LaunchContract
+public static partial class LaunchContract
 {
+    /// <summary>The port ranks meet at when nothing names one (torch's default).</summary>
+    public const int DefaultMasterPort = 29500;
+
     /// <summary>Reads this process's environment.</summary>
     public static DistributedEnvironment Read() => Read(name => System.Environment.GetEnvironmentVariable(name));
 
     /// <summary>Reads an environment given as a lookup, for tests and for launchers that prepare one.</summary>
     public static DistributedEnvironment Read(Func<string, string?> variables)
     {
-        var worldSize = Int(variables, "WORLD_SIZE");
-        var rank = Int(variables, "RANK");
-        if (worldSize is null || rank is null) return DistributedEnvironment.SingleProcess;
+        if (Int(variables, "WORLD_SIZE") is { } worldSize && Int(variables, "RANK") is { } rank)
+            return FromTorchContract(variables, rank, worldSize);
+        if (Int(variables, "OMPI_COMM_WORLD_SIZE") is { } ompiSize && Int(variables, "OMPI_COMM_WORLD_RANK") is { } ompiRank)
+            return FromMpi(variables, ompiRank, ompiSize, Int(variables, "OMPI_COMM_WORLD_LOCAL_RANK"), Int(variables, "OMPI_COMM_WORLD_LOCAL_SIZE"), "mpirun");
+        if (Int(variables, "PMI_SIZE") is { } pmiSize && Int(variables, "PMI_RANK") is { } pmiRank)
+            return FromMpi(variables, pmiRank, pmiSize, Int(variables, "MPI_LOCALRANKID"), Int(variables, "MPI_LOCALNRANKS"), "mpiexec");
+        if (Int(variables, "SLURM_NTASKS") is { } tasks && Int(variables, "SLURM_PROCID") is { } procId)
+            return FromSlurm(variables, procId, tasks);
+        return DistributedEnvironment.SingleProcess;
+    }
 
-        var localWorldSize = Int(variables, "LOCAL_WORLD_SIZE") ?? worldSize.Value;
-        return new DistributedEnvironment(
-            rank.Value,
-            Int(variables, "LOCAL_RANK") ?? rank.Value,
-            worldSize.Value,
+    private static DistributedEnvironment FromTorchContract(Func<string, string?> variables, int rank, int worldSize)
+    {
+        var launcher = variables("TORCHELASTIC_RUN_ID") is null
+            ? variables("KUBERNETES_SERVICE_HOST") is null ? "env" : "kubernetes"
+            : variables("ACCELERATE_LAUNCH_SECRET") is null ? "torchrun" : "accelerate";
+        // A PyTorchJob runs one process per pod; otherwise, without more detail, all ranks share one machine.
+        var onePerMachine = launcher == "kubernetes" && variables("LOCAL_RANK") is null;
+        var localWorldSize = Int(variables, "LOCAL_WORLD_SIZE") ?? (onePerMachine ? 1 : worldSize);
+        return Validate(new DistributedEnvironment(
+            rank,
+            Int(variables, "LOCAL_RANK") ?? (onePerMachine ? 0 : rank),
+            worldSize,
             localWorldSize,
-            Int(variables, "GROUP_RANK") ?? 0,
-            Int(variables, "GROUP_WORLD_SIZE") ?? 1,
+            Int(variables, "GROUP_RANK") ?? (onePerMachine ? rank : 0),
+            Int(variables, "GROUP_WORLD_SIZE") ?? (onePerMachine ? worldSize : 1),
             variables("MASTER_ADDR") ?? "127.0.0.1",
-            Int(variables, "MASTER_PORT") ?? 29500,
+            Int(variables, "MASTER_PORT") ?? DefaultMasterPort,
             variables("ACCELERATE_LAUNCH_SECRET"),
-            variables("TORCHELASTIC_RUN_ID") is null ? "env" : "accelerate");
+            launcher), "RANK", "WORLD_SIZE");
+    }
+
+    private static DistributedEnvironment FromMpi(Func<string, string?> variables, int rank, int size, int? localRank, int? localSize, string launcher)
+    {
+        var perNode = localSize ?? size;
+        return Validate(new DistributedEnvironment(
+            rank,
+            localRank ?? rank % perNode,
+            size,
+            perNode,
+            rank / Math.Max(1, perNode),
+            Math.Max(1, (size + perNode - 1) / Math.Max(1, perNode)),
+            // All ranks on one machine meet on loopback; across machines MASTER_ADDR must name rank 0's host (mpirun -x MASTER_ADDR=...).
+            variables("MASTER_ADDR") ?? (perNode >= size ? "127.0.0.1" : ""),
+            Int(variables, "MASTER_PORT") ?? DefaultMasterPort,
+            variables("ACCELERATE_LAUNCH_SECRET"),
+            launcher), launcher == "mpirun" ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK", launcher == "mpirun" ? "OMPI_COMM_WORLD_SIZE" : "PMI_SIZE");
+    }
+
+    private static DistributedEnvironment FromSlurm(Func<string, string?> variables, int rank, int tasks)
+    {
+        var nodes = Int(variables, "SLURM_NNODES") ?? Int(variables, "SLURM_JOB_NUM_NODES") ?? 1;
+        var perNode = FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? FirstCount(variables("SLURM_TASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
+        var master = variables("MASTER_ADDR") ?? FirstHost(variables("SLURM_JOB_NODELIST") ?? variables("SLURM_NODELIST") ?? "") ?? "127.0.0.1";
+        // Lightning's convention, so that jobs sharing a node do not collide: 15000 + the job id's last four digits.
+        var jobId = Int(variables, "SLURM_JOB_ID");
+        var port = Int(variables, "MASTER_PORT") ?? (jobId is { } id ? 15000 + id % 10000 : DefaultMasterPort);
+        return Validate(new DistributedEnvironment(
+            rank,
+            Int(variables, "SLURM_LOCALID") ?? rank % perNode,
+            tasks,
+            perNode,
+            Int(variables, "SLURM_NODEID") ?? rank / perNode,
+            nodes,
+            master,
+            port,
+            variables("ACCELERATE_LAUNCH_SECRET"),
+            "srun"), "SLURM_PROCID", "SLURM_NTASKS");
+    }
+
+    /// <summary>The first host of a SLURM node list: <c>gpu[03-05,9],cpu1</c> → <c>gpu03</c>.</summary>
+    internal static string? FirstHost(string nodeList)
+    {
+        var match = FirstHostPattern().Match(nodeList.Trim());
+        if (!match.Success || match.Groups["prefix"].Value.Length == 0 && !match.Groups["range"].Success) return null;
+        var prefix = match.Groups["prefix"].Value;
+        return match.Groups["range"].Success ? prefix + match.Groups["range"].Value : prefix;
+    }
+
+    /// <summary>The leading count of a SLURM per-node list such as <c>4(x2),3</c>.</summary>
+    private static int? FirstCount(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var match = LeadingNumber().Match(text);
+        return match.Success && int.TryParse(match.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : null;
+    }
+
+    private static DistributedEnvironment Validate(DistributedEnvironment environment, string rankName, string worldName)
+    {
+        if (environment.WorldSize < 1)
+            throw new AccelerateException("ACC2002", $"{worldName}={environment.WorldSize} must be at least 1. Set it to the number of processes in the job.");
+        if (environment.Rank < 0 || environment.Rank >= environment.WorldSize)
+            throw new AccelerateException("ACC2002", $"{rankName}={environment.Rank} is outside 0..{environment.WorldSize - 1} ({worldName}={environment.WorldSize}). Give each process a rank below the world size.");
+        if (environment.MasterPort is < 0 or > 65535)
+            throw new AccelerateException("ACC2002", $"MASTER_PORT={environment.MasterPort} is not a TCP port. Set it to a free port between 1 and 65535.");
+        return environment;
     }
 
     private static int? Int(Func<string, string?> variables, string name)
@@ -39,4 +127,10 @@ public static class LaunchContract
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
         throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md).");
     }
+
+    [GeneratedRegex(@"^(?<prefix>[^\[,]*)(\[(?<range>[^\],\-]+)[^\]]*\])?")]
+    private static partial Regex FirstHostPattern();
+
+    [GeneratedRegex(@"^\d+")]
+    private static partial Regex LeadingNumber();
 }

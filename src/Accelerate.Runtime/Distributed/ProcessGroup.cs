@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace Accelerate.Distributed;
@@ -38,6 +39,32 @@ public abstract class ProcessGroup : IDisposable
 
     /// <summary>Every rank's object, in rank order, on every rank (serialized as JSON).</summary>
     public abstract T[] AllGatherObject<T>(T value);
+
+    /// <summary>The backend moving the bytes: <c>tcp</c>, <c>shm</c> (shared memory on one host, TCP between hosts), <c>mpi</c> or <c>nccl</c>.</summary>
+    public virtual string Backend => GetType().Name;
+
+    /// <summary>Combines <paramref name="values"/> across ranks in place; every rank gets the result.</summary>
+    public virtual void AllReduce<T>(Span<T> values, ReduceOp op = ReduceOp.Sum) where T : unmanaged
+    {
+        using var tensor = SpanTensors.From<T>(values);
+        AllReduce(tensor, op);
+        SpanTensors.CopyTo(tensor, values);
+    }
+
+    /// <summary>Copies rank <paramref name="source"/>'s values into <paramref name="values"/> on every rank.</summary>
+    public virtual void Broadcast<T>(Span<T> values, int source = 0) where T : unmanaged
+    {
+        using var tensor = SpanTensors.From<T>(values);
+        Broadcast(tensor, source);
+        SpanTensors.CopyTo(tensor, values);
+    }
+
+    /// <summary>Every rank's values, in rank order, on every rank; lengths may differ per rank.</summary>
+    public virtual T[][] AllGather<T>(ReadOnlySpan<T> values) where T : unmanaged
+    {
+        using var tensor = SpanTensors.From(values);
+        return AllGather(tensor).Select(t => MemoryMarshal.Cast<byte, T>(t.bytes).ToArray()).ToArray();
+    }
 
     /// <summary>Leaves the group; peers still in a collective with this rank fail with an error naming it.</summary>
     public abstract void Dispose();

@@ -1,8 +1,39 @@
+using Accelerate.Distributed.Rendezvous;
+using Accelerate.Distributed.Tcp;
+
 namespace Accelerate.Distributed;
 
 /// <summary>Chooses and connects the process group backend for an environment.</summary>
 internal static class ProcessGroupFactory
 {
     public static ProcessGroup Create(DistributedEnvironment environment, TimeSpan timeout) =>
-        throw new AccelerateException("ACC2003", $"Rank {environment.Rank} of {environment.WorldSize} was launched, but no process group backend is available in this build.");
+        Create(environment, timeout, CollectiveSettings.Read(), message => Console.Error.WriteLine($"accelerate [rank {environment.Rank}]: {message}"));
+
+    public static ProcessGroup Create(DistributedEnvironment environment, TimeSpan timeout, CollectiveSettings settings, Action<string> log)
+    {
+        var rendezvousTimeout = settings.RendezvousTimeout ?? timeout;
+        return settings.Backend switch
+        {
+            _ => CreateTcp(environment, rendezvousTimeout, settings, log),
+        };
+    }
+
+    private static ProcessGroup CreateTcp(DistributedEnvironment environment, TimeSpan rendezvousTimeout, CollectiveSettings settings, Action<string> log)
+    {
+        if (string.IsNullOrEmpty(environment.MasterAddress))
+            throw new AccelerateException("ACC2100", $"Rank {environment.Rank} was started by {environment.Launcher} across several machines, but MASTER_ADDR is not set, so ranks cannot find rank 0. " +
+                "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
+        var proof = Proof(environment, log);
+        var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
+        return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode);
+    }
+
+    internal static MembershipProof Proof(DistributedEnvironment environment, Action<string> log)
+    {
+        if (!string.IsNullOrEmpty(environment.Secret)) return new MembershipProof(environment.Secret);
+        if (environment.Rank == 0)
+            log($"ACCELERATE_LAUNCH_SECRET is not set ({environment.Launcher} launch): the rendezvous at {environment.MasterAddress}:{environment.MasterPort} only checks that peers speak the protocol. " +
+                "Set the same random ACCELERATE_LAUNCH_SECRET on every rank (accelerate launch does) to admit only this job's ranks.");
+        return new MembershipProof($"accelerate-unauthenticated:{environment.MasterPort}:{environment.WorldSize}") { IsAuthenticated = false };
+    }
 }

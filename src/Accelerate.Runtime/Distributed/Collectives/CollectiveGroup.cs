@@ -1,0 +1,345 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+
+namespace Accelerate.Distributed.Collectives;
+
+/// <summary>
+/// The tensor, span and object collectives of <see cref="ProcessGroup"/> built on a backend's
+/// byte-level operations: dtype and contiguity handling, uneven gathers, averages, objects, the
+/// debug-mode cross-rank check, and the "failed once, failed for good" state.
+/// </summary>
+internal abstract unsafe class CollectiveGroup : ProcessGroup
+{
+    private readonly bool _debugMode;
+    private Exception? _failure;
+    private int _disposed;
+
+    protected CollectiveGroup(int rank, int worldSize, bool debugMode)
+    {
+        Rank = rank;
+        WorldSize = worldSize;
+        _debugMode = debugMode;
+    }
+
+    public sealed override int Rank { get; }
+
+    public sealed override int WorldSize { get; }
+
+    /// <summary>The operation running now, for error messages.</summary>
+    protected string CurrentOperation { get; private set; } = "";
+
+    // ---- what a backend implements (pointers to host memory unless the backend says otherwise) ----
+
+    /// <summary>Combines <paramref name="count"/> elements in place with Sum, Product, Min or Max (never Average).</summary>
+    protected abstract void AllReduceCore(nint data, long count, ElementType type, ReduceOp op);
+
+    /// <summary>Copies <paramref name="bytes"/> bytes from <paramref name="source"/> to every rank.</summary>
+    protected abstract void BroadcastCore(nint data, long bytes, int source);
+
+    /// <summary>Every rank's block (sizes in <paramref name="bytes"/>, known everywhere) into <paramref name="receive"/>, this rank's included.</summary>
+    protected abstract void AllGatherCore(nint send, long[] bytes, nint[] receive);
+
+    /// <summary>Every rank's block into <paramref name="receive"/> on <paramref name="destination"/> (sizes known there; elsewhere only this rank's).</summary>
+    protected abstract void GatherCore(nint send, long[] bytes, nint[]? receive, int destination);
+
+    /// <summary>Reduces <paramref name="scratch"/> (chunk r has <c>counts[r]</c> elements; may be overwritten) and writes chunk <see cref="Rank"/> to <paramref name="output"/>.</summary>
+    protected abstract void ReduceScatterCore(nint scratch, long[] counts, ElementType type, ReduceOp op, nint output);
+
+    /// <summary>Returns when every rank has called it.</summary>
+    protected abstract void BarrierCore();
+
+    /// <summary>Releases the backend's connections; called once.</summary>
+    protected abstract void Close();
+
+    /// <summary>Tells peers, as far as possible, that this rank is failing because of <paramref name="failure"/>.</summary>
+    protected virtual void Abort(Exception failure)
+    {
+    }
+
+    /// <summary>Where tensors must live for this backend.</summary>
+    protected virtual bool AcceptsDevice(torch.Device device) => device.type == DeviceType.CPU;
+
+    // ---- tensors ----
+
+    public override void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
+    {
+        var type = Prepare(tensor, nameof(tensor));
+        Reduction.EnsureSupported(type, op);
+        Run(new CollectiveCall($"AllReduce({op})", type.Name(), tensor.shape, ""), () =>
+            WithContiguous(tensor, writeBack: true, (p, _) => AllReduceBytes(p, tensor.numel(), type, op)));
+    }
+
+    public override void Broadcast(torch.Tensor tensor, int source = 0)
+    {
+        var type = Prepare(tensor, nameof(tensor));
+        CheckRank(source, nameof(source));
+        Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), tensor.shape, ""), () =>
+            WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
+    }
+
+    public override torch.Tensor[] AllGather(torch.Tensor tensor)
+    {
+        var type = Prepare(tensor, nameof(tensor));
+        return Run(new CollectiveCall("AllGather", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        {
+            var rows = ExchangeFirstDimensions(tensor, gatherOnly: false, destination: 0)!;
+            var outputs = rows.Select(r => torch.empty(ShapeWithRows(tensor, r), tensor.dtype)).ToArray();
+            var bytes = outputs.Select(o => o.numel() * type.Size()).ToArray();
+            WithContiguous(tensor, writeBack: false, (p, _) => WithPointers(outputs, pointers => AllGatherCore(p, bytes, pointers)));
+            return outputs;
+        });
+    }
+
+    public override torch.Tensor[]? Gather(torch.Tensor tensor, int destination = 0)
+    {
+        var type = Prepare(tensor, nameof(tensor));
+        CheckRank(destination, nameof(destination));
+        return Run(new CollectiveCall($"Gather(destination={destination})", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        {
+            var rows = ExchangeFirstDimensions(tensor, gatherOnly: true, destination);
+            var mine = tensor.numel() * type.Size();
+            if (rows is null)
+            {
+                var bytes = new long[WorldSize];
+                bytes[Rank] = mine;
+                WithContiguous(tensor, writeBack: false, (p, _) => GatherCore(p, bytes, null, destination));
+                return null;
+            }
+            var outputs = rows.Select(r => torch.empty(ShapeWithRows(tensor, r), tensor.dtype)).ToArray();
+            var sizes = outputs.Select(o => o.numel() * type.Size()).ToArray();
+            WithContiguous(tensor, writeBack: false, (p, _) => WithPointers(outputs, pointers => GatherCore(p, sizes, pointers, destination)));
+            return outputs;
+        });
+    }
+
+    public override torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum)
+    {
+        var type = Prepare(input, nameof(input));
+        Reduction.EnsureSupported(type, op);
+        if (input.dim() == 0)
+            throw new AccelerateException("ACC2122", "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
+        return Run(new CollectiveCall($"ReduceScatter({op})", type.Name(), input.shape, ""), () =>
+        {
+            var rowElements = input.numel() / Math.Max(1, input.shape[0]);
+            var rows = SplitRows(input.shape[0]);
+            var counts = rows.Select(r => r * rowElements).ToArray();
+            using var scratch = input.contiguous().clone();
+            var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
+            fixed (byte* s = scratch.bytes)
+            fixed (byte* o = output.bytes)
+            {
+                ReduceScatterCore((nint)s, counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
+                if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
+            }
+            return output;
+        });
+    }
+
+    public override void Barrier() => Run(new CollectiveCall("Barrier", "", [], ""), () => BarrierCore());
+
+    // ---- objects ----
+
+    public override T BroadcastObject<T>(T value, int source = 0)
+    {
+        CheckRank(source, nameof(source));
+        return Run(new CollectiveCall($"BroadcastObject<{typeof(T).Name}>(source={source})", "", [], ""), () =>
+        {
+            var payload = Rank == source ? JsonSerializer.SerializeToUtf8Bytes(value) : [];
+            var length = (long)payload.Length;
+            BroadcastCore((nint)(&length), sizeof(long), source);
+            if (Rank != source) payload = new byte[length];
+            fixed (byte* p = payload) BroadcastCore((nint)p, length, source);
+            return Rank == source ? value : JsonSerializer.Deserialize<T>(payload)!;
+        });
+    }
+
+    public override T[] AllGatherObject<T>(T value) =>
+        Run(new CollectiveCall($"AllGatherObject<{typeof(T).Name}>", "", [], ""), () =>
+            AllGatherBytes(JsonSerializer.SerializeToUtf8Bytes(value)).Select(b => JsonSerializer.Deserialize<T>(b)!).ToArray());
+
+    // ---- spans ----
+
+    public override void AllReduce<T>(Span<T> values, ReduceOp op = ReduceOp.Sum)
+    {
+        var type = ElementTypes.Of<T>();
+        Reduction.EnsureSupported(type, op);
+        fixed (T* p = values)
+        {
+            var pointer = (nint)p;
+            var count = values.Length;
+            Run(new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
+        }
+    }
+
+    public override void Broadcast<T>(Span<T> values, int source = 0)
+    {
+        var type = ElementTypes.Of<T>();
+        CheckRank(source, nameof(source));
+        fixed (T* p = values)
+        {
+            var pointer = (nint)p;
+            var bytes = (long)values.Length * sizeof(T);
+            Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), [values.Length], ""), () => BroadcastCore(pointer, bytes, source));
+        }
+    }
+
+    public override T[][] AllGather<T>(ReadOnlySpan<T> values)
+    {
+        var type = ElementTypes.Of<T>();
+        var bytes = MemoryMarshal.AsBytes(values).ToArray();
+        return Run(new CollectiveCall("AllGather", type.Name(), [values.Length], "") { UnevenFirstDimension = true }, () =>
+            AllGatherBytes(bytes).Select(b => MemoryMarshal.Cast<byte, T>(b).ToArray()).ToArray());
+    }
+
+    // ---- shared steps ----
+
+    private void AllReduceBytes(nint data, long count, ElementType type, ReduceOp op)
+    {
+        if (count == 0) return;
+        AllReduceCore(data, count, type, op == ReduceOp.Average ? ReduceOp.Sum : op);
+        if (op == ReduceOp.Average) Reduction.Divide(type, (byte*)data, count, WorldSize);
+    }
+
+    /// <summary>Every rank's bytes, in rank order, on every rank.</summary>
+    private byte[][] AllGatherBytes(byte[] mine)
+    {
+        var lengths = new long[WorldSize];
+        var lengthBytes = Enumerable.Repeat((long)sizeof(long), WorldSize).ToArray();
+        var length = (long)mine.Length;
+        fixed (long* l = lengths)
+            AllGatherCore((nint)(&length), lengthBytes, Addresses((nint)l, WorldSize, sizeof(long)));
+        var blocks = lengths.Select(n => new byte[n]).ToArray();
+        var handles = blocks.Select(b => GCHandle.Alloc(b, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            fixed (byte* m = mine)
+                AllGatherCore((nint)m, lengths, handles.Select(h => h.AddrOfPinnedObject()).ToArray());
+        }
+        finally
+        {
+            foreach (var handle in handles) handle.Free();
+        }
+        return blocks;
+    }
+
+    private static nint[] Addresses(nint start, int count, int stride)
+    {
+        var addresses = new nint[count];
+        for (var i = 0; i < count; i++) addresses[i] = start + i * stride;
+        return addresses;
+    }
+
+    /// <summary>The first dimension of every rank's tensor (all ranks, or only <paramref name="destination"/> when gathering).</summary>
+    private long[]? ExchangeFirstDimensions(torch.Tensor tensor, bool gatherOnly, int destination)
+    {
+        var mine = tensor.dim() == 0 ? 1L : tensor.shape[0];
+        var rows = new long[WorldSize];
+        var bytes = Enumerable.Repeat((long)sizeof(long), WorldSize).ToArray();
+        fixed (long* r = rows)
+        {
+            var pointers = Addresses((nint)r, WorldSize, sizeof(long));
+            if (!gatherOnly) AllGatherCore((nint)(&mine), bytes, pointers);
+            else GatherCore((nint)(&mine), bytes, Rank == destination ? pointers : null, destination);
+        }
+        return gatherOnly && Rank != destination ? null : rows;
+    }
+
+    /// <summary>Rows per rank when splitting <paramref name="rows"/> along dim 0 (like torch.tensor_split: the first ones get one more).</summary>
+    internal long[] SplitRows(long rows) =>
+        Enumerable.Range(0, WorldSize).Select(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0)).ToArray();
+
+    private static long[] ShapeWithRows(torch.Tensor tensor, long rows) =>
+        tensor.dim() == 0 ? [] : [rows, .. tensor.shape.Skip(1)];
+
+    private ElementType Prepare(torch.Tensor tensor, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, name);
+        if (!AcceptsDevice(tensor.device))
+            throw new AccelerateException("ACC2123", $"The {GetType().Name.Replace("ProcessGroup", "")} backend runs collectives on CPU tensors; '{name}' is on {tensor.device}. " +
+                "Move it with tensor.cpu() first, or use the NCCL backend for CUDA tensors.");
+        return ElementTypes.Of(tensor.dtype);
+    }
+
+    private void CheckRank(int rank, string name)
+    {
+        if (rank < 0 || rank >= WorldSize)
+            throw new ArgumentOutOfRangeException(name, rank, $"{name} must be a rank between 0 and {WorldSize - 1}.");
+    }
+
+    private static void WithContiguous(torch.Tensor tensor, bool writeBack, Action<nint, long> action)
+    {
+        if (tensor.is_contiguous())
+        {
+            var span = tensor.bytes;
+            fixed (byte* p = span) action((nint)p, span.Length);
+            return;
+        }
+        using var copy = tensor.contiguous();
+        var bytes = copy.bytes;
+        fixed (byte* p = bytes) action((nint)p, bytes.Length);
+        if (writeBack) tensor.copy_(copy);
+    }
+
+    private static void WithPointers(torch.Tensor[] tensors, Action<nint[]> action)
+    {
+        // Fresh torch.empty tensors are contiguous; their memory is native and does not move.
+        var pointers = new nint[tensors.Length];
+        for (var i = 0; i < tensors.Length; i++)
+            fixed (byte* p = tensors[i].bytes) pointers[i] = (nint)p;
+        action(pointers);
+    }
+
+    private void Run(CollectiveCall call, Action action) => Run(call, () =>
+    {
+        action();
+        return 0;
+    });
+
+    private T Run<T>(CollectiveCall call, Func<T> action)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_failure is { } failed)
+            throw new AccelerateException("ACC2113", $"Rank {Rank} cannot run {call.Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
+        CurrentOperation = call.Operation;
+        try
+        {
+            if (_debugMode) VerifyAcrossRanks(call with { CallSite = CollectiveCall.FindCallSite() });
+            return action();
+        }
+        catch (AccelerateException e) when (e.Code is "ACC2110" or "ACC2111" or "ACC2112")
+        {
+            _failure = e;
+            Abort(e);
+            throw;
+        }
+    }
+
+    private void VerifyAcrossRanks(CollectiveCall call)
+    {
+        var mine = JsonSerializer.SerializeToUtf8Bytes(new object[] { call.Operation, call.DataType, call.Shape, call.CallSite, call.UnevenFirstDimension });
+        var calls = AllGatherBytes(mine).Select(bytes =>
+        {
+            var fields = JsonSerializer.Deserialize<JsonElement[]>(bytes)!;
+            return new CollectiveCall(fields[0].GetString()!, fields[1].GetString()!, fields[2].Deserialize<long[]>()!, fields[3].GetString()!)
+            {
+                UnevenFirstDimension = fields[4].GetBoolean(),
+            };
+        }).ToArray();
+        if (calls.All(c => c.Matches(calls[0]))) return;
+
+        var message = new StringBuilder("Ranks called different collectives (found by ACCELERATE_DEBUG_MODE): ");
+        var groups = Enumerable.Range(0, WorldSize).GroupBy(r => calls.Select((c, i) => (c, i)).First(x => x.c.Matches(calls[r])).i);
+        message.Append(string.Join("; ", groups.Select(g => $"rank{(g.Count() > 1 ? "s" : "")} {string.Join(", ", g)} called {calls[g.Key].Describe()}")));
+        message.Append(". Every rank must run the same collectives in the same order with the same dtype and shape: a collective inside `if (accelerator.IsMainProcess)` or a branch taken on some ranks only deadlocks without debug mode.");
+        throw new AccelerateException("ACC2110", message.ToString());
+    }
+
+    public sealed override void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Close();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,13 @@
+using System.Net.Sockets;
+
+namespace Accelerate.Distributed.Rendezvous;
+
+/// <summary>What ranks have once they met: every peer's address and an authenticated socket to each.</summary>
+internal sealed class RendezvousResult(PeerAddress[] peers, Socket?[] links)
+{
+    /// <summary>Every rank's address, indexed by rank.</summary>
+    public PeerAddress[] Peers { get; } = peers;
+
+    /// <summary>A connected socket to every other rank, indexed by rank (null at this rank's own index).</summary>
+    public Socket?[] Links { get; } = links;
+}

@@ -1,0 +1,194 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using Accelerate.Distributed.Rendezvous;
+
+namespace Accelerate.Distributed.Tcp;
+
+/// <summary>
+/// One authenticated TCP connection to a peer rank. Every message carries a 16-byte header (kind,
+/// length) so that a receiver can tell data from an abort notice and catch size disagreements;
+/// every failure becomes an error naming the peer and the collective.
+/// </summary>
+internal sealed unsafe class PeerLink : IDisposable
+{
+    private const int HeaderLength = 16;
+    private const uint DataKind = 0x41434344;  // "DCCA"
+    private const uint AbortKind = 0x41434341; // "ACCA"
+    private const int SmallMessage = 64 * 1024;
+    private readonly Socket _socket;
+    private readonly Func<string> _operation;
+    private readonly TimeSpan _timeout;
+    private readonly byte[] _small = new byte[HeaderLength + SmallMessage];
+    private int _sending;
+
+    public PeerLink(Socket socket, PeerAddress peer, TimeSpan timeout, Func<string> operation)
+    {
+        _socket = socket;
+        Peer = peer;
+        _timeout = timeout;
+        _operation = operation;
+        socket.NoDelay = true;
+        socket.SendBufferSize = 4 * 1024 * 1024;
+        socket.ReceiveBufferSize = 4 * 1024 * 1024;
+        var milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+        socket.ReceiveTimeout = milliseconds;
+        socket.SendTimeout = milliseconds;
+    }
+
+    public PeerAddress Peer { get; }
+
+    /// <summary>Sends one message of <paramref name="length"/> bytes.</summary>
+    public void Send(nint data, long length)
+    {
+        Interlocked.Exchange(ref _sending, 1);
+        try
+        {
+            if (length <= SmallMessage)
+            {
+                lock (_small)
+                {
+                    WriteHeader(_small, DataKind, length);
+                    new ReadOnlySpan<byte>((void*)data, (int)length).CopyTo(_small.AsSpan(HeaderLength));
+                    SendAll(_small.AsSpan(0, HeaderLength + (int)length));
+                }
+                return;
+            }
+            Span<byte> header = stackalloc byte[HeaderLength];
+            WriteHeader(header, DataKind, length);
+            SendAll(header);
+            for (long sent = 0; sent < length;)
+            {
+                var chunk = (int)Math.Min(int.MaxValue, length - sent);
+                SendAll(new ReadOnlySpan<byte>((byte*)data + sent, chunk));
+                sent += chunk;
+            }
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _sending, 0);
+        }
+    }
+
+    /// <summary>Reads a message header and checks that the peer sends <paramref name="expected"/> bytes.</summary>
+    public void ExpectMessage(long expected)
+    {
+        var length = ReadHeader();
+        if (length != expected)
+            throw new AccelerateException("ACC2110", $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {expected}: the ranks called it with different shapes or dtypes. " +
+                "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
+    }
+
+    /// <summary>Reads a message header and returns its length.</summary>
+    public long ReadHeader()
+    {
+        Span<byte> header = stackalloc byte[HeaderLength];
+        ReceiveAll(header);
+        var kind = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+        if (kind == AbortKind && length is > 0 and < 65536)
+        {
+            var text = new byte[length];
+            ReceiveAll(text);
+            throw new AccelerateException("ACC2111", $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
+        }
+        if (kind != DataKind || length < 0)
+            throw new AccelerateException("ACC2111", $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
+        return length;
+    }
+
+    /// <summary>Reads <paramref name="length"/> bytes of the current message's payload.</summary>
+    public void ReadPayload(nint data, long length)
+    {
+        for (long read = 0; read < length;)
+        {
+            var chunk = (int)Math.Min(int.MaxValue, length - read);
+            ReceiveAll(new Span<byte>((byte*)data + read, chunk));
+            read += chunk;
+        }
+    }
+
+    /// <summary>Receives one message of exactly <paramref name="length"/> bytes.</summary>
+    public void Receive(nint data, long length)
+    {
+        ExpectMessage(length);
+        ReadPayload(data, length);
+    }
+
+    /// <summary>Best effort: tells the peer why this rank stops, unless a message to it is half sent.</summary>
+    public void SendAbort(string reason)
+    {
+        if (Volatile.Read(ref _sending) != 0) return;
+        try
+        {
+            var text = Encoding.UTF8.GetBytes(reason.Length > 4000 ? reason[..4000] : reason);
+            var frame = new byte[HeaderLength + text.Length];
+            WriteHeader(frame, AbortKind, text.Length);
+            text.CopyTo(frame, HeaderLength);
+            _socket.Blocking = false;
+            _socket.Send(frame);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The peer may be gone too; closing the socket tells it all that can be told.
+        }
+    }
+
+    private static void WriteHeader(Span<byte> header, uint kind, long length)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(header, kind);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], 0);
+        BinaryPrimitives.WriteInt64LittleEndian(header[8..], length);
+    }
+
+    private void SendAll(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            while (!data.IsEmpty) data = data[_socket.Send(data)..];
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            throw Failure(e, sending: true);
+        }
+    }
+
+    private void ReceiveAll(Span<byte> buffer)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                var read = _socket.Receive(buffer);
+                if (read == 0) throw Closed();
+                buffer = buffer[read..];
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            throw Failure(e, sending: false);
+        }
+    }
+
+    private AccelerateException Closed() =>
+        new("ACC2111", $"{Peer.Describe()} closed its connection during {_operation()}: it exited or crashed (its own output or error file says why).");
+
+    private AccelerateException Failure(Exception e, bool sending) =>
+        e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
+            ? new AccelerateException("ACC2112", $"{Peer.Describe()} did not {(sending ? "take data" : "answer")} within {_timeout.TotalSeconds:0.#} s in {_operation()}: it is stuck, or it called a different collective. " +
+                "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses between collectives.", e)
+            : new AccelerateException("ACC2111", $"The connection to {Peer.Describe()} broke during {_operation()} ({e.Message}): it exited or crashed (its own output or error file says why).", e);
+
+    public void Dispose()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed by the peer.
+        }
+        _socket.Dispose();
+    }
+}

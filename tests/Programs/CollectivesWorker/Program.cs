@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using Accelerate;
+using Accelerate.Distributed;
+using Accelerate.Native;
+using TorchSharp;
+
+// One rank of a collectives scenario. Usage: CollectivesWorker <scenario> [arguments]
+//   check             every collective, dtype and reduction against a serial reference
+//   join              join the group, print the backend, leave
+//   stall <rank>      all-reduce in a loop; <rank> stops calling collectives (the test kills it)
+//   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
+//   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
+var scenario = args.Length > 0 ? args[0] : "check";
+try
+{
+    LibTorchLoader.EnsureLoaded();
+    var group = DistributedState.Initialize() ?? throw new InvalidOperationException("not launched as several ranks");
+    Console.WriteLine($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
+    var code = scenario switch
+    {
+        "check" => Scenarios.Check(group),
+        "join" => 0,
+        "stall" => Scenarios.Stall(group, int.Parse(args[1])),
+        "mismatch" => Scenarios.Mismatch(group),
+        "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
+        _ => throw new ArgumentException($"unknown scenario {scenario}"),
+    };
+    DistributedState.Shutdown();
+    return code;
+}
+catch (AccelerateException e)
+{
+    Console.Error.WriteLine($"FAILED {e.Code}: {e.Message}");
+    return 3;
+}
+
+internal static class Scenarios
+{
+    public static int Stall(ProcessGroup group, int stalled)
+    {
+        using var tensor = torch.ones(16);
+        for (var i = 0; ; i++)
+        {
+            if (group.Rank == stalled && i == 3)
+            {
+                Console.WriteLine("STALLING");
+                Thread.Sleep(Timeout.Infinite); // stands for a rank that hangs; the test kills it
+            }
+            group.AllReduce(tensor);
+            tensor.fill_(1);
+        }
+    }
+
+    public static int Mismatch(ProcessGroup group)
+    {
+        using var tensor = torch.ones(4, 3);
+        if (group.Rank == 0) group.AllReduce(tensor);
+        else group.Barrier();
+        Console.WriteLine("NO ERROR");
+        return 0;
+    }
+
+    public static int Bench(ProcessGroup group, long[] sizes)
+    {
+        foreach (var bytes in sizes)
+        {
+            using var tensor = torch.ones(Math.Max(1, bytes / 4));
+            var iterations = (int)Math.Clamp(2_000_000_000L / Math.Max(bytes, 4096) / 40, 5, 2000);
+            for (var i = 0; i < Math.Min(10, iterations); i++) group.AllReduce(tensor);
+            group.Barrier();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < iterations; i++) group.AllReduce(tensor);
+            group.Barrier();
+            var seconds = clock.Elapsed.TotalSeconds / iterations;
+            if (group.Rank == 0) Console.WriteLine($"BENCHROW {bytes} {seconds * 1e6:F2}");
+        }
+        return 0;
+    }
+
+    public static int Check(ProcessGroup group)
+    {
+        var failures = new List<string>();
+        var cases = 0;
+        void Expect(bool ok, string what)
+        {
+            cases++;
+            if (!ok) failures.Add(what);
+        }
+
+        var p = group.WorldSize;
+        var r = group.Rank;
+        var dtypes = new[] { torch.ScalarType.Float32, torch.ScalarType.Float64, torch.ScalarType.BFloat16, torch.ScalarType.Float16, torch.ScalarType.Int32, torch.ScalarType.Int64 };
+        var ops = Enum.GetValues<ReduceOp>();
+
+        // All-reduce: every dtype and op, sizes that are empty, smaller than the world, not divisible by it, and past the ring threshold.
+        foreach (var dtype in dtypes)
+        foreach (var op in ops)
+        foreach (var n in new long[] { 0, 1, 7, 1001, 70_001 })
+        {
+            using var tensor = Data(r, n, dtype, op);
+            group.AllReduce(tensor, op);
+            var expected = Reference(p, n, dtype, op);
+            Expect(Close(tensor, expected, dtype), $"AllReduce({op}) {dtype}[{n}]: {Diff(tensor, expected)}");
+        }
+
+        // A non-contiguous view and a 2-D shape.
+        {
+            using var matrix = Data(r, 12, torch.ScalarType.Float32, ReduceOp.Sum).reshape(3, 4);
+            var view = matrix.t();
+            group.AllReduce(view, ReduceOp.Max);
+            using var expected = torch.tensor(Reference(p, 12, torch.ScalarType.Float32, ReduceOp.Max)).reshape(3, 4).t();
+            Expect(Close(view, expected.to(torch.ScalarType.Float64).data<double>().ToArray(), torch.ScalarType.Float32), "AllReduce(Max) of a transposed view");
+        }
+
+        // Broadcast from every source.
+        foreach (var dtype in dtypes)
+        foreach (var n in new long[] { 0, 1001 })
+        for (var source = 0; source < p; source++)
+        {
+            using var tensor = Data(r, n, dtype, ReduceOp.Sum);
+            group.Broadcast(tensor, source);
+            Expect(Close(tensor, Values(source, n, ReduceOp.Sum), dtype), $"Broadcast {dtype}[{n}] from {source}");
+        }
+
+        // All-gather and gather with a different number of rows per rank (rank 1 has none).
+        foreach (var dtype in dtypes)
+        {
+            using var mine = Data(r, Rows(r) * 3, dtype, ReduceOp.Sum).reshape(Rows(r), 3);
+            var all = group.AllGather(mine);
+            Expect(all.Length == p, "AllGather count");
+            for (var q = 0; q < p; q++)
+                Expect(all[q].shape.SequenceEqual(new[] { Rows(q), 3L }) && Close(all[q], Values(q, Rows(q) * 3, ReduceOp.Sum), dtype), $"AllGather {dtype} block {q}");
+            var destination = p - 1;
+            var gathered = group.Gather(mine, destination);
+            if (r == destination)
+                for (var q = 0; q < p; q++)
+                    Expect(gathered![q].shape.SequenceEqual(new[] { Rows(q), 3L }) && Close(gathered[q], Values(q, Rows(q) * 3, ReduceOp.Sum), dtype), $"Gather {dtype} block {q}");
+            else Expect(gathered is null, "Gather returns null away from the destination");
+        }
+
+        // A scalar all-gather.
+        {
+            using var scalar = torch.tensor((double)r * 10);
+            var all = group.AllGather(scalar);
+            Expect(all.Select((t, q) => t.dim() == 0 && t.item<double>() == q * 10).All(x => x), "AllGather of scalars");
+        }
+
+        // Reduce-scatter with rows not divisible by the world size.
+        foreach (var dtype in dtypes)
+        foreach (var op in ops)
+        {
+            var rows = 2L * p + 1;
+            using var input = Data(r, rows * 3, dtype, op).reshape(rows, 3);
+            using var before = input.clone();
+            using var part = group.ReduceScatter(input, op);
+            var full = Reference(p, rows * 3, dtype, op);
+            var start = Enumerable.Range(0, r).Sum(q => RowsOf(rows, p, q));
+            var mineRows = RowsOf(rows, p, r);
+            Expect(part.shape.SequenceEqual(new[] { mineRows, 3L }) && Close(part, full.Skip((int)start * 3).Take((int)mineRows * 3).ToArray(), dtype),
+                $"ReduceScatter({op}) {dtype}: {Diff(part, full.Skip((int)start * 3).Take((int)mineRows * 3).ToArray())}");
+            Expect(input.eq(before).all().item<bool>(), $"ReduceScatter leaves its input unchanged ({dtype})");
+        }
+
+        group.Barrier();
+
+        // Objects.
+        var greeting = group.BroadcastObject(r == p - 1 ? new Payload($"from {r}", [r, r + 1]) : null, p - 1);
+        Expect(greeting is { Text: var text, Numbers: var numbers } && text == $"from {p - 1}" && numbers.SequenceEqual(new[] { p - 1, p }), "BroadcastObject");
+        var names = group.AllGatherObject(new string('x', r * 1000) + r);
+        Expect(names.Select((s, q) => s == new string('x', q * 1000) + q).All(x => x), "AllGatherObject of different lengths");
+
+        // Spans.
+        var floats = Enumerable.Range(0, 1003).Select(i => (float)(i + r)).ToArray();
+        group.AllReduce(floats.AsSpan(), ReduceOp.Sum);
+        Expect(floats.Select((v, i) => v == p * i + p * (p - 1) / 2).All(x => x), "AllReduce of a float span");
+        var longs = Enumerable.Range(0, 17).Select(i => (long)(i * 100 + r)).ToArray();
+        group.Broadcast(longs.AsSpan(), 1 % p);
+        Expect(longs.Select((v, i) => v == i * 100 + 1 % p).All(x => x), "Broadcast of a long span");
+        var ints = group.AllGather<int>(Enumerable.Range(0, r + 1).ToArray());
+        Expect(ints.Select((a, q) => a.SequenceEqual(Enumerable.Range(0, q + 1))).All(x => x), "AllGather of int spans of different lengths");
+
+        // A large ring all-reduce.
+        {
+            using var big = torch.full(3_000_001, (float)(r + 1));
+            group.AllReduce(big, ReduceOp.Average);
+            Expect(big.eq((p + 1) / 2f).all().item<bool>(), "AllReduce(Average) of 3,000,001 floats");
+        }
+
+        foreach (var failure in failures.Take(20)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
+        Console.WriteLine(failures.Count == 0 ? $"PASS {cases} cases" : $"FAIL {failures.Count} of {cases} cases");
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    private static long Rows(int rank) => rank == 1 ? 0 : rank * 2 + 1;
+
+    private static long RowsOf(long rows, int p, int rank) => rows / p + (rank < rows % p ? 1 : 0);
+
+    /// <summary>Small integers, exact in every dtype; products stay small.</summary>
+    private static double[] Values(int rank, long n, ReduceOp op) =>
+        Enumerable.Range(0, (int)n).Select(i => op == ReduceOp.Product ? (double)((i + rank) % 3 - 1 == 0 ? 2 : (i + rank) % 3 - 1) : ((rank + 1) * 7 + i * 3) % 13 - 6).ToArray();
+
+    private static torch.Tensor Data(int rank, long n, torch.ScalarType dtype, ReduceOp op) =>
+        torch.tensor(Values(rank, n, op), torch.ScalarType.Float64).to(dtype);
+
+    private static double[] Reference(int p, long n, torch.ScalarType dtype, ReduceOp op)
+    {
+        var result = Values(0, n, op);
+        for (var q = 1; q < p; q++)
+        {
+            var other = Values(q, n, op);
+            for (var i = 0; i < n; i++)
+                result[i] = op switch
+                {
+                    ReduceOp.Min => Math.Min(result[i], other[i]),
+                    ReduceOp.Max => Math.Max(result[i], other[i]),
+                    ReduceOp.Product => result[i] * other[i],
+                    _ => result[i] + other[i],
+                };
+        }
+        if (op == ReduceOp.Average)
+            for (var i = 0; i < n; i++)
+                result[i] = dtype is torch.ScalarType.Int32 or torch.ScalarType.Int64 ? Math.Truncate(result[i] / p) : result[i] / p;
+        return result;
+    }
+
+    private static bool Close(torch.Tensor actual, double[] expected, torch.ScalarType dtype)
+    {
+        var values = ToDoubles(actual);
+        if (values.Length != expected.Length) return false;
+        var tolerance = dtype is torch.ScalarType.BFloat16 or torch.ScalarType.Float16 ? 1e-2 : 1e-6;
+        return values.Zip(expected).All(pair => Math.Abs(pair.First - pair.Second) <= tolerance * Math.Max(1, Math.Abs(pair.Second)));
+    }
+
+    private static double[] ToDoubles(torch.Tensor tensor) =>
+        tensor.numel() == 0 ? [] : tensor.to(torch.ScalarType.Float64).contiguous().data<double>().ToArray();
+
+    private static string Diff(torch.Tensor actual, double[] expected)
+    {
+        var values = ToDoubles(actual);
+        if (values.Length != expected.Length) return $"{values.Length} elements, expected {expected.Length}";
+        var i = Enumerable.Range(0, values.Length).FirstOrDefault(k => Math.Abs(values[k] - expected[k]) > 1e-2 * Math.Max(1, Math.Abs(expected[k])), -1);
+        return i < 0 ? "equal" : $"element {i} is {values[i]}, expected {expected[i]}";
+    }
+}
+
+internal sealed record Payload(string Text, int[] Numbers);
