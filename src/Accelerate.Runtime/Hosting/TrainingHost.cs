@@ -21,9 +21,6 @@ public static class TrainingHost
     /// <summary>The variable the launcher sets from <c>--main_training_function</c>.</summary>
     public const string MainTrainingFunctionVariable = "ACCELERATE_MAIN_TRAINING_FUNCTION";
 
-    /// <summary>The variable that bounds how long ranks wait for each other, in seconds.</summary>
-    public const string RendezvousTimeoutVariable = "ACCELERATE_RDZV_TIMEOUT";
-
     /// <summary>Exit code when an exception escapes the training function.</summary>
     public const int ExceptionExitCode = 1;
 
@@ -69,7 +66,6 @@ public static class TrainingHost
         {
             DistributedEnvironment environment;
             TrainingFunction function;
-            TimeSpan? rendezvousTimeout;
             try
             {
                 environment = LaunchContract.Read(options.Variables);
@@ -77,7 +73,6 @@ public static class TrainingHost
                 var selection = TrainingFunctionSelector.Select(functions, options.Variables(MainTrainingFunctionVariable), buildChoice);
                 if (selection.Warning is not null) Say("warning: " + selection.Warning);
                 function = selection.Function;
-                rendezvousTimeout = ReadRendezvousTimeout(options.Variables);
                 if (LauncherWatch.ParsePid(options.Variables(LauncherWatch.Variable)) is { } launcherPid)
                     watch = LauncherWatch.Start(launcherPid, () => OnLauncherGone(launcherPid));
             }
@@ -90,7 +85,8 @@ public static class TrainingHost
 
             try
             {
-                if (environment.IsDistributed) DistributedState.Initialize(rendezvousTimeout);
+                // The process group reads its own settings (ACCELERATE_RDZV_TIMEOUT, backend).
+                if (environment.IsDistributed) DistributedState.Initialize();
                 context = new TrainingContext(args, cancellation.Token);
                 return function.InvokeAsync(context).GetAwaiter().GetResult();
             }
@@ -161,15 +157,4 @@ public static class TrainingHost
 
     private static int ReadRankForMessages(Func<string, string?> variables) =>
         int.TryParse(variables("RANK"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank) ? rank : 0;
-
-    internal static TimeSpan? ReadRendezvousTimeout(Func<string, string?> variables)
-    {
-        var text = variables(RendezvousTimeoutVariable);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= int.MaxValue)
-            return TimeSpan.FromSeconds(seconds);
-        throw new AccelerateException("ACC2304",
-            $"The environment variable {RendezvousTimeoutVariable}='{text}' is not a positive number of seconds. " +
-            "Unset it, or pass --rdzv_timeout SECONDS to `accelerate launch`.");
-    }
 }

@@ -72,7 +72,6 @@ public sealed class TrainingHostTests
     }
 
     [TestMethod]
-    [DataRow("ACCELERATE_RDZV_TIMEOUT", "soon", "ACC2304")]
     [DataRow("ACCELERATE_LAUNCHER_PID", "launcher", "ACC2305")]
     [DataRow("WORLD_SIZE", "two", "ACC2002")]
     public void A_malformed_variable_exits_2_naming_it_before_the_function_runs(string name, string value, string code)
