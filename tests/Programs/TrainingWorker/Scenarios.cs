@@ -114,10 +114,12 @@ public static class Scenarios
             new SyntheticDataset(kind, size), batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true", seed: 3);
         var scheduler = optim.lr_scheduler.StepLR(optimizer, 1, double.Parse(Get(args, "gamma", "1.0"), CultureInfo.InvariantCulture));
         (model, optimizer, loader, scheduler) = accelerator.Prepare(model, optimizer, loader, scheduler);
+        var counter = new BatchCounter();
+        accelerator.RegisterForCheckpointing(counter);
         if (resume && checkpoint is not null) accelerator.LoadState(checkpoint);
 
         var losses = new JsonArray();
-        var batches = resume ? (int)accelerator.Step : 0;
+        ref var batches = ref counter.Batches;
         var lossScales = new JsonArray();
         while (batches < steps)
         {
@@ -204,6 +206,16 @@ public static class Scenarios
         };
         End(accelerator, args);
         return result;
+    }
+
+    /// <summary>The loop's batch count, checkpointed with the run (optimizer steps differ when fp16 skips some).</summary>
+    private sealed class BatchCounter : ICheckpointable
+    {
+        public int Batches;
+
+        public void SaveState(Stream stream) => new BinaryWriter(stream).Write(Batches);
+
+        public void LoadState(Stream stream) => Batches = new BinaryReader(stream).ReadInt32();
     }
 
     private static string Get(IReadOnlyDictionary<string, string> args, string key, string fallback) =>
