@@ -86,7 +86,8 @@ public sealed class EndToEndTests
             launcher.WaitForExit();
 
             Assert.AreEqual(3, sample.WaitForExit(), sample.Describe());
-            StringAssert.Contains(sample.StandardError, $"[rank 0] ACC2303: the launcher (pid {launcher.Id}) is gone");
+            // Our launcher prefixes the rank's lines itself.
+            StringAssert.StartsWith(sample.StandardError, $"ACC2303: the launcher (pid {launcher.Id}) is gone");
         }
         finally
         {
@@ -125,6 +126,29 @@ public sealed class EndToEndTests
         Assert.AreEqual(0, launch.WaitForExit(), launch.Describe());
         StringAssert.Contains(launch.StandardOutput, "rank 0 sum 3");
         StringAssert.Contains(launch.StandardOutput, "rank 1 sum 3");
+    }
+
+    [TestMethod]
+    public void Under_accelerate_launch_a_failing_ranks_exception_reaches_the_launchers_summary()
+    {
+        using var launch = RunningProgram.StartDotnet(TestPaths.CliAssembly,
+            ["launch", "--num_processes", "2", TestPaths.SampleAssembly, "throw"]);
+
+        Assert.AreNotEqual(0, launch.WaitForExit(), launch.Describe());
+        // The summary reads the rank's TORCHELASTIC_ERROR_FILE record.
+        StringAssert.Contains(launch.StandardError, "error     : System.InvalidOperationException: rank");
+        StringAssert.Contains(launch.StandardError, "failed on purpose");
+        Assert.DoesNotContain("[rank 0] [rank 0]", launch.StandardError, "The launcher prefixes lines; the rank must not add a second prefix.");
+    }
+
+    [TestMethod]
+    public void Under_accelerate_launch_main_training_function_picks_the_function()
+    {
+        using var launch = RunningProgram.StartDotnet(TestPaths.CliAssembly,
+            ["launch", "--num_processes", "1", "--main_training_function", "count-args", TestPaths.SampleAssembly, "a", "b"]);
+
+        // count-args exits with the number of its arguments; the build's choice ("train") would exit 64.
+        Assert.AreEqual(2, launch.WaitForExit(), launch.Describe());
     }
 
     private static int FreePort()

@@ -12,7 +12,7 @@ namespace Accelerate.Hosting;
 /// Reads the launch contract; when ranks were launched (by <c>accelerate launch</c>, <c>torchrun</c>-style
 /// environment, <c>mpirun</c> or <c>srun</c>) joins the process group, else runs as one process;
 /// cancels the function's token on Ctrl+C/SIGTERM and when the launcher is gone; on an exception
-/// prints <c>[rank N] exception</c> to stderr, writes torchrun's error record to
+/// prints <c>[rank N] exception</c> to stderr (<c>accelerate launch</c> adds the prefix itself), writes torchrun's error record to
 /// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
 /// </remarks>
 [DebuggerNonUserCode]
@@ -54,7 +54,9 @@ public static class TrainingHost
     internal static int Run(string[] args, string? buildChoice, IReadOnlyList<TrainingFunction> functions, HostOptions options)
     {
         var rank = ReadRankForMessages(options.Variables);
-        void Say(string line) => options.Error.WriteLine($"[rank {rank}] {line}");
+        // `accelerate launch` prefixes every line of a rank's output itself; elsewhere (F5, mpirun, srun) we do.
+        var prefixed = string.IsNullOrEmpty(options.Variables(LauncherWatch.Variable));
+        void Say(string line) => options.Error.WriteLine(prefixed ? $"[rank {rank}] {line}" : line);
 
         using var cancellation = new CancellationTokenSource();
         using var signals = options.HandleSignals ? new SignalCancellation(cancellation, Say) : null;
