@@ -118,6 +118,24 @@ public sealed class EndToEndTests
     }
 
     [TestMethod]
+    public void Two_ranks_started_by_mpirun_find_their_place_and_all_reduce()
+    {
+        if (!File.Exists("/usr/bin/mpirun") && !File.Exists("/usr/local/bin/mpirun"))
+            Assert.Inconclusive("mpirun is not installed; eng/install-prerequisites.sh installs openmpi-bin.");
+        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
+        using var mpirun = RunningProgram.Start("mpirun",
+            ["--allow-run-as-root", "--oversubscribe", "-np", "2",
+             "-x", $"MASTER_PORT={FreePort()}", "-x", $"ACCELERATE_LAUNCH_SECRET={secret}",
+             "dotnet", TestPaths.SampleAssembly, "allreduce"],
+            TestPaths.SampleDirectory);
+
+        Assert.AreEqual(0, mpirun.WaitForExit(), mpirun.Describe());
+        StringAssert.Contains(mpirun.StandardOutput, "rank 0 sum 3");
+        StringAssert.Contains(mpirun.StandardOutput, "rank 1 sum 3");
+    }
+
+    [TestMethod]
     public void Two_ranks_under_accelerate_launch_meet_and_all_reduce()
     {
         using var launch = RunningProgram.StartDotnet(TestPaths.CliAssembly,

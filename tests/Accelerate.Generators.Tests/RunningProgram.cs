@@ -43,16 +43,19 @@ internal sealed class RunningProgram : IDisposable
     }
 
     /// <summary>Starts <c>dotnet <paramref name="assembly"/> args</c> with <paramref name="environment"/> added (a null value removes a variable).</summary>
-    public static RunningProgram StartDotnet(string assembly, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    public static RunningProgram StartDotnet(string assembly, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>
+        Start("dotnet", [assembly, .. arguments], Path.GetDirectoryName(assembly)!, environment);
+
+    /// <summary>Starts <paramref name="program"/> with <paramref name="environment"/> added (a null value removes a variable).</summary>
+    public static RunningProgram Start(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(assembly);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         // A test runs under no launcher unless it says so.
         foreach (var name in LaunchVariables) start.Environment.Remove(name);
