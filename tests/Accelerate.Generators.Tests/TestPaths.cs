@@ -9,6 +9,9 @@ internal static class TestPaths
     public static string SampleAssembly => Path.Combine(SampleDirectory, "TrainingFunctionSample.dll");
     public static string CliAssembly => Metadata("CliAssembly");
     public static string SnapshotDirectory => Metadata("SnapshotDirectory");
+    public static string RepoRoot => Metadata("RepoRoot");
+    public static string Configuration => Metadata("Configuration");
+    public static string GeneratorAssembly => Path.Combine(RepoRoot, "src", "Accelerate.Generators", "bin", Configuration, "netstandard2.0", "Accelerate.Generators.dll");
 
     private static string Metadata(string key) =>
         typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
