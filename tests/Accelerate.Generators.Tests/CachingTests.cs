@@ -26,6 +26,7 @@ public sealed class CachingTests
         TrainingFunctionGenerator.Steps.EntryPoints,
         TrainingFunctionGenerator.Steps.OutputKind,
         TrainingFunctionGenerator.Steps.BuildChoice,
+        TrainingFunctionGenerator.Steps.LanguageVersion,
         TrainingFunctionGenerator.Steps.Input,
     ];
 

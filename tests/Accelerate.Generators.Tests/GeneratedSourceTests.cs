@@ -32,6 +32,17 @@ public sealed class GeneratedSourceTests
     }
 
     [TestMethod]
+    public void With_CSharp_9_the_entry_point_leaves_out_lambda_attributes_and_still_compiles()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile(
+            [("Program.cs", GeneratorHarness.WithUsings(Shapes.Int32WithArguments.Replace("namespace Company.Training;", "namespace Company.Training { }")))],
+            parseOptions: new Microsoft.CodeAnalysis.CSharp.CSharpParseOptions(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp9)));
+
+        Snapshot.Match("Int32WithArgumentsCSharp9.g.cs", result.SingleSource);
+        Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
     public void A_project_without_training_functions_gets_nothing()
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Compile("public static class Program { public static void Main() { } }"));

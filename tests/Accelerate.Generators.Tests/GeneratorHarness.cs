@@ -19,10 +19,10 @@ internal static class GeneratorHarness
         MetadataReference.CreateFromFile(typeof(torch).Assembly.Location),
     ];
 
-    public static CSharpCompilation Compile(IEnumerable<(string Path, string Text)> sources, OutputKind kind = OutputKind.ConsoleApplication, string assemblyName = "TestProgram") =>
+    public static CSharpCompilation Compile(IEnumerable<(string Path, string Text)> sources, OutputKind kind = OutputKind.ConsoleApplication, CSharpParseOptions? parseOptions = null) =>
         CSharpCompilation.Create(
-            assemblyName,
-            sources.Select(s => CSharpSyntaxTree.ParseText(s.Text, ParseOptions, s.Path)),
+            "TestProgram",
+            sources.Select(s => CSharpSyntaxTree.ParseText(s.Text, parseOptions ?? ParseOptions, s.Path)),
             References,
             new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable));
 
@@ -33,17 +33,18 @@ internal static class GeneratorHarness
     public static string WithUsings(string source) =>
         "using System;\nusing System.Linq;\nusing System.Threading;\nusing System.Threading.Tasks;\nusing Accelerate;\n" + source;
 
-    public static GeneratorDriver CreateDriver(IReadOnlyDictionary<string, string>? buildProperties = null, bool trackSteps = false) =>
+    public static GeneratorDriver CreateDriver(IReadOnlyDictionary<string, string>? buildProperties = null, bool trackSteps = false, CSharpParseOptions? parseOptions = null) =>
         CSharpGeneratorDriver.Create(
             [new TrainingFunctionGenerator().AsSourceGenerator()],
-            parseOptions: ParseOptions,
+            parseOptions: parseOptions ?? ParseOptions,
             optionsProvider: new BuildPropertiesProvider(buildProperties ?? new Dictionary<string, string>()),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator over <paramref name="compilation"/>.</summary>
     public static Result Run(Compilation compilation, IReadOnlyDictionary<string, string>? buildProperties = null)
     {
-        var driver = CreateDriver(buildProperties).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        var parseOptions = (CSharpParseOptions?)compilation.SyntaxTrees.FirstOrDefault()?.Options;
+        var driver = CreateDriver(buildProperties, parseOptions: parseOptions).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         var run = driver.GetRunResult();
         return new Result(output, generatorDiagnostics, run.GeneratedTrees.Select(t => t.ToString()).ToArray());
     }
