@@ -5,6 +5,7 @@ using Accelerate.Generators.Emitting;
 using Accelerate.Generators.Model;
 using Accelerate.Generators.Parsing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Accelerate.Generators
@@ -32,6 +33,7 @@ namespace Accelerate.Generators
             public const string EntryPoints = nameof(EntryPoints);
             public const string OutputKind = nameof(OutputKind);
             public const string BuildChoice = nameof(BuildChoice);
+            public const string LanguageVersion = nameof(LanguageVersion);
             public const string Input = nameof(Input);
         }
 
@@ -51,9 +53,9 @@ namespace Accelerate.Generators
                 .CreateSyntaxProvider(EntryPointFinder.MightBeEntryPoint, EntryPointFinder.Find)
                 .Where(static entryPoint => entryPoint is not null)
                 .Select(static (entryPoint, _) => entryPoint!)
-                .WithTrackingName(Steps.EntryPoints)
                 .Collect()
-                .Select(static (items, _) => items.ToEquatableArray());
+                .Select(static (items, _) => items.ToEquatableArray())
+                .WithTrackingName(Steps.EntryPoints);
 
             var outputKind = context.CompilationProvider
                 .Select(static (compilation, _) => compilation.Options.OutputKind)
@@ -64,11 +66,17 @@ namespace Accelerate.Generators
                     options.GlobalOptions.TryGetValue(BuildChoiceProperty, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null)
                 .WithTrackingName(Steps.BuildChoice);
 
+            var lambdaAttributes = context.ParseOptionsProvider
+                .Select(static (options, _) => options is CSharpParseOptions { LanguageVersion: >= LanguageVersion.CSharp10 })
+                .WithTrackingName(Steps.LanguageVersion);
+
             var input = functions
                 .Combine(entryPoints)
                 .Combine(outputKind)
                 .Combine(buildChoice)
-                .Select(static (parts, _) => new GenerationInput(parts.Left.Left.Left, parts.Left.Left.Right, parts.Left.Right, parts.Right))
+                .Combine(lambdaAttributes)
+                .Select(static (parts, _) => new GenerationInput(
+                    parts.Left.Left.Left.Left, parts.Left.Left.Left.Right, parts.Left.Left.Right, parts.Left.Right, parts.Right))
                 .WithTrackingName(Steps.Input);
 
             context.RegisterSourceOutput(input, Execute);
@@ -110,7 +118,7 @@ namespace Accelerate.Generators
 
             // A second entry point or a library would only add compiler errors to ours.
             if (!executable || input.EntryPoints.Count > 0 || callable.Count == 0) return;
-            context.AddSource(EntryPointEmitter.HintName, EntryPointEmitter.Emit(callable, input.BuildChoice));
+            context.AddSource(EntryPointEmitter.HintName, EntryPointEmitter.Emit(callable, input.BuildChoice, input.LambdaAttributes));
         }
 
         private static string Describe(OutputKind kind) => kind switch

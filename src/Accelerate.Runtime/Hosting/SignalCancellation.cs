@@ -45,7 +45,23 @@ internal sealed class SignalCancellation : IDisposable
         if (Interlocked.CompareExchange(ref _received, number, 0) != 0) return; // second signal: default action
         context.Cancel = true;
         _notify($"{context.Signal} received: cancelling the training function's CancellationToken (send it again to stop at once).");
-        _source.Cancel();
+        CancelQuietly(_source);
+    }
+
+    /// <summary>
+    /// Cancels from a signal or timer thread, where an exception would end the process: a callback
+    /// the training function registered may throw, and the host may have finished meanwhile.
+    /// </summary>
+    internal static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (Exception e) when (e is AggregateException or ObjectDisposedException)
+        {
+            // The token is cancelled (or no longer matters); the function sees the rest itself.
+        }
     }
 
     public void Dispose()

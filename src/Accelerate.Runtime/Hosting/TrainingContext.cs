@@ -10,15 +10,14 @@ namespace Accelerate.Hosting;
 [DebuggerNonUserCode]
 public sealed class TrainingContext
 {
-    private readonly Func<Accelerator> _createAccelerator;
-    private Accelerator? _accelerator;
+    private readonly Lazy<Accelerator> _accelerator;
 
     /// <summary>Creates a context; <paramref name="createAccelerator"/> runs at most once, on first use of <see cref="Accelerator"/>.</summary>
     public TrainingContext(string[] arguments, CancellationToken cancellationToken, Func<Accelerator>? createAccelerator = null)
     {
         Arguments = arguments;
         CancellationToken = cancellationToken;
-        _createAccelerator = createAccelerator ?? (static () => new Accelerator());
+        _accelerator = new Lazy<Accelerator>(createAccelerator ?? (static () => new Accelerator()), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The program's command-line arguments.</summary>
@@ -28,8 +27,8 @@ public sealed class TrainingContext
     public CancellationToken CancellationToken { get; }
 
     /// <summary>This process's accelerator, created on first access.</summary>
-    public Accelerator Accelerator => _accelerator ??= _createAccelerator();
+    public Accelerator Accelerator => _accelerator.Value;
 
     /// <summary>The accelerator if one was created, for teardown.</summary>
-    internal Accelerator? CreatedAccelerator => _accelerator;
+    internal Accelerator? CreatedAccelerator => _accelerator.IsValueCreated ? _accelerator.Value : null;
 }

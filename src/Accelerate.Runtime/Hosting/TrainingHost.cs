@@ -12,7 +12,7 @@ namespace Accelerate.Hosting;
 /// Reads the launch contract; when ranks were launched (by <c>accelerate launch</c>, <c>torchrun</c>-style
 /// environment, <c>mpirun</c> or <c>srun</c>) joins the process group, else runs as one process;
 /// cancels the function's token on Ctrl+C/SIGTERM and when the launcher is gone; on an exception
-/// prints <c>[rank N] exception</c> to stderr, writes torchrun's error record to
+/// prints <c>[rank N] exception</c> to stderr (<c>accelerate launch</c> adds the prefix itself), writes torchrun's error record to
 /// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
 /// </remarks>
 [DebuggerNonUserCode]
@@ -20,9 +20,6 @@ public static class TrainingHost
 {
     /// <summary>The variable the launcher sets from <c>--main_training_function</c>.</summary>
     public const string MainTrainingFunctionVariable = "ACCELERATE_MAIN_TRAINING_FUNCTION";
-
-    /// <summary>The variable that bounds how long ranks wait for each other, in seconds.</summary>
-    public const string RendezvousTimeoutVariable = "ACCELERATE_RDZV_TIMEOUT";
 
     /// <summary>Exit code when an exception escapes the training function.</summary>
     public const int ExceptionExitCode = 1;
@@ -57,18 +54,20 @@ public static class TrainingHost
     internal static int Run(string[] args, string? buildChoice, IReadOnlyList<TrainingFunction> functions, HostOptions options)
     {
         var rank = ReadRankForMessages(options.Variables);
-        void Say(string line) => options.Error.WriteLine($"[rank {rank}] {line}");
+        // `accelerate launch` prefixes every line of a rank's output itself; elsewhere (F5, mpirun, srun) we do.
+        var prefixed = string.IsNullOrEmpty(options.Variables(LauncherWatch.Variable));
+        void Say(string line) => options.Error.WriteLine(prefixed ? $"[rank {rank}] {line}" : line);
 
         using var cancellation = new CancellationTokenSource();
         using var signals = options.HandleSignals ? new SignalCancellation(cancellation, Say) : null;
         LauncherWatch? watch = null;
         var finished = 0;
+        var launcherGone = 0;
         TrainingContext? context = null;
         try
         {
             DistributedEnvironment environment;
             TrainingFunction function;
-            TimeSpan? rendezvousTimeout;
             try
             {
                 environment = LaunchContract.Read(options.Variables);
@@ -76,7 +75,6 @@ public static class TrainingHost
                 var selection = TrainingFunctionSelector.Select(functions, options.Variables(MainTrainingFunctionVariable), buildChoice);
                 if (selection.Warning is not null) Say("warning: " + selection.Warning);
                 function = selection.Function;
-                rendezvousTimeout = ReadRendezvousTimeout(options.Variables);
                 if (LauncherWatch.ParsePid(options.Variables(LauncherWatch.Variable)) is { } launcherPid)
                     watch = LauncherWatch.Start(launcherPid, () => OnLauncherGone(launcherPid));
             }
@@ -89,7 +87,8 @@ public static class TrainingHost
 
             try
             {
-                if (environment.IsDistributed) DistributedState.Initialize(rendezvousTimeout);
+                // The process group reads its own settings (ACCELERATE_RDZV_TIMEOUT, backend).
+                if (environment.IsDistributed) DistributedState.Initialize();
                 context = new TrainingContext(args, cancellation.Token);
                 return function.InvokeAsync(context).GetAwaiter().GetResult();
             }
@@ -98,6 +97,10 @@ public static class TrainingHost
                 var signal = signals.Received;
                 Say($"stopped by signal {signal}.");
                 return 128 + signal;
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested && Volatile.Read(ref launcherGone) == 1)
+            {
+                return LauncherGoneExitCode;
             }
             catch (Exception e)
             {
@@ -122,9 +125,11 @@ public static class TrainingHost
 
         void OnLauncherGone(int pid)
         {
+            if (Volatile.Read(ref finished) == 1) return; // the function returned meanwhile
             Say($"ACC2303: the launcher (pid {pid}) is gone; this rank stops so that it does not outlive it. " +
                 "Launch again to restart the job.");
-            cancellation.Cancel();
+            Volatile.Write(ref launcherGone, 1);
+            SignalCancellation.CancelQuietly(cancellation);
             // Give the function a moment to notice its token; then stop whatever it is doing.
             Task.Delay(options.LauncherGoneGrace).ContinueWith(_ =>
             {
@@ -155,15 +160,4 @@ public static class TrainingHost
 
     private static int ReadRankForMessages(Func<string, string?> variables) =>
         int.TryParse(variables("RANK"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var rank) ? rank : 0;
-
-    internal static TimeSpan? ReadRendezvousTimeout(Func<string, string?> variables)
-    {
-        var text = variables(RendezvousTimeoutVariable);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= int.MaxValue)
-            return TimeSpan.FromSeconds(seconds);
-        throw new AccelerateException("ACC2304",
-            $"The environment variable {RendezvousTimeoutVariable}='{text}' is not a positive number of seconds. " +
-            "Unset it, or pass --rdzv_timeout SECONDS to `accelerate launch`.");
-    }
 }

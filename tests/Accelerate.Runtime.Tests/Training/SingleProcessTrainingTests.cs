@@ -166,7 +166,7 @@ public sealed class SingleProcessTrainingTests
         var t = torch.arange(6, dtype: ScalarType.Float32).reshape(3, 2);
 
         Assert.IsTrue(accelerator.Gather(t).allclose(t));
-        Assert.IsTrue(accelerator.Reduce(t, Distributed.ReduceOp.Sum).allclose(t));
+        Assert.IsTrue(accelerator.Reduce(t, Accelerate.Distributed.ReduceOp.Sum).allclose(t));
         Assert.AreEqual(3L, accelerator.PadAcrossProcesses(t).shape[0]);
         CollectionAssert.AreEqual(new[] { 1, 2, 3 }, accelerator.SplitBetweenProcesses(new[] { 1, 2, 3 }).ToArray());
         Assert.HasCount(1, accelerator.Gather(torch.tensor(5f)).shape);

@@ -15,8 +15,71 @@ public static class Scenarios
     public static JsonObject Run(IReadOnlyDictionary<string, string> args) => Get(args, "scenario", "train") switch
     {
         "data" => Data(args),
+        "ops" => Operations(args),
+        "suite" => Suite(args),
         _ => Train(args),
     };
+
+    /// <summary>
+    /// Several runs in one process (ranks start once): <c>runs=</c> lists them separated by <c>|</c>,
+    /// each as comma-separated <c>key=value</c> pairs. The process group stays up between runs.
+    /// </summary>
+    public static JsonObject Suite(IReadOnlyDictionary<string, string> args)
+    {
+        var results = new JsonArray();
+        var runs = Get(args, "runs", "").Split('|', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var run = Parse(runs[i].Split(',', StringSplitOptions.RemoveEmptyEntries));
+            run["end"] = i == runs.Length - 1 ? "true" : "false";
+            results.Add(Run(run));
+        }
+        return new JsonObject { ["rank"] = Accelerate.Distributed.DistributedState.Environment.Rank, ["runs"] = results };
+    }
+
+    /// <summary>The process helpers across ranks: pad, split, reduce, gather, main-process-first ordering.</summary>
+    public static JsonObject Operations(IReadOnlyDictionary<string, string> args)
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+        var rank = accelerator.ProcessIndex;
+        var uneven = torch.full(new long[] { rank + 2, 3 }, rank + 1.0f);
+        using var padded = accelerator.PadAcrossProcesses(uneven);
+        using var paddedFirst = accelerator.PadAcrossProcesses(uneven, padFirst: true);
+        using var gatheredPadded = accelerator.Gather(padded);
+        using var reducedSum = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Sum);
+        using var reducedMean = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Average);
+        using var reducedMax = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Max);
+        using var gatheredScalar = accelerator.Gather(torch.tensor(rank * 10.0f));
+        var split = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList());
+        var splitPadded = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList(), applyPadding: true);
+        var order = Path.Combine(Get(args, "dir", Path.GetTempPath()), "order.txt");
+        using (accelerator.MainProcessFirst())
+        {
+            File.AppendAllText(order, rank + "\n");
+        }
+        var result = new JsonObject
+        {
+            ["rank"] = rank,
+            ["padded_shape"] = new JsonArray(padded.shape.Select(d => (JsonNode)d).ToArray()),
+            ["padded_tail"] = padded[padded.shape[0] - 1, 0].item<float>(),
+            ["padded_first_head"] = paddedFirst[0, 0].item<float>(),
+            ["gathered_rows"] = gatheredPadded.shape[0],
+            ["sum"] = reducedSum.item<float>(),
+            ["mean"] = reducedMean.item<float>(),
+            ["max"] = reducedMax.item<float>(),
+            ["gathered_scalar"] = new JsonArray(gatheredScalar.data<float>().ToArray().Select(v => (JsonNode)v).ToArray()),
+            ["split"] = new JsonArray(split.Select(v => (JsonNode)v).ToArray()),
+            ["split_padded"] = new JsonArray(splitPadded.Select(v => (JsonNode)v).ToArray()),
+            ["order_file"] = order,
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    private static void End(Accelerator accelerator, IReadOnlyDictionary<string, string> args)
+    {
+        if (Get(args, "end", "true") == "true") accelerator.EndTraining();
+    }
 
     public static Dictionary<string, string> Parse(IEnumerable<string> args) =>
         args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "true");
@@ -44,16 +107,19 @@ public static class Scenarios
             InitialLossScale = double.Parse(Get(args, "loss_scale", "65536"), CultureInfo.InvariantCulture),
             SplitBatches = Get(args, "split", "false") == "true",
         });
-        var (model, lossFunction) = Models.Create(kind);
+        // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
+        var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
         var optimizer = Models.Optimizer(Get(args, "optimizer", "sgd"), model.parameters());
         var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
             new SyntheticDataset(kind, size), batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true", seed: 3);
         var scheduler = optim.lr_scheduler.StepLR(optimizer, 1, double.Parse(Get(args, "gamma", "1.0"), CultureInfo.InvariantCulture));
         (model, optimizer, loader, scheduler) = accelerator.Prepare(model, optimizer, loader, scheduler);
+        var counter = new BatchCounter();
+        accelerator.RegisterForCheckpointing(counter);
         if (resume && checkpoint is not null) accelerator.LoadState(checkpoint);
 
         var losses = new JsonArray();
-        var batches = resume ? (int)accelerator.Step : 0;
+        ref var batches = ref counter.Batches;
         var lossScales = new JsonArray();
         while (batches < steps)
         {
@@ -91,7 +157,7 @@ public static class Scenarios
             ["compute_dtype"] = model.parameters().First().dtype.ToString(),
             ["master_dtype"] = optimizer.parameters().First().dtype.ToString(),
         };
-        accelerator.EndTraining();
+        End(accelerator, args);
         return result;
     }
 
@@ -105,6 +171,7 @@ public static class Scenarios
         {
             Cpu = true,
             SplitBatches = Get(args, "split", "false") == "true",
+            DataSeed = long.Parse(Get(args, "data_seed", "42"), CultureInfo.InvariantCulture),
             EvenBatches = Get(args, "even", "true") == "true",
         });
         var loader = accelerator.PrepareDataLoader(new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
@@ -137,8 +204,18 @@ public static class Scenarios
             ["gathered"] = gathered,
             ["batch_sizes"] = sizes,
         };
-        accelerator.EndTraining();
+        End(accelerator, args);
         return result;
+    }
+
+    /// <summary>The loop's batch count, checkpointed with the run (optimizer steps differ when fp16 skips some).</summary>
+    private sealed class BatchCounter : ICheckpointable
+    {
+        public int Batches;
+
+        public void SaveState(Stream stream) => new BinaryWriter(stream).Write(Batches);
+
+        public void LoadState(Stream stream) => Batches = new BinaryReader(stream).ReadInt32();
     }
 
     private static string Get(IReadOnlyDictionary<string, string> args, string key, string fallback) =>
