@@ -59,7 +59,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     }
 
     /// <summary>Where tensors must live for this backend.</summary>
-    protected virtual bool AcceptsDevice(torch.Device device) => device.type == DeviceType.CPU;
+    protected virtual bool AcceptsDevice(DeviceType device) => device == DeviceType.CPU;
 
     // ---- tensors ----
 
@@ -67,7 +67,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
-        Run(new CollectiveCall($"AllReduce({op})", type.Name(), tensor.shape, ""), () =>
+        Run(new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: true, (p, _) => AllReduceBytes(p, tensor.numel(), type, op)));
     }
 
@@ -75,14 +75,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(source, nameof(source));
-        Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), tensor.shape, ""), () =>
+        Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
     }
 
     public override torch.Tensor[] AllGather(torch.Tensor tensor)
     {
         var type = Prepare(tensor, nameof(tensor));
-        return Run(new CollectiveCall("AllGather", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(new CollectiveCall("AllGather", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: false, destination: 0)!;
             var outputs = rows.Select(r => torch.empty(ShapeWithRows(tensor, r), tensor.dtype)).ToArray();
@@ -96,7 +96,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(destination, nameof(destination));
-        return Run(new CollectiveCall($"Gather(destination={destination})", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(new CollectiveCall($"Gather(destination={destination})", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: true, destination);
             var mine = tensor.numel() * type.Size();
@@ -120,7 +120,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
             throw new AccelerateException("ACC2122", "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
-        return Run(new CollectiveCall($"ReduceScatter({op})", type.Name(), input.shape, ""), () =>
+        return Run(new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
@@ -250,13 +250,16 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     internal long[] SplitRows(long rows) =>
         Enumerable.Range(0, WorldSize).Select(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0)).ToArray();
 
+    /// <summary>The shape, read only when debug mode compares it (reading it costs a native call).</summary>
+    private long[] ShapeForDebug(torch.Tensor tensor) => _debugMode ? tensor.shape : [];
+
     private static long[] ShapeWithRows(torch.Tensor tensor, long rows) =>
         tensor.dim() == 0 ? [] : [rows, .. tensor.shape.Skip(1)];
 
     private ElementType Prepare(torch.Tensor tensor, string name)
     {
         ArgumentNullException.ThrowIfNull(tensor, name);
-        if (!AcceptsDevice(tensor.device))
+        if (!AcceptsDevice(tensor.device_type))
             throw new AccelerateException("ACC2123", $"The {GetType().Name.Replace("ProcessGroup", "")} backend runs collectives on CPU tensors; '{name}' is on {tensor.device}. " +
                 "Move it with tensor.cpu() first, or use the NCCL backend for CUDA tensors.");
         return ElementTypes.Of(tensor.dtype);
