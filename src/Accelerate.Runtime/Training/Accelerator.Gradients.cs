@@ -7,10 +7,14 @@ namespace Accelerate;
 public partial class Accelerator
 {
     private GradientBuckets? _buckets;
+
+    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking).</summary>
+    public TimeSpan GradientSyncTime { get; private set; }
     private bool _computeStale;
     private bool _explicitAccumulation;
     private int _accumulationStep;
     private bool _loaderAdvanced;
+    private bool _stashed;
     private IPreparedLoader? _activeLoader;
 
     /// <summary>
@@ -109,16 +113,27 @@ public partial class Accelerator
         if (!SyncGradients)
         {
             foreach (var slot in slots) KeepAside(slot);
+            _stashed = true;
             return;
         }
+        if (!_stashed && !UseDistributed && LossScaler is null && ComputeType is null)
+        {
+            // One process, full precision, nothing accumulated: the gradients are already where the optimizer reads them.
+            OptimizerStepWasSkipped = false;
+            Step++;
+            return;
+        }
+        _stashed = false;
 
         using (torch.no_grad())
         {
             foreach (var slot in slots) MoveToMaster(slot);
             if (UseDistributed && _models.Count > 0)
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _buckets ??= new GradientBuckets(_models.SelectMany(m => m.Slots).ToList(), (long)(Options.BucketCapMb * 1024 * 1024), ComputeType ?? _models[0].Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32);
                 _buckets.Average(Group!);
+                GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
             }
 
             var skipped = false;
