@@ -174,5 +174,51 @@ public sealed class DistributedTrainingTests
         Assert.AreNotEqual(Parameters(rank0Init)[0], rank1First, "rank 1 started from other weights");
     }
 
+    [TestMethod]
+    public void A_job_restarted_after_a_rank_was_killed_resumes_from_the_last_checkpoint_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-restart-");
+        try
+        {
+            string[] args = ["dotnet", TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "die_at=12", "project=" + project.FullName];
+            var port = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            var secret = Accelerate.Tests.Distributed.RankProcesses.NewSecret();
+            using (var first = new Accelerate.Tests.Distributed.RankProcesses())
+            {
+                for (var rank = 0; rank < 2; rank++)
+                    first.Start(Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port, secret), [.. args, "out=" + Path.Combine(project.FullName, "first.{rank}.json")]);
+                first.Ranks[1].WaitForLine("waiting to be killed", TimeSpan.FromSeconds(120));
+                first.Ranks[1].Process.Kill(entireProcessTree: true);
+                first.WaitForAll(TimeSpan.FromSeconds(120));
+                Assert.AreNotEqual(0, first.Ranks[0].Process.ExitCode, "rank 0 fails when its peer dies:\n" + first.Describe());
+            }
+
+            var output = Path.Combine(project.FullName, "second.{rank}.json");
+            using var second = new Accelerate.Tests.Distributed.RankProcesses();
+            var port2 = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var environment = Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port2, secret);
+                environment["TORCHELASTIC_RESTART_COUNT"] = "1";
+                second.Start(environment, [.. args, "out=" + output]);
+            }
+            second.WaitForAll(TimeSpan.FromSeconds(120));
+            Assert.IsTrue(second.Ranks.All(r => r.Process.ExitCode == 0), second.Describe());
+            StringAssert.Contains(second.Ranks[0].Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted job ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
     private static List<long> Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToList();
 }
