@@ -1,7 +1,10 @@
-// Times the seed loop: mode=raw is plain TorchSharp, mode=accelerate the same loop through the
-// Accelerator (one rank, or one of N when launched with the launch-contract environment).
-// Prints one line: BENCHRESULT mode=<m> model=<k> rank=<r> world=<n> samples_per_s=<x> sync_ms_per_step=<y>
-// backward_ms_per_step=<autograd backward alone> step_ms=<whole step>.
+// Times the seed loop.
+//   mode=compare     the loop in raw TorchSharp and through a one-rank Accelerator, in the same
+//                    process, alternating blocks of steps so both see the same machine load.
+//   mode=accelerate  the loop through the Accelerator (one rank, or one of N when launched with the
+//                    launch-contract environment).
+// Prints BENCHRESULT lines: samples_per_s (all ranks together), sync_ms_per_step (gradient
+// all-reduce), backward_ms_per_step (autograd backward alone), step_ms (whole step).
 using System.Diagnostics;
 using System.Globalization;
 using Accelerate;
@@ -11,50 +14,99 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 var options = args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-var mode = options.GetValueOrDefault("mode", "raw");
+var mode = options.GetValueOrDefault("mode", "compare");
 var kind = options.GetValueOrDefault("model", "mlp");
 var batch = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
 var steps = int.Parse(options.GetValueOrDefault("steps", "200"), CultureInfo.InvariantCulture);
-var warmup = Math.Max(5, steps / 10);
+var block = int.Parse(options.GetValueOrDefault("block", "50"), CultureInfo.InvariantCulture);
 torch.set_num_threads(int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
 Accelerate.Native.LibTorchLoader.EnsureLoaded();
 
-var accelerator = mode == "accelerate" ? new Accelerator(new AcceleratorOptions { Cpu = true }) : null;
-var world = accelerator?.NumProcesses ?? 1;
-var (model, lossFunction) = Models.Create(kind);
-var optimizer = Models.Optimizer("sgd", model.parameters());
-var size = (long)batch * world * (steps + warmup);
-var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(new SyntheticDataset(kind == "wide" ? "mlp" : kind, size), batch, SyntheticDataset.Collate, shuffle: true, seed: 1);
-if (accelerator is not null) (model, optimizer, loader) = accelerator.Prepare(model, optimizer, loader);
-
-var clock = new Stopwatch();
-var done = 0;
-var syncAtStart = TimeSpan.Zero;
-var backwardTime = TimeSpan.Zero;
-foreach (var (inputs, targets) in loader)
+if (mode == "compare")
 {
-    if (done == warmup)
+    var raw = new Loop(kind, batch, steps, null);
+    var accelerated = new Loop(kind, batch, steps, new Accelerator(new AcceleratorOptions { Cpu = true }));
+    raw.Run(Math.Max(5, steps / 10), timed: false);
+    accelerated.Run(Math.Max(5, steps / 10), timed: false);
+    for (var done = 0; done < steps; done += block)
     {
-        accelerator?.WaitForEveryone();
-        syncAtStart = accelerator?.GradientSyncTime ?? TimeSpan.Zero;
-        clock.Start();
+        raw.Run(block, timed: true);
+        accelerated.Run(block, timed: true);
     }
-    optimizer.zero_grad();
-    var loss = lossFunction(model.forward(inputs), targets);
-    var backwardStart = Stopwatch.GetTimestamp();
-    if (accelerator is null) loss.backward();
-    else accelerator.Backward(loss);
-    if (clock.IsRunning) backwardTime += Stopwatch.GetElapsedTime(backwardStart);
-    optimizer.step();
-    loss.Dispose();
-    if (++done == warmup + steps) break;
+    raw.Report("raw", 1);
+    accelerated.Report("accelerate", 1);
 }
-accelerator?.WaitForEveryone();
-clock.Stop();
-var samplesPerSecond = (double)steps * batch * world / clock.Elapsed.TotalSeconds;
-var syncMs = ((accelerator?.GradientSyncTime ?? TimeSpan.Zero) - syncAtStart).TotalMilliseconds / steps;
-var backwardMs = backwardTime.TotalMilliseconds / steps - syncMs;
-var stepMs = clock.Elapsed.TotalMilliseconds / steps;
-if (accelerator?.IsMainProcess ?? true)
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCHRESULT mode={mode} model={kind} rank={accelerator?.ProcessIndex ?? 0} world={world} samples_per_s={samplesPerSecond:F1} sync_ms_per_step={syncMs:F3} backward_ms_per_step={backwardMs:F3} step_ms={stepMs:F3}"));
-accelerator?.EndTraining();
+else
+{
+    var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+    var loop = new Loop(kind, batch, steps, accelerator);
+    loop.Run(Math.Max(5, steps / 10), timed: false);
+    accelerator.WaitForEveryone();
+    loop.Run(steps, timed: true);
+    accelerator.WaitForEveryone();
+    if (accelerator.IsMainProcess) loop.Report("accelerate", accelerator.NumProcesses);
+    accelerator.EndTraining();
+}
+
+/// <summary>The seed loop over an endless supply of batches, timed in blocks.</summary>
+sealed class Loop
+{
+    private readonly Accelerator? _accelerator;
+    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly Func<Tensor, Tensor, Tensor> _loss;
+    private readonly optim.Optimizer _optimizer;
+    private readonly DataLoader<(Tensor, Tensor), (Tensor, Tensor)> _loader;
+    private readonly string _kind;
+    private readonly int _batch;
+    private IEnumerator<(Tensor, Tensor)> _batches;
+    private TimeSpan _elapsed, _backward, _syncAtStart;
+    private long _timedSteps;
+
+    public Loop(string kind, int batch, int steps, Accelerator? accelerator)
+    {
+        _kind = kind;
+        _batch = batch;
+        _accelerator = accelerator;
+        (_model, _loss) = Models.Create(kind);
+        _optimizer = Models.Optimizer("sgd", _model.parameters());
+        var world = accelerator?.NumProcesses ?? 1;
+        _loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticDataset(kind == "wide" ? "mlp" : kind, (long)batch * world * 64), batch, SyntheticDataset.Collate, shuffle: true, seed: 1);
+        if (accelerator is not null) (_model, _optimizer, _loader) = accelerator.Prepare(_model, _optimizer, _loader);
+        _batches = _loader.GetEnumerator();
+    }
+
+    public void Run(int steps, bool timed)
+    {
+        if (timed && _timedSteps == 0) _syncAtStart = _accelerator?.GradientSyncTime ?? TimeSpan.Zero;
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < steps; i++)
+        {
+            if (!_batches.MoveNext())
+            {
+                _batches.Dispose();
+                _batches = _loader.GetEnumerator();
+                _batches.MoveNext();
+            }
+            var (inputs, targets) = _batches.Current;
+            _optimizer.zero_grad();
+            using var loss = _loss(_model.forward(inputs), targets);
+            var backwardStart = Stopwatch.GetTimestamp();
+            if (_accelerator is null) loss.backward();
+            else _accelerator.Backward(loss);
+            if (timed) _backward += Stopwatch.GetElapsedTime(backwardStart);
+            _optimizer.step();
+        }
+        if (!timed) return;
+        _elapsed += Stopwatch.GetElapsedTime(started);
+        _timedSteps += steps;
+    }
+
+    public void Report(string mode, int world)
+    {
+        var sync = ((_accelerator?.GradientSyncTime ?? TimeSpan.Zero) - _syncAtStart).TotalMilliseconds / _timedSteps;
+        var samples = (double)_timedSteps * _batch * world / _elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"BENCHRESULT mode={mode} model={_kind} world={world} samples_per_s={samples:F1} sync_ms_per_step={sync:F3} backward_ms_per_step={_backward.TotalMilliseconds / _timedSteps - sync:F3} step_ms={_elapsed.TotalMilliseconds / _timedSteps:F3}"));
+    }
+}
