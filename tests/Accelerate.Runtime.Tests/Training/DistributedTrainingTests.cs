@@ -34,6 +34,7 @@ public sealed class DistributedTrainingTests
         two.Add(["batch=16", "steps=30", "size=224", "optimizer=adam", "precision=bf16"]);
         two.Add(["scenario=ops", "dir=" + _checkpoints]);
         two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
+        two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -160,6 +161,13 @@ public sealed class DistributedTrainingTests
         CollectionAssert.AreEqual(new long[] { 4, 5, 6, 6 }, Longs(records[1]["split_padded"]!));
         var order = File.ReadAllLines(records[0]["order_file"]!.GetValue<string>());
         CollectionAssert.AreEqual(new[] { "0", "1" }, order, "the main process runs the block first");
+    }
+
+    [TestMethod]
+    public void The_scheduler_steps_once_per_process_for_every_optimizer_step()
+    {
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(0.05 * Math.Pow(0.5, 3 * 2), TrainingJob.RunOf(rank, 11)["learning_rate"]!.GetValue<double>(), 1e-12);
     }
 
     [TestMethod]
