@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that tests and benchmarks use (MPI, network namespaces), when missing.
+# Installs the Debian packages that tests and benchmarks use (MPI, network namespaces, PyYAML to check
+# that HF accelerate reads our config files, `script` for pseudo-terminal tests), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps)
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
