@@ -1,6 +1,7 @@
 // Times the seed loop.
 //   mode=compare     the loop in raw TorchSharp and through a one-rank Accelerator, in the same
 //                    process, alternating blocks of steps so both see the same machine load.
+//   mode=overlap     (2+ ranks) gradient all-reduce after backward vs overlapped with it (OverlapProbe).
 //   mode=accelerate  the loop through the Accelerator (one rank, or one of N when launched with the
 //                    launch-contract environment).
 // Prints BENCHRESULT lines: samples_per_s (all ranks together), sync_ms_per_step (gradient
@@ -22,7 +23,13 @@ var block = int.Parse(options.GetValueOrDefault("block", "50"), CultureInfo.Inva
 torch.set_num_threads(int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
 Accelerate.Native.LibTorchLoader.EnsureLoaded();
 
-if (mode == "compare")
+if (mode == "overlap")
+{
+    var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+    OverlapProbe.Run(accelerator.Group!, layers: 8, width: 512, batch, steps);
+    accelerator.EndTraining();
+}
+else if (mode == "compare")
 {
     var raw = new Loop(kind, batch, steps, null);
     var accelerated = new Loop(kind, batch, steps, new Accelerator(new AcceleratorOptions { Cpu = true }));

@@ -35,6 +35,7 @@ public sealed class DistributedTrainingTests
         two.Add(["scenario=ops", "dir=" + _checkpoints]);
         two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
         two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
+        two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -63,6 +64,16 @@ public sealed class DistributedTrainingTests
 
         foreach (var rank in _twoRanks!)
             AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    [DataRow(0, 20)]
+    [DataRow(2, 20)]
+    public void Gradients_of_every_layer_but_the_first_are_reduced_while_backward_runs(int run, int steps)
+    {
+        // The first layer's input needs no gradient, so its signal never fires: one bucket per step is left for after backward.
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(steps * 1L, TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]}");
     }
 
     [TestMethod]
@@ -161,6 +172,19 @@ public sealed class DistributedTrainingTests
         CollectionAssert.AreEqual(new long[] { 4, 5, 6, 6 }, Longs(records[1]["split_padded"]!));
         var order = File.ReadAllLines(records[0]["order_file"]!.GetValue<string>());
         CollectionAssert.AreEqual(new[] { "0", "1" }, order, "the main process runs the block first");
+    }
+
+    [TestMethod]
+    public void Two_ranks_with_batch_8_and_2_accumulation_steps_equal_one_rank_with_batch_32()
+    {
+        var reference = InProcess("model=mlp", "optimizer=adam", "batch=32", "steps=20", "size=224");
+
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, 12);
+            Assert.AreEqual(20L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 1e-5, $"rank {rank["rank"]}");
+        }
     }
 
     [TestMethod]

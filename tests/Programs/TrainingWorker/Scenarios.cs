@@ -166,6 +166,7 @@ public static class Scenarios
             ["losses"] = losses,
             ["parameters"] = parameters,
             ["optimizer_steps"] = accelerator.Step,
+            ["overlapped_buckets"] = accelerator.OverlappedBuckets,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
             ["learning_rate"] = scheduler.get_last_lr().First(),
