@@ -1,6 +1,8 @@
+using System.Globalization;
 using Accelerate.Distributed;
 using Accelerate.Native;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Accelerate;
 
@@ -9,15 +11,35 @@ namespace Accelerate;
 /// data and scheduler, and keeps gradients in sync. The .NET counterpart of HF accelerate's
 /// <c>Accelerator</c>.
 /// </summary>
-public class Accelerator
+public partial class Accelerator
 {
     /// <summary>Creates an accelerator for this process, joining the job's process group if it was launched as one of several ranks.</summary>
-    public Accelerator()
+    public Accelerator() : this(new AcceleratorOptions())
     {
+    }
+
+    /// <summary>
+    /// Creates an accelerator with explicit settings; every setting left null is read from the
+    /// launch contract. Joins the job's process group if the process was launched as one of several ranks.
+    /// </summary>
+    public Accelerator(AcceleratorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         LibTorchLoader.EnsureLoaded();
         Environment = DistributedState.Environment;
         Group = DistributedState.Initialize();
+        Options = options;
+        MixedPrecision = options.MixedPrecision ?? ReadMixedPrecision();
+        GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt("ACCELERATE_GRADIENT_ACCUMULATION_STEPS") ?? 1;
+        if (GradientAccumulationSteps < 1)
+            throw new AccelerateException("ACC2202", $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
+        UseCpu = options.Cpu ?? ReadBool("ACCELERATE_USE_CPU");
+        Device = !UseCpu && torch.cuda.is_available() ? new Device(DeviceType.CUDA, Environment.LocalRank) : torch.CPU;
+        if (MixedPrecision == MixedPrecision.Fp16) LossScaler = new DynamicLossScaler(options.InitialLossScale, options.LossScaleGrowthInterval);
     }
+
+    /// <summary>The settings this accelerator was created with.</summary>
+    public AcceleratorOptions Options { get; }
 
     /// <summary>Where this process stands in the job.</summary>
     public DistributedEnvironment Environment { get; }
@@ -40,6 +62,75 @@ public class Accelerator
     /// <summary>True on local rank 0.</summary>
     public bool IsLocalMainProcess => LocalProcessIndex == 0;
 
-    /// <summary>The device tensors and models are placed on.</summary>
-    public torch.Device Device => torch.CPU;
+    /// <summary>True on the last global rank.</summary>
+    public bool IsLastProcess => ProcessIndex == NumProcesses - 1;
+
+    /// <summary>True when more than one process takes part.</summary>
+    public bool UseDistributed => Group is not null && NumProcesses > 1;
+
+    /// <summary>The device tensors and models are placed on: <c>cuda:LOCAL_RANK</c> when CUDA is available and the CPU is not forced, else the CPU.</summary>
+    public torch.Device Device { get; }
+
+    /// <summary>True when the CPU was forced (<c>--cpu</c>, <c>ACCELERATE_USE_CPU</c>).</summary>
+    public bool UseCpu { get; }
+
+    /// <summary>Precision of the forward and backward passes.</summary>
+    public MixedPrecision MixedPrecision { get; }
+
+    /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
+    public int GradientAccumulationSteps { get; }
+
+    /// <summary>fp16 loss scaling state; null unless mixed precision is fp16.</summary>
+    public DynamicLossScaler? LossScaler { get; }
+
+    /// <summary>The dtype forward and backward run in under mixed precision; null without it.</summary>
+    public ScalarType? ComputeType => MixedPrecision switch
+    {
+        MixedPrecision.Fp16 => ScalarType.Float16,
+        MixedPrecision.Bf16 => ScalarType.BFloat16,
+        _ => null,
+    };
+
+    /// <summary>
+    /// True when the current batch ends an accumulation cycle: its backward averages gradients across
+    /// ranks and the optimizer and scheduler step. False inside <see cref="NoSync"/> and on the first
+    /// <c>k-1</c> batches of every <c>k</c> under accumulation.
+    /// </summary>
+    public bool SyncGradients { get; private set; } = true;
+
+    /// <summary>True when the last optimizer step was skipped because fp16 gradients held inf/NaN.</summary>
+    public bool OptimizerStepWasSkipped { get; private set; }
+
+    /// <summary>Optimizer steps taken (synchronizing backward passes whose step was not skipped).</summary>
+    public long Step { get; private set; }
+
+    /// <summary>True while the current batch is the last of its epoch.</summary>
+    public bool EndOfDataLoader => _activeLoader?.AtLastBatch ?? false;
+
+    private MixedPrecision ReadMixedPrecision()
+    {
+        var text = System.Environment.GetEnvironmentVariable("ACCELERATE_MIXED_PRECISION");
+        if (string.IsNullOrWhiteSpace(text)) return MixedPrecision.No;
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "no" or "fp32" or "none" => MixedPrecision.No,
+            "fp16" => MixedPrecision.Fp16,
+            "bf16" => MixedPrecision.Bf16,
+            _ => throw new AccelerateException("ACC2203", $"ACCELERATE_MIXED_PRECISION='{text}' is not one of no, fp16, bf16. Pass --mixed_precision no|fp16|bf16."),
+        };
+    }
+
+    private static int? ReadInt(string name)
+    {
+        var text = System.Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
+        throw new AccelerateException("ACC2202", $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps.");
+    }
+
+    private static bool ReadBool(string name)
+    {
+        var text = System.Environment.GetEnvironmentVariable(name);
+        return text is not null && (text.Equals("true", StringComparison.OrdinalIgnoreCase) || text == "1" || text.Equals("yes", StringComparison.OrdinalIgnoreCase));
+    }
 }

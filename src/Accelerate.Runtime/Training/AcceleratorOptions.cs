@@ -1,0 +1,69 @@
+namespace Accelerate;
+
+/// <summary>
+/// Settings for an <see cref="Accelerator"/>. A value left null is read from the launch contract
+/// (<c>ACCELERATE_MIXED_PRECISION</c>, <c>ACCELERATE_GRADIENT_ACCUMULATION_STEPS</c>,
+/// <c>ACCELERATE_USE_CPU</c>), as HF accelerate does.
+/// </summary>
+public sealed record AcceleratorOptions
+{
+    /// <summary>Forward/backward precision; null reads <c>ACCELERATE_MIXED_PRECISION</c> (default no).</summary>
+    public MixedPrecision? MixedPrecision { get; init; }
+
+    /// <summary>Batches whose gradients are summed before one optimizer step; null reads <c>ACCELERATE_GRADIENT_ACCUMULATION_STEPS</c> (default 1).</summary>
+    public int? GradientAccumulationSteps { get; init; }
+
+    /// <summary>Force the CPU even when CUDA is available; null reads <c>ACCELERATE_USE_CPU</c>.</summary>
+    public bool? Cpu { get; init; }
+
+    /// <summary>Move prepared models and batches to <see cref="Accelerator.Device"/> (default true).</summary>
+    public bool DevicePlacement { get; init; } = true;
+
+    /// <summary>
+    /// When true the loader's batch size is the global batch, split across ranks (it must divide by
+    /// the number of processes); when false (default) every rank gets whole batches of that size.
+    /// </summary>
+    public bool SplitBatches { get; init; }
+
+    /// <summary>
+    /// When true (default) the last batches are completed with samples from the start of the epoch so
+    /// that every rank takes the same number of steps of the same size.
+    /// </summary>
+    public bool EvenBatches { get; init; } = true;
+
+    /// <summary>Seed of the per-epoch shuffle, identical on every rank (epoch e uses seed + e).</summary>
+    public long DataSeed { get; init; } = 42;
+
+    /// <summary>Step the scheduler once per process per optimizer step, as HF does (default true).</summary>
+    public bool StepSchedulerWithOptimizer { get; init; } = true;
+
+    /// <summary>
+    /// Overlap the gradient all-reduce with the backward pass (default true): each module's gradients
+    /// are reduced on a communication thread as soon as backward has produced them. Only modules run
+    /// through <c>call</c> (as <c>Sequential</c> runs its children) take part; the rest are reduced
+    /// after backward. Turn it off for a model that uses a module's parameters outside that module's
+    /// own forward (other than tied weights registered in both modules, which are detected).
+    /// </summary>
+    public bool OverlapGradientSync { get; init; } = true;
+
+    /// <summary>Gradient bucket size in MiB for the all-reduce (default 25, as DDP).</summary>
+    public double BucketCapMb { get; init; } = 25;
+
+    /// <summary>Folder for automatic checkpoints (<c>checkpoints/checkpoint_N</c>) and logs; default the working directory.</summary>
+    public string? ProjectDirectory { get; init; }
+
+    /// <summary>Name <see cref="Accelerator.SaveState"/> folders <c>checkpoint_N</c> under the project directory.</summary>
+    public bool AutomaticCheckpointNaming { get; init; }
+
+    /// <summary>With automatic naming: keep at most this many checkpoints, deleting the oldest.</summary>
+    public int? TotalLimit { get; init; }
+
+    /// <summary>Write <see cref="Accelerator.Log"/> metrics as TensorBoard event files under this folder (main process only).</summary>
+    public string? LogDirectory { get; init; }
+
+    /// <summary>fp16 dynamic loss scaling: initial scale (default 2^16, as torch.amp.GradScaler).</summary>
+    public double InitialLossScale { get; init; } = 65536;
+
+    /// <summary>fp16 dynamic loss scaling: successful steps before the scale doubles (default 2000).</summary>
+    public int LossScaleGrowthInterval { get; init; } = 2000;
+}

@@ -1,0 +1,256 @@
+using System.Text.Json.Nodes;
+using static Accelerate.Tests.Training.TrainingRuns;
+
+namespace Accelerate.Tests.Training;
+
+/// <summary>
+/// Real ranks (TrainingWorker processes meeting over TCP) against one process. One job per world
+/// size runs many checks, so that processes start once.
+/// </summary>
+[TestClass]
+public sealed class DistributedTrainingTests
+{
+    private static readonly string[][] Equivalence =
+    [
+        ["model=mlp", "optimizer=sgd"],
+        ["model=mlp", "optimizer=adam"],
+        ["model=cnn", "optimizer=sgd"],
+        ["model=cnn", "optimizer=adam"],
+    ];
+
+    private static JsonObject[]? _twoRanks;
+    private static JsonObject[]? _threeRanks;
+    private static string? _checkpoints;
+
+    [ClassInitialize]
+    public static void StartJobs(TestContext context)
+    {
+        _checkpoints = Directory.CreateTempSubdirectory("accelerate-checkpoint-").FullName;
+        var two = Equivalence.Select(e => e.Concat(["batch=16", "steps=20", "size=224"]).ToArray()).ToList();
+        two.Add(["scenario=data", "size=23", "batch=3", "epochs=2"]);
+        two.Add(["batch=32", "split=true", "steps=20", "size=224", "optimizer=adam"]);
+        two.Add(["batch=16", "steps=20", "size=224", "optimizer=adam", "save_at=10", "checkpoint=" + Path.Combine(_checkpoints, "two")]);
+        two.Add(["batch=16", "steps=20", "size=224", "optimizer=adam", "resume=true", "checkpoint=" + Path.Combine(_checkpoints, "two")]);
+        two.Add(["batch=16", "steps=30", "size=224", "optimizer=adam", "precision=bf16"]);
+        two.Add(["scenario=ops", "dir=" + _checkpoints]);
+        two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
+        two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
+        two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
+        _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
+
+        var three = new List<string[]>
+        {
+            new[] { "model=mlp", "optimizer=adam", "batch=16", "steps=20", "size=240" },
+            new[] { "model=cnn", "optimizer=sgd", "batch=16", "steps=20", "size=240" },
+            new[] { "scenario=data", "size=31", "batch=4", "epochs=2" },
+        };
+        _threeRanks = TrainingJob.Run(3, "scenario=suite", TrainingJob.Suite(three.ToArray()));
+    }
+
+    [ClassCleanup]
+    public static void RemoveCheckpoints()
+    {
+        if (_checkpoints is not null && Directory.Exists(_checkpoints)) Directory.Delete(_checkpoints, recursive: true);
+    }
+
+    [TestMethod]
+    [DataRow(0, "mlp", "sgd")]
+    [DataRow(1, "mlp", "adam")]
+    [DataRow(2, "cnn", "sgd")]
+    [DataRow(3, "cnn", "adam")]
+    public void Two_ranks_with_batch_16_reach_the_parameters_of_one_rank_with_batch_32(int run, string model, string optimizer)
+    {
+        var reference = InProcess("model=" + model, "optimizer=" + optimizer, "batch=32", "steps=20", "size=224");
+
+        foreach (var rank in _twoRanks!)
+            AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    [DataRow(0, 20)]
+    [DataRow(2, 20)]
+    public void Gradients_of_every_layer_but_the_first_are_reduced_while_backward_runs(int run, int steps)
+    {
+        // The first layer's input needs no gradient, so its signal never fires: one bucket per step is left for after backward.
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(steps * 1L, TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]}");
+    }
+
+    [TestMethod]
+    [DataRow(0, "mlp", "adam")]
+    [DataRow(1, "cnn", "sgd")]
+    public void Three_ranks_with_batch_16_reach_the_parameters_of_one_rank_with_batch_48(int run, string model, string optimizer)
+    {
+        var reference = InProcess("model=" + model, "optimizer=" + optimizer, "batch=48", "steps=20", "size=240");
+
+        foreach (var rank in _threeRanks!)
+            AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    public void Split_batches_divides_each_batch_between_the_ranks()
+    {
+        var reference = InProcess("model=mlp", "optimizer=adam", "batch=32", "steps=20", "size=224");
+
+        foreach (var rank in _twoRanks!)
+            AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, 5)), 1e-5, $"rank {rank["rank"]} with split batches");
+    }
+
+    [TestMethod]
+    [DataRow(2, 4, 23L)]
+    [DataRow(3, 2, 31L)]
+    public void Every_sample_is_read_once_per_epoch_and_gather_for_metrics_returns_exactly_the_dataset(int worldSize, int run, long size)
+    {
+        var records = (worldSize == 2 ? _twoRanks! : _threeRanks!).Select(r => TrainingJob.RunOf(r, run)).ToList();
+        var everything = Enumerable.Range(0, (int)size).Select(i => (long)i).ToList();
+
+        for (var epoch = 0; epoch < 2; epoch++)
+        {
+            var read = records.SelectMany(r => Longs(r["read"]![epoch]!)).ToList();
+            CollectionAssert.AreEquivalent(everything, read.Distinct().ToList(), $"epoch {epoch}: every sample read");
+            Assert.IsTrue(read.Count - size < worldSize * Longs(records[0]["batch_sizes"]![epoch]!).Max(), "padding is less than one global step");
+            Assert.IsTrue(records.All(r => r["batch_sizes"]![epoch]!.AsArray().Count == records[0]["batch_sizes"]![epoch]!.AsArray().Count), "all ranks take the same number of steps");
+            foreach (var record in records)
+                CollectionAssert.AreEqual(everything, Longs(record["gathered"]![epoch]!).Order().ToList(), $"rank {record["rank"]} epoch {epoch}: gathered for metrics");
+        }
+        var epoch0 = Longs(records[0]["gathered"]![0]!);
+        var epoch1 = Longs(records[0]["gathered"]![1]!);
+        CollectionAssert.AreNotEqual(epoch0, epoch1, "the shuffle changes per epoch");
+        foreach (var record in records)
+            CollectionAssert.AreEqual(epoch0, Longs(record["gathered"]![0]!), "every rank gathers the same, in the same order: the shuffle is the same on every rank");
+    }
+
+    [TestMethod]
+    public void A_run_resumed_from_a_checkpoint_reaches_the_parameters_of_a_run_that_never_stopped()
+    {
+        foreach (var rank in _twoRanks!)
+        {
+            var uninterrupted = TrainingJob.RunOf(rank, 6);
+            var resumed = TrainingJob.RunOf(rank, 7);
+            AssertClose(Parameters(uninterrupted), Parameters(resumed), 0, $"rank {rank["rank"]}");
+            Assert.AreEqual(20L, resumed["optimizer_steps"]!.GetValue<long>());
+            Assert.HasCount(10, Losses(resumed));
+            CollectionAssert.AreEqual(Losses(uninterrupted)[10..], Losses(resumed), "the resumed run sees the same batches");
+        }
+    }
+
+    [TestMethod]
+    public void Bf16_on_two_ranks_trains_to_the_fp32_loss_within_five_percent()
+    {
+        var fp32 = InProcess("batch=32", "steps=30", "size=224", "optimizer=adam");
+        var fp32Loss = Losses(fp32)[^5..].Average();
+
+        foreach (var rank in _twoRanks!)
+        {
+            var bf16 = TrainingJob.RunOf(rank, 8);
+            var loss = Losses(bf16)[^5..].Average();
+            Assert.AreEqual("BFloat16", bf16["compute_dtype"]!.GetValue<string>());
+            Assert.IsTrue(Math.Abs(loss - fp32Loss) <= 0.05 * fp32Loss + 2e-3, $"rank {rank["rank"]}: bf16 loss {loss} vs fp32 {fp32Loss}");
+        }
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], 8)), Parameters(TrainingJob.RunOf(_twoRanks[1], 8)), 0, "bf16 ranks stay identical");
+    }
+
+    [TestMethod]
+    public void Process_helpers_pad_split_reduce_gather_and_order_the_main_process_first()
+    {
+        var records = _twoRanks!.Select(r => TrainingJob.RunOf(r, 9)).ToList();
+
+        foreach (var record in records)
+        {
+            CollectionAssert.AreEqual(new long[] { 3, 3 }, Longs(record["padded_shape"]!));
+            Assert.AreEqual(6L, record["gathered_rows"]!.GetValue<long>());
+            Assert.AreEqual(3f, record["sum"]!.GetValue<float>());
+            Assert.AreEqual(1.5f, record["mean"]!.GetValue<float>());
+            Assert.AreEqual(2f, record["max"]!.GetValue<float>());
+            CollectionAssert.AreEqual(new[] { 0f, 10f }, record["gathered_scalar"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray());
+        }
+        Assert.AreEqual(0f, records[0]["padded_tail"]!.GetValue<float>(), "rank 0's two rows are padded with zeros at the end");
+        Assert.AreEqual(0f, records[0]["padded_first_head"]!.GetValue<float>(), "pad_first puts the zeros first");
+        Assert.AreEqual(2f, records[1]["padded_tail"]!.GetValue<float>(), "rank 1 needed no padding");
+        CollectionAssert.AreEqual(new long[] { 0, 1, 2, 3 }, Longs(records[0]["split"]!));
+        CollectionAssert.AreEqual(new long[] { 4, 5, 6 }, Longs(records[1]["split"]!));
+        CollectionAssert.AreEqual(new long[] { 4, 5, 6, 6 }, Longs(records[1]["split_padded"]!));
+        var order = File.ReadAllLines(records[0]["order_file"]!.GetValue<string>());
+        CollectionAssert.AreEqual(new[] { "0", "1" }, order, "the main process runs the block first");
+    }
+
+    [TestMethod]
+    public void Two_ranks_with_batch_8_and_2_accumulation_steps_equal_one_rank_with_batch_32()
+    {
+        var reference = InProcess("model=mlp", "optimizer=adam", "batch=32", "steps=20", "size=224");
+
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, 12);
+            Assert.AreEqual(20L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 1e-5, $"rank {rank["rank"]}");
+        }
+    }
+
+    [TestMethod]
+    public void The_scheduler_steps_once_per_process_for_every_optimizer_step()
+    {
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(0.05 * Math.Pow(0.5, 3 * 2), TrainingJob.RunOf(rank, 11)["learning_rate"]!.GetValue<double>(), 1e-12);
+    }
+
+    [TestMethod]
+    public void Prepare_gives_every_rank_the_weights_of_rank_0()
+    {
+        var rank0Init = InProcess("model=cnn", "steps=0");
+        var (rank1Model, _) = Accelerate.TrainingWorker.Models.Create("cnn", 2);
+        var rank1First = rank1Model.parameters().First().reshape(-1)[0].item<float>();
+
+        AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks![0], 10)), 0, "rank 0");
+        AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks[1], 10)), 0, "rank 1 after Prepare");
+        Assert.AreNotEqual(Parameters(rank0Init)[0], rank1First, "rank 1 started from other weights");
+    }
+
+    [TestMethod]
+    public void A_job_restarted_after_a_rank_was_killed_resumes_from_the_last_checkpoint_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-restart-");
+        try
+        {
+            string[] args = ["dotnet", TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "die_at=12", "project=" + project.FullName];
+            var port = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            var secret = Accelerate.Tests.Distributed.RankProcesses.NewSecret();
+            using (var first = new Accelerate.Tests.Distributed.RankProcesses())
+            {
+                for (var rank = 0; rank < 2; rank++)
+                    first.Start(Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port, secret), [.. args, "out=" + Path.Combine(project.FullName, "first.{rank}.json")]);
+                first.Ranks[1].WaitForLine("waiting to be killed", TimeSpan.FromSeconds(120));
+                first.Ranks[1].Process.Kill(entireProcessTree: true);
+                first.WaitForAll(TimeSpan.FromSeconds(120));
+                Assert.AreNotEqual(0, first.Ranks[0].Process.ExitCode, "rank 0 fails when its peer dies:\n" + first.Describe());
+            }
+
+            var output = Path.Combine(project.FullName, "second.{rank}.json");
+            using var second = new Accelerate.Tests.Distributed.RankProcesses();
+            var port2 = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var environment = Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port2, secret);
+                environment["TORCHELASTIC_RESTART_COUNT"] = "1";
+                second.Start(environment, [.. args, "out=" + output]);
+            }
+            second.WaitForAll(TimeSpan.FromSeconds(120));
+            Assert.IsTrue(second.Ranks.All(r => r.Process.ExitCode == 0), second.Describe());
+            StringAssert.Contains(second.Ranks[0].Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted job ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
+    private static List<long> Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToList();
+}

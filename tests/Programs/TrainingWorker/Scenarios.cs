@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Accelerate.TrainingWorker;
+
+/// <summary>
+/// The runs the Accelerator tests compare, written as a user writes the seed loop. Arguments are
+/// <c>key=value</c> pairs; every run returns a JSON record of what it saw and where it ended.
+/// </summary>
+public static class Scenarios
+{
+    public static JsonObject Run(IReadOnlyDictionary<string, string> args) => Get(args, "scenario", "train") switch
+    {
+        "data" => Data(args),
+        "ops" => Operations(args),
+        "suite" => Suite(args),
+        _ => Train(args),
+    };
+
+    /// <summary>
+    /// Several runs in one process (ranks start once): <c>runs=</c> lists them separated by <c>|</c>,
+    /// each as comma-separated <c>key=value</c> pairs. The process group stays up between runs.
+    /// </summary>
+    public static JsonObject Suite(IReadOnlyDictionary<string, string> args)
+    {
+        var results = new JsonArray();
+        var runs = Get(args, "runs", "").Split('|', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var run = Parse(runs[i].Split(',', StringSplitOptions.RemoveEmptyEntries));
+            run["end"] = i == runs.Length - 1 ? "true" : "false";
+            results.Add(Run(run));
+        }
+        return new JsonObject { ["rank"] = Accelerate.Distributed.DistributedState.Environment.Rank, ["runs"] = results };
+    }
+
+    /// <summary>The process helpers across ranks: pad, split, reduce, gather, main-process-first ordering.</summary>
+    public static JsonObject Operations(IReadOnlyDictionary<string, string> args)
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+        var rank = accelerator.ProcessIndex;
+        var uneven = torch.full(new long[] { rank + 2, 3 }, rank + 1.0f);
+        using var padded = accelerator.PadAcrossProcesses(uneven);
+        using var paddedFirst = accelerator.PadAcrossProcesses(uneven, padFirst: true);
+        using var gatheredPadded = accelerator.Gather(padded);
+        using var reducedSum = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Sum);
+        using var reducedMean = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Average);
+        using var reducedMax = accelerator.Reduce(torch.tensor(new[] { rank + 1.0f }), Accelerate.Distributed.ReduceOp.Max);
+        using var gatheredScalar = accelerator.Gather(torch.tensor(rank * 10.0f));
+        var split = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList());
+        var splitPadded = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList(), applyPadding: true);
+        var order = Path.Combine(Get(args, "dir", Path.GetTempPath()), "order.txt");
+        using (accelerator.MainProcessFirst())
+        {
+            File.AppendAllText(order, rank + "\n");
+        }
+        var result = new JsonObject
+        {
+            ["rank"] = rank,
+            ["padded_shape"] = new JsonArray(padded.shape.Select(d => (JsonNode)d).ToArray()),
+            ["padded_tail"] = padded[padded.shape[0] - 1, 0].item<float>(),
+            ["padded_first_head"] = paddedFirst[0, 0].item<float>(),
+            ["gathered_rows"] = gatheredPadded.shape[0],
+            ["sum"] = reducedSum.item<float>(),
+            ["mean"] = reducedMean.item<float>(),
+            ["max"] = reducedMax.item<float>(),
+            ["gathered_scalar"] = new JsonArray(gatheredScalar.data<float>().ToArray().Select(v => (JsonNode)v).ToArray()),
+            ["split"] = new JsonArray(split.Select(v => (JsonNode)v).ToArray()),
+            ["split_padded"] = new JsonArray(splitPadded.Select(v => (JsonNode)v).ToArray()),
+            ["order_file"] = order,
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    private static void End(Accelerator accelerator, IReadOnlyDictionary<string, string> args)
+    {
+        if (Get(args, "end", "true") == "true") accelerator.EndTraining();
+    }
+
+    public static Dictionary<string, string> Parse(IEnumerable<string> args) =>
+        args.Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "true");
+
+    /// <summary>Trains a model with the seed loop and reports losses and final parameters.</summary>
+    public static JsonObject Train(IReadOnlyDictionary<string, string> args)
+    {
+        var kind = Get(args, "model", "mlp");
+        var steps = int.Parse(Get(args, "steps", "20"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(Get(args, "batch", "32"), CultureInfo.InvariantCulture);
+        var size = long.Parse(Get(args, "size", "160"), CultureInfo.InvariantCulture);
+        var precision = Enum.Parse<MixedPrecision>(Get(args, "precision", "No"), ignoreCase: true);
+        var accumulation = int.Parse(Get(args, "accumulation", "1"), CultureInfo.InvariantCulture);
+        var explicitAccumulate = Get(args, "accumulate_scope", "false") == "true";
+        var injectInfAt = int.Parse(Get(args, "inject_inf_at", "-1"), CultureInfo.InvariantCulture);
+        var saveAt = int.Parse(Get(args, "save_at", "-1"), CultureInfo.InvariantCulture);
+        var checkpoint = args.TryGetValue("checkpoint", out var c) ? c : null;
+        var resume = Get(args, "resume", "false") == "true";
+
+        var accelerator = new Accelerator(new AcceleratorOptions
+        {
+            MixedPrecision = precision,
+            GradientAccumulationSteps = accumulation,
+            Cpu = true,
+            InitialLossScale = double.Parse(Get(args, "loss_scale", "65536"), CultureInfo.InvariantCulture),
+            SplitBatches = Get(args, "split", "false") == "true",
+            ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
+            AutomaticCheckpointNaming = args.ContainsKey("project"),
+            TotalLimit = 2,
+        });
+        // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
+        var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
+        var optimizer = Models.Optimizer(Get(args, "optimizer", "sgd"), model.parameters());
+        var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticDataset(kind, size), batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true", seed: 3);
+        var scheduler = optim.lr_scheduler.StepLR(optimizer, 1, double.Parse(Get(args, "gamma", "1.0"), CultureInfo.InvariantCulture));
+        (model, optimizer, loader, scheduler) = accelerator.Prepare(model, optimizer, loader, scheduler);
+        var counter = new BatchCounter();
+        accelerator.RegisterForCheckpointing(counter);
+        if (resume && checkpoint is not null) accelerator.LoadState(checkpoint);
+        var every = int.Parse(Get(args, "every", "0"), CultureInfo.InvariantCulture);
+        var restarted = Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") is { } count && count != "0";
+        if (restarted && args.ContainsKey("project")) Console.WriteLine("resumed from " + accelerator.LoadState());
+        var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
+        var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
+
+        var losses = new JsonArray();
+        ref var batches = ref counter.Batches;
+        var lossScales = new JsonArray();
+        while (batches < steps)
+        {
+            foreach (var (inputs, targets) in loader)
+            {
+                using var scope = explicitAccumulate ? accelerator.Accumulate(model) : null;
+                optimizer.zero_grad();
+                var loss = lossFunction(model.forward(inputs), targets);
+                if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
+                losses.Add(loss.to(ScalarType.Float32).item<float>());
+                accelerator.Backward(loss);
+                optimizer.step();
+                scheduler.step();
+                lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
+                batches++;
+                if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
+                if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState());
+                if (!restarted && batches == dieAt && accelerator.ProcessIndex == dieRank)
+                {
+                    // Stands for a rank that crashes mid-run: it stops here until the test kills it.
+                    Console.WriteLine("waiting to be killed");
+                    Thread.Sleep(Timeout.Infinite);
+                }
+                if (batches >= steps) break;
+            }
+        }
+
+        var state = accelerator.GetStateDict(model);
+        var parameters = new JsonArray();
+        foreach (var (_, tensor) in state)
+            foreach (var value in tensor.to(ScalarType.Float32).reshape(-1).data<float>().ToArray()) parameters.Add(value);
+        var result = new JsonObject
+        {
+            ["rank"] = accelerator.ProcessIndex,
+            ["world"] = accelerator.NumProcesses,
+            ["losses"] = losses,
+            ["parameters"] = parameters,
+            ["optimizer_steps"] = accelerator.Step,
+            ["overlapped_buckets"] = accelerator.OverlappedBuckets,
+            ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
+            ["loss_scales"] = lossScales,
+            ["learning_rate"] = scheduler.get_last_lr().First(),
+            ["compute_dtype"] = model.parameters().First().dtype.ToString(),
+            ["master_dtype"] = optimizer.parameters().First().dtype.ToString(),
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    /// <summary>Reads an index dataset for some epochs and reports what each rank read and what GatherForMetrics returned.</summary>
+    public static JsonObject Data(IReadOnlyDictionary<string, string> args)
+    {
+        var size = long.Parse(Get(args, "size", "10"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(Get(args, "batch", "2"), CultureInfo.InvariantCulture);
+        var epochs = int.Parse(Get(args, "epochs", "2"), CultureInfo.InvariantCulture);
+        var accelerator = new Accelerator(new AcceleratorOptions
+        {
+            Cpu = true,
+            SplitBatches = Get(args, "split", "false") == "true",
+            DataSeed = long.Parse(Get(args, "data_seed", "42"), CultureInfo.InvariantCulture),
+            EvenBatches = Get(args, "even", "true") == "true",
+        });
+        var loader = accelerator.PrepareDataLoader(new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticDataset("index", size), batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true"));
+        var read = new JsonArray();
+        var gathered = new JsonArray();
+        var sizes = new JsonArray();
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            var mine = new JsonArray();
+            var all = new JsonArray();
+            var batchSizes = new JsonArray();
+            foreach (var (_, indices) in loader)
+            {
+                batchSizes.Add(indices.shape[0]);
+                foreach (var i in indices.data<long>().ToArray()) mine.Add(i);
+                using var everyone = accelerator.GatherForMetrics(indices);
+                foreach (var i in everyone.data<long>().ToArray()) all.Add(i);
+            }
+            read.Add(mine);
+            gathered.Add(all);
+            sizes.Add(batchSizes);
+        }
+        var result = new JsonObject
+        {
+            ["rank"] = accelerator.ProcessIndex,
+            ["world"] = accelerator.NumProcesses,
+            ["count"] = loader.Count,
+            ["read"] = read,
+            ["gathered"] = gathered,
+            ["batch_sizes"] = sizes,
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    /// <summary>The loop's batch count, checkpointed with the run (optimizer steps differ when fp16 skips some).</summary>
+    private sealed class BatchCounter : ICheckpointable
+    {
+        public int Batches;
+
+        public void SaveState(Stream stream) => new BinaryWriter(stream).Write(Batches);
+
+        public void LoadState(Stream stream) => Batches = new BinaryReader(stream).ReadInt32();
+    }
+
+    private static string Get(IReadOnlyDictionary<string, string> args, string key, string fallback) =>
+        args.TryGetValue(key, out var value) ? value : fallback;
+}
