@@ -68,11 +68,13 @@ public sealed class RendezvousFailureTests
     }
 
     [TestMethod]
-    public void A_stuck_peer_makes_the_others_fail_after_the_collective_timeout_naming_it()
+    [DataRow("tcp")]
+    [DataRow("shm")]
+    public void A_stuck_peer_makes_the_others_fail_after_the_collective_timeout_naming_it(string backend)
     {
         using var job = RankProcesses.StartJob(2, "stall 1", (_, e) =>
         {
-            e["ACCELERATE_DISTRIBUTED_BACKEND"] = "tcp";
+            e["ACCELERATE_DISTRIBUTED_BACKEND"] = backend;
             e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "2";
         });
 
