@@ -55,6 +55,15 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
         return new SharedMemoryRegion(file, ranks, me, slotBytes);
     }
 
+    /// <summary>Bytes of payload that fit beside a rank's counter, per bank.</summary>
+    public const int InlineBytes = 24;
+
+    /// <summary>
+    /// Room for a tiny payload in rank <paramref name="rank"/>'s counter line (bank
+    /// <paramref name="bank"/>): a peer that sees the counter move gets the data with the same cache line.
+    /// </summary>
+    public byte* Inline(int bank, int rank) => _base + (long)Line * rank + sizeof(long) + bank * InlineBytes;
+
     /// <summary>Rank <paramref name="rank"/>'s slot in bank <paramref name="bank"/>.</summary>
     public byte* Slot(int bank, int rank) => _base + (long)Line * Ranks + ((long)bank * Ranks + rank) * SlotBytes;
 

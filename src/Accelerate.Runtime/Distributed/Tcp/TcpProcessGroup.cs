@@ -132,10 +132,12 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
             // Small: one signal. Every rank combines all slots in rank order, so all get identical results.
             var bank = _bank;
             _bank ^= 1;
-            Buffer.MemoryCopy((void*)data, shared.Slot(bank, shared.Me), count * size, count * size);
+            var inline = count * size <= SharedMemoryRegion.InlineBytes;
+            byte* Source(int rank) => inline ? shared.Inline(bank, rank) : shared.Slot(bank, rank);
+            Buffer.MemoryCopy((void*)data, Source(shared.Me), count * size, count * size);
             SharedBarrier();
-            Reduction.Combine(type, op, shared.Slot(bank, 0), shared.Slot(bank, 1), (byte*)data, count);
-            for (var other = 2; other < shared.Ranks; other++) Reduction.Combine(type, op, (byte*)data, shared.Slot(bank, other), count);
+            Reduction.Combine(type, op, Source(0), Source(1), (byte*)data, count);
+            for (var other = 2; other < shared.Ranks; other++) Reduction.Combine(type, op, (byte*)data, Source(other), count);
             return;
         }
         var perChunk = SlotBytes / size;
