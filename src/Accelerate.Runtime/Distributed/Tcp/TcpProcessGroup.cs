@@ -147,14 +147,23 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
             var bank = _bank;
             _bank ^= 1;
             var chunk = (byte*)data + offset * size;
-            Buffer.MemoryCopy(chunk, shared.Slot(bank, shared.Me), n * size, n * size);
+            var slot = shared.Slot(bank, shared.Me);
+            // Peers need every slice of this rank's chunk but its own, which it reduces straight from the tensor.
+            var (start, length) = Slice(n, shared.Ranks, shared.Me);
+            Buffer.MemoryCopy(chunk, slot, start * size, start * size);
+            var after = (start + length) * size;
+            Buffer.MemoryCopy(chunk + after, slot + after, n * size - after, n * size - after);
             SharedBarrier();
 
             // Each rank reduces one slice of the chunk (and, across machines, all-reduces it with its counterparts).
-            var (start, length) = Slice(n, shared.Ranks, shared.Me);
-            var mine = shared.Slot(bank, shared.Me) + start * size;
+            var mine = slot + start * size;
+            var first = true;
             for (var other = 0; other < shared.Ranks; other++)
-                if (other != shared.Me) Reduction.Combine(type, op, mine, shared.Slot(bank, other) + start * size, length);
+            {
+                if (other == shared.Me) continue;
+                Reduction.Combine(type, op, first ? chunk + start * size : mine, shared.Slot(bank, other) + start * size, mine, length);
+                first = false;
+            }
             if (_crossHost is not null && length > 0) TeamAllReduce(_crossHost, (nint)mine, length, type, op);
             SharedBarrier();
 
