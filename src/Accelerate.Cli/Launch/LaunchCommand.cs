@@ -1,57 +1,91 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace Accelerate.Cli.Launch;
 
-/// <summary><c>accelerate launch [--num_processes N] program.dll [args]</c>: starts N ranks on this machine.</summary>
+/// <summary><c>accelerate launch [options] &lt;program&gt; [args]</c>: starts the program as N ranks on this machine, or as this machine's share of a multi-machine job.</summary>
 internal static class LaunchCommand
 {
+    /// <summary>Runs the command; returns the launcher's exit code.</summary>
     public static int Run(string[] args)
     {
-        var processes = 1;
-        var i = 0;
-        for (; i < args.Length && args[i].StartsWith("--", StringComparison.Ordinal); i++)
+        try
         {
-            if (args[i] is "--num_processes" or "--num-processes" && i + 1 < args.Length && int.TryParse(args[i + 1], out processes) && processes > 0) i++;
-            else
+            var parsed = LaunchArguments.Parse(args);
+            if (parsed.HelpRequested)
             {
-                Console.Error.WriteLine($"accelerate launch: unknown option '{args[i]}'. Use --num_processes N.");
-                return 2;
+                Console.Out.Write(LaunchOptionCatalog.Help());
+                return 0;
             }
-        }
-        if (i >= args.Length)
-        {
-            Console.Error.WriteLine("accelerate launch: no program given. Usage: accelerate launch [--num_processes N] <program.dll> [args...]");
-            return 2;
-        }
+            var config = LaunchConfigSource.Load(parsed.Get("config_file"), parsed.Get("cpu") == "true", Environment.GetEnvironmentVariable);
+            var plan = LaunchPlanResolver.Resolve(parsed, config, Environment.GetEnvironmentVariable, GpuCount(), Environment.ProcessorCount);
+            var console = new LauncherConsole(plan.Quiet);
+            if (plan.PrintConfigOnly)
+            {
+                Console.Out.WriteLine(SettingsTable.Format(plan.Settings));
+                return 0;
+            }
+            if (plan.Debug) console.Info("effective settings:\n" + SettingsTable.Format(plan.Settings));
+            if (plan.DefaultsMessage is { } defaults) console.Info(defaults);
+            foreach (var note in plan.Notes) console.Info(note);
 
-        var program = args[i];
-        var port = FreePort();
-        var children = Enumerable.Range(0, processes).Select(rank =>
+            var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
+            var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);
+            using (link)
+                return new LocalAgent(plan, program, job, link, console).Run();
+        }
+        catch (LaunchException e)
         {
-            var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(program);
-            foreach (var a in args[(i + 1)..]) start.ArgumentList.Add(a);
-            start.Environment["RANK"] = start.Environment["LOCAL_RANK"] = rank.ToString();
-            start.Environment["WORLD_SIZE"] = start.Environment["LOCAL_WORLD_SIZE"] = processes.ToString();
-            start.Environment["MASTER_ADDR"] = "127.0.0.1";
-            start.Environment["MASTER_PORT"] = port.ToString();
-            var child = Process.Start(start)!;
-            child.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Out.WriteLine($"[rank {rank}] {e.Data}"); };
-            child.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[rank {rank}] {e.Data}"); };
-            child.BeginOutputReadLine();
-            child.BeginErrorReadLine();
-            return child;
-        }).ToList();
-        foreach (var c in children) c.WaitForExit();
-        return children.Select(c => c.ExitCode).FirstOrDefault(code => code != 0);
+            // Config file errors already read "path:line:column: error CODE: ..."; others get their code here.
+            Console.Error.WriteLine("accelerate launch: " + (e.Message.Contains(e.Code, StringComparison.Ordinal) ? e.Message : $"error {e.Code}: {e.Message}"));
+            return e.ExitCode;
+        }
     }
 
-    private static int FreePort()
+    private static JobIdentity SingleMachineJob(LaunchPlan plan)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var port = plan.MainProcessPort;
+        if (port == 0) port = PortProbe.FreePort();
+        else PortProbe.EnsureFree(port, "--main_process_port");
+        return new JobIdentity(plan.RunId ?? NewRunId(), Secret() ?? NewSecret(), port);
+    }
+
+    /// <summary>ACCELERATE_LAUNCH_SECRET from the environment, checked, or null when unset.</summary>
+    private static string? Secret()
+    {
+        var secret = Environment.GetEnvironmentVariable("ACCELERATE_LAUNCH_SECRET");
+        if (string.IsNullOrEmpty(secret)) return null;
+        if (secret.Length != 64 || !secret.All(Uri.IsHexDigit))
+            throw new LaunchException("ACC3011", "ACCELERATE_LAUNCH_SECRET must be 64 hex characters (e.g. from `openssl rand -hex 32`), or unset so the launcher makes one.");
+        return secret.ToLowerInvariant();
+    }
+
+    /// <summary>A new per-launch secret: 32 random bytes as 64 hex characters.</summary>
+    public static string NewSecret() => Convert.ToHexStringLower(RandomBytes(32));
+
+    /// <summary>A new job id.</summary>
+    public static string NewRunId() => Convert.ToHexStringLower(RandomBytes(6));
+
+    /// <summary>
+    /// Bytes from the kernel's CSPRNG. Reading /dev/urandom directly spares every launch the ~10 ms of loading
+    /// OpenSSL that <see cref="RandomNumberGenerator"/> costs on Linux.
+    /// </summary>
+    private static byte[] RandomBytes(int count)
+    {
+        if (!OperatingSystem.IsLinux()) return RandomNumberGenerator.GetBytes(count);
+        var bytes = new byte[count];
+        using var urandom = File.OpenRead("/dev/urandom");
+        urandom.ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>GPUs on this machine, from the NVIDIA driver's device nodes (no GPU library needed).</summary>
+    private static int GpuCount()
+    {
+        try
+        {
+            return Directory.EnumerateFiles("/dev", "nvidia*").Count(f => Path.GetFileName(f)[6..].All(char.IsAsciiDigit) && Path.GetFileName(f).Length > 6);
+        }
+        catch (IOException) { return 0; }
+        catch (UnauthorizedAccessException) { return 0; }
     }
 }

@@ -1,0 +1,270 @@
+using System.Globalization;
+namespace Accelerate.Cli.Launch;
+
+/// <summary>
+/// Combines the command line, the config file, the environment and defaults into a <see cref="LaunchPlan"/>,
+/// in that order of precedence, and checks the result. Records where every value came from.
+/// </summary>
+internal sealed class LaunchPlanResolver
+{
+    private readonly LaunchArguments _args;
+    private readonly ConfigValues? _config;
+    private readonly string _configPath;
+    private readonly Func<string, string?> _environment;
+    private readonly List<EffectiveSetting> _settings = [];
+    private readonly List<string> _notes = [];
+
+    private LaunchPlanResolver(LaunchArguments args, ConfigValues? config, Func<string, string?> environment)
+    {
+        _args = args;
+        _config = config;
+        _configPath = config?.Path ?? "";
+        _environment = environment;
+    }
+
+    /// <summary>Resolves a plan. <paramref name="gpuCount"/> and <paramref name="cores"/> describe this machine.</summary>
+    public static LaunchPlan Resolve(LaunchArguments args, ConfigValues? config, Func<string, string?> environment, int gpuCount, int cores)
+        => new LaunchPlanResolver(args, config, environment).Build(gpuCount, cores);
+
+    private LaunchPlan Build(int gpuCount, int cores)
+    {
+        if (_args.Program is null)
+            throw new LaunchException("ACC3007", "No program given. Usage: accelerate launch [options] <program.dll | executable | project> [program args...] (see 'accelerate launch -h').");
+
+        var cpuFlag = Bool("cpu");
+        var multiGpuFlag = Bool("multi_gpu");
+        if (cpuFlag == true && multiGpuFlag == true)
+            throw new LaunchException("ACC3005", "--cpu and --multi_gpu contradict each other: give one of them.");
+
+        var configType = _config?.DistributedType?.ToUpperInvariant();
+        var useCpu = Pick("cpu", cpuFlag,
+            _config?.UseCpu == true || configType == "MULTI_CPU" ? true : _config?.UseCpu,
+            null, gpuCount == 0, gpuCount == 0 ? "no GPU found" : $"{gpuCount} GPU(s) found");
+        var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == "MULTI_GPU" ? true : null, null, false, "");
+
+        var standalone = Bool("standalone") == true;
+        var numMachines = Pick("num_machines", Int("num_machines", "nnodes", 1), _config?.NumMachines, null, 1, "one machine");
+        if (standalone && numMachines != 1)
+            throw new LaunchException("ACC3005", $"--standalone runs on one machine, but --num_machines is {numMachines}: drop one of them.");
+        var machineRank = Pick("machine_rank", Int("machine_rank", "node_rank", 0), _config?.MachineRank, null, 0, "machine 0");
+        if (machineRank >= numMachines)
+            throw new LaunchException("ACC3003", $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
+
+        var perGpu = useCpu ? 1 : Math.Max(gpuCount, 1);
+        var nprocPerNode = ProcessesPerNode(gpuCount, cores);
+        var numProcessesFlag = Int("num_processes", null, 1);
+        if (nprocPerNode is { } perNode && numProcessesFlag is { } total && perNode * numMachines != total)
+            throw new LaunchException("ACC3005", $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
+        var numProcesses = Pick("num_processes", numProcessesFlag ?? nprocPerNode * numMachines, _config?.NumProcesses is > 0 ? _config.NumProcesses : null,
+            null, perGpu * numMachines, useCpu ? "one CPU process per machine" : "one process per GPU");
+        if (numProcesses % numMachines != 0)
+            throw new LaunchException("ACC3003", $"--num_processes {numProcesses} does not split evenly over --num_machines {numMachines}: use a multiple of {numMachines}.");
+        if (multiGpu && numProcesses < 2)
+            throw new LaunchException("ACC3005", $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
+        if (multiGpu && gpuCount == 0)
+            throw new LaunchException("ACC3005", "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
+        if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
+            _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
+
+        var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision, null, "no", "full precision");
+        if (mixedPrecision is not ("no" or "fp16" or "bf16"))
+            throw new LaunchException("ACC3003", $"mixed_precision '{mixedPrecision}' in {_configPath} is not allowed: use no, fp16 or bf16.");
+
+        var mainIp = PickText("main_process_ip", Text("main_process_ip", "master_addr"), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)
+            throw new LaunchException("ACC3006", $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
+        var portFlag = standalone ? 0 : Int("main_process_port", "master_port", 0);
+        var port = Pick("main_process_port", portFlag, _config?.MainProcessPort, null, numMachines == 1 ? 0 : 29500,
+            numMachines == 1 ? "0 = a free port" : "torchrun's default");
+        if (port > 65535) throw new LaunchException("ACC3003", $"--main_process_port {port} is not a port: use 1..65535, or 0 for a free one.");
+        if (numMachines > 1 && port == 0)
+            throw new LaunchException("ACC3003", "--main_process_port 0 (a free port) only works on one machine: every machine must be told the same port.");
+
+        var rdzvBackend = PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend, null, "static", "");
+        if (rdzvBackend is not ("static" or "c10d"))
+            throw new LaunchException("ACC3003", $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use static or c10d.");
+        Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
+        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        if (_config?.MpirunHostfile is { } hostfile)
+            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
+
+        var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
+        if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            throw new LaunchException("ACC3003", $"--gpu_ids '{gpuIds}' is not allowed: use 'all' or GPU numbers separated by commas, like 0,2.");
+
+        var local = numProcesses / numMachines;
+        var threads = Pick("num_cpu_threads_per_process", Int("num_cpu_threads_per_process", null, 1), null, EnvInt("OMP_NUM_THREADS"),
+            Math.Max(1, cores / local), $"{cores} cores / {local} local processes");
+        var accumulation = Pick("gradient_accumulation_steps", Int("gradient_accumulation_steps", null, 1), null, EnvInt("ACCELERATE_GRADIENT_ACCUMULATION_STEPS"), 1, "");
+        var debug = Pick("debug", Bool("debug"), _config?.Debug, null, false, "");
+        var function = PickText("main_training_function", _args.Get("main_training_function"), _config?.MainTrainingFunction,
+            _environment("ACCELERATE_MAIN_TRAINING_FUNCTION") is { Length: > 0 } f ? ("ACCELERATE_MAIN_TRAINING_FUNCTION", f) : null, "", "the program's only [TrainingFunction]");
+        var maxRestarts = Pick("max_restarts", Int("max_restarts", null, 0), null, null, 0, "");
+        var monitor = Pick("monitor_interval", Seconds("monitor_interval"), null, null, 0.1, "");
+        var shutdown = Pick("shutdown_timeout", Seconds("shutdown_timeout"), null,
+            _environment("TORCH_ELASTIC_SHUTDOWN_TIMEOUT") is { } s && double.TryParse(s, CultureInfo.InvariantCulture, out var sv) ? ("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", sv) : null, 30.0, "torchrun's grace");
+        var tee = Pick("tee", Int("tee", null, 0), null, null, 0, "console only");
+        var logDir = PickText("log_dir", _args.Get("log_dir"), null, null, "", "a temporary folder for error files");
+        var filterText = PickText("local_ranks_filter", _args.Get("local_ranks_filter"), null, null, "", "every rank");
+        var role = PickText("role", _args.Get("role"), null, null, "default", "");
+        var runId = PickText("rdzv_id", _args.Get("rdzv_id"), null, null, "", "a new random id");
+
+        return new LaunchPlan
+        {
+            Program = _args.Program,
+            ProgramArguments = _args.ProgramArguments,
+            UseCpu = useCpu,
+            MultiGpu = multiGpu,
+            MixedPrecision = mixedPrecision,
+            NumProcesses = numProcesses,
+            NumMachines = numMachines,
+            MachineRank = machineRank,
+            MainProcessIp = mainIp,
+            MainProcessPort = port,
+            RendezvousTimeout = TimeSpan.FromSeconds(rdzvTimeout),
+            RunId = runId.Length == 0 ? null : runId,
+            MaxRestarts = maxRestarts,
+            MonitorInterval = TimeSpan.FromSeconds(monitor),
+            ShutdownTimeout = TimeSpan.FromSeconds(shutdown),
+            Tee = tee,
+            LogDirectory = logDir.Length == 0 ? null : logDir,
+            LocalRanksFilter = ParseFilter(filterText, local),
+            Role = role,
+            ThreadsPerProcess = threads,
+            GradientAccumulationSteps = accumulation,
+            GpuIds = gpuIds == "all" ? null : gpuIds,
+            Debug = debug,
+            Quiet = Bool("quiet") == true,
+            PrintConfigOnly = Bool("print_config") == true,
+            NoPython = Bool("no_python") == true,
+            MainTrainingFunction = function.Length == 0 ? null : function,
+            Settings = _settings,
+            DefaultsMessage = DefaultsMessage(),
+            Notes = _notes,
+        };
+    }
+
+    /// <summary>HF accelerate's warning when neither a config file nor flags set the basics.</summary>
+    private string? DefaultsMessage()
+    {
+        if (_config is not null) return null;
+        var defaulted = _settings.Where(s => s.Origin == SettingOrigin.Default && s.Name is "num_processes" or "num_machines" or "mixed_precision" or "cpu").ToList();
+        if (defaulted.Count == 0) return null;
+        var lines = defaulted.Select(s => $"\t`--{s.Name}` was set to a value of `{s.Value}`" + (s.Source.Length > 0 ? $" ({s.Source})" : ""));
+        return "The following values were not passed to `accelerate launch` and had defaults used instead:\n"
+            + string.Join('\n', lines)
+            + "\nTo avoid this warning pass in values for each of the problematic parameters or run `accelerate config`.";
+    }
+
+    private T Pick<T>(string name, T? flag, T? fromConfig, (string Variable, T Value)? fromEnvironment, T fallback, string why) where T : struct
+        => Choose(name, flag.HasValue, flag.GetValueOrDefault(), fromConfig.HasValue, fromConfig.GetValueOrDefault(), fromEnvironment, fallback, why);
+
+    private string PickText(string name, string? flag, string? fromConfig, (string Variable, string Value)? fromEnvironment, string fallback, string why)
+        => Choose(name, flag is not null, flag!, fromConfig is not null, fromConfig!, fromEnvironment, fallback, why);
+
+    private T Choose<T>(string name, bool hasFlag, T flag, bool hasConfig, T fromConfig, (string Variable, T Value)? fromEnvironment, T fallback, string why)
+    {
+        var (value, origin, source) = hasFlag ? (flag, SettingOrigin.Flag, FlagSpelling(name))
+            : hasConfig ? (fromConfig, SettingOrigin.ConfigFile, _configPath)
+            : fromEnvironment is { } env ? (env.Value, SettingOrigin.Environment, env.Variable)
+            : (fallback, SettingOrigin.Default, why);
+        _settings.Add(new EffectiveSetting(name, value is bool b ? (b ? "true" : "false") : Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", origin, source));
+        return value;
+    }
+
+    private string FlagSpelling(string name)
+    {
+        foreach (var key in new[] { name, Alias(name) })
+            if (key is not null && _args.Spellings.TryGetValue(key, out var spelling)) return spelling;
+        return name == "main_process_port" && _args.Get("standalone") == "true" ? "--standalone" : "--" + name;
+    }
+
+    private static string? Alias(string name) => name switch
+    {
+        "num_machines" => "nnodes",
+        "machine_rank" => "node_rank",
+        "main_process_ip" => "master_addr",
+        "main_process_port" => "master_port",
+        "num_processes" => "nproc_per_node",
+        "rdzv_timeout" => "rdzv_conf",
+        _ => null,
+    };
+
+    private SettingOrigin Origin(string name) => _settings.Last(s => s.Name == name).Origin;
+
+    private bool? Bool(string name) => _args.Get(name) is { } v ? v == "true" : null;
+
+    private string? Text(string name, string alias)
+    {
+        var (a, b) = (_args.Get(name), _args.Get(alias));
+        if (a is not null && b is not null && a != b)
+            throw new LaunchException("ACC3005", $"{_args.Spellings[name]} {a} and {_args.Spellings[alias]} {b} disagree: give only one.");
+        return a ?? b;
+    }
+
+    private int? Int(string name, string? alias, int minimum)
+    {
+        var text = alias is null ? _args.Get(name) : Text(name, alias);
+        if (text is null) return null;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum) return value;
+        var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
+        throw new LaunchException("ACC3003", $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
+    }
+
+    /// <summary>torchrun's <c>--rdzv_conf k=v,...</c>: its <c>timeout</c> / <c>join_timeout</c> (seconds) set the rendezvous timeout.</summary>
+    private int? RendezvousConfTimeout()
+    {
+        if (_args.Get("rdzv_conf") is not { } text) return null;
+        int? timeout = null;
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length == 2 && parts[0] is "timeout" or "join_timeout" or "last_call_timeout" or "close_timeout" or "read_timeout"
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            {
+                if (parts[0] is "timeout" or "join_timeout") timeout = seconds;
+                continue;
+            }
+            throw new LaunchException("ACC3003", $"{_args.Spellings["rdzv_conf"]} '{pair}' is not allowed: use key=seconds pairs separated by commas, with timeout or join_timeout (others are accepted and ignored), like timeout=600.");
+        }
+        return timeout;
+    }
+
+    /// <summary>torchrun's <c>--nproc_per_node</c>: a number, or <c>cpu</c> (cores), <c>gpu</c> (GPUs), <c>auto</c> (GPUs, else cores).</summary>
+    private int? ProcessesPerNode(int gpuCount, int cores) => _args.Get("nproc_per_node") switch
+    {
+        "cpu" => cores,
+        "auto" => gpuCount > 0 ? gpuCount : cores,
+        "gpu" when gpuCount > 0 => gpuCount,
+        "gpu" => throw new LaunchException("ACC3003", $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
+        _ => Int("nproc_per_node", null, 1),
+    };
+
+    private double? Seconds(string name)
+    {
+        if (_args.Get(name) is not { } text) return null;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0) return value;
+        throw new LaunchException("ACC3003", $"{_args.Spellings[name]} '{text}' is not allowed: use a number of seconds, like 0.5 or 30.");
+    }
+
+    private (string, int)? EnvInt(string variable)
+    {
+        var text = _environment(variable);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 1) return (variable, value);
+        throw new LaunchException("ACC3003", $"The environment variable {variable}='{text}' is not a whole number of at least 1: fix or unset it.");
+    }
+
+    private IReadOnlySet<int>? ParseFilter(string text, int local)
+    {
+        if (text.Length == 0) return null;
+        var ranks = new HashSet<int>();
+        foreach (var part in text.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var rank) || rank >= local)
+                throw new LaunchException("ACC3003", $"{_args.Spellings["local_ranks_filter"]} '{text}' is not allowed: use local ranks 0..{local - 1} separated by commas, like 0 or 0,2.");
+            ranks.Add(rank);
+        }
+        return ranks;
+    }
+}
