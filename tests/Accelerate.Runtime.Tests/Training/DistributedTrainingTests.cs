@@ -36,6 +36,7 @@ public sealed class DistributedTrainingTests
         two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
         two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
         two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
+        two.Add(["batch=16", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -185,6 +186,21 @@ public sealed class DistributedTrainingTests
             Assert.AreEqual(20L, run["optimizer_steps"]!.GetValue<long>());
             AssertClose(Parameters(reference), Parameters(run), 1e-5, $"rank {rank["rank"]}");
         }
+    }
+
+    [TestMethod]
+    public void Fp16_on_two_ranks_skips_the_same_step_everywhere_and_tracks_one_rank()
+    {
+        var reference = InProcess("batch=32", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4");
+        var runs = _twoRanks!.Select(r => TrainingJob.RunOf(r, 13)).ToList();
+
+        foreach (var run in runs)
+        {
+            Assert.AreEqual(1L, run["skipped"]!.GetValue<long>(), "an inf on rank 0 and rank 1 alike is skipped on both");
+            Assert.AreEqual(19L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 2e-2, $"rank {run["rank"]} vs one rank");
+        }
+        AssertClose(Parameters(runs[0]), Parameters(runs[1]), 0, "the ranks stay identical");
     }
 
     [TestMethod]

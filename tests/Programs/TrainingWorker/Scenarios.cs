@@ -137,7 +137,8 @@ public static class Scenarios
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
                 if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
-                losses.Add(loss.to(ScalarType.Float32).item<float>());
+                var lossValue = loss.to(ScalarType.Float32).item<float>();
+                losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
                 optimizer.step();
                 scheduler.step();
