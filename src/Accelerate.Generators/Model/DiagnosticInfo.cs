@@ -1,0 +1,18 @@
+using System;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Accelerate.Generators.Model
+{
+    /// <summary>A diagnostic to report, kept as values until the generator's output step creates it.</summary>
+    internal sealed record DiagnosticInfo(string Id, SourceLocation? Location, EquatableArray<string> Arguments)
+    {
+        public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SourceLocation? location, params string[] arguments) =>
+            new(descriptor.Id, location, arguments.ToEquatableArray());
+
+        public Diagnostic ToDiagnostic() =>
+            Diagnostic.Create(GeneratorDiagnostics.Find(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
+
+        public bool IsError => GeneratorDiagnostics.Find(Id).DefaultSeverity == DiagnosticSeverity.Error;
+    }
+}

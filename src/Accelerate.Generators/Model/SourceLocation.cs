@@ -1,0 +1,18 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Accelerate.Generators.Model
+{
+    /// <summary>A place in the user's code, kept as plain values so that it compares by value (a <see cref="Location"/> holds its syntax tree).</summary>
+    internal sealed record SourceLocation(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+    {
+        public static SourceLocation? From(Location? location) =>
+            location is { IsInSource: true } ? new SourceLocation(location.SourceTree!.FilePath, location.SourceSpan, location.GetLineSpan().Span) : null;
+
+        public static SourceLocation? From(SyntaxNode? node) => From(node?.GetLocation());
+
+        public static SourceLocation? From(SyntaxToken token) => From(token.GetLocation());
+
+        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+    }
+}

@@ -1,0 +1,53 @@
+namespace Accelerate.Generators.Tests;
+
+/// <summary>The generated entry point for each accepted shape, compared with reviewed snapshots.</summary>
+[TestClass]
+public sealed class GeneratedSourceTests
+{
+    [TestMethod]
+    [DataRow(nameof(Shapes.VoidWithoutParameters), Shapes.VoidWithoutParameters)]
+    [DataRow(nameof(Shapes.Int32WithArguments), Shapes.Int32WithArguments)]
+    [DataRow(nameof(Shapes.TaskWithCancellationToken), Shapes.TaskWithCancellationToken)]
+    [DataRow(nameof(Shapes.TaskOfInt32WithEverythingInAnyOrder), Shapes.TaskOfInt32WithEverythingInAnyOrder)]
+    [DataRow(nameof(Shapes.NestedWithKeywordName), Shapes.NestedWithKeywordName)]
+    [DataRow(nameof(Shapes.MainTakingAccelerator), Shapes.MainTakingAccelerator)]
+    [DataRow(nameof(Shapes.SeveralNamed), Shapes.SeveralNamed)]
+    public void Each_accepted_shape_gets_an_entry_point_that_compiles(string shape, string source)
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile(source));
+
+        Snapshot.Match(shape + ".g.cs", result.SingleSource);
+        Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
+    public void The_build_choice_of_MainTrainingFunction_is_baked_into_the_entry_point()
+    {
+        var result = GeneratorHarness.Run(
+            GeneratorHarness.Compile(Shapes.SeveralNamed),
+            new Dictionary<string, string> { ["MainTrainingFunction"] = "finetune" });
+
+        Snapshot.Match("SeveralNamedWithBuildChoice.g.cs", result.SingleSource);
+        Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
+    public void With_CSharp_9_the_entry_point_leaves_out_lambda_attributes_and_still_compiles()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile(
+            [("Program.cs", GeneratorHarness.WithUsings(Shapes.Int32WithArguments.Replace("namespace Company.Training;", "namespace Company.Training { }")))],
+            parseOptions: new Microsoft.CodeAnalysis.CSharp.CSharpParseOptions(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp9)));
+
+        Snapshot.Match("Int32WithArgumentsCSharp9.g.cs", result.SingleSource);
+        Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
+    public void A_project_without_training_functions_gets_nothing()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile("public static class Program { public static void Main() { } }"));
+
+        Assert.IsEmpty(result.GeneratedSources);
+        Assert.IsEmpty(result.GeneratorDiagnostics);
+    }
+}
