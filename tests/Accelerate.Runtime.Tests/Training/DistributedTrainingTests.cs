@@ -268,5 +268,38 @@ public sealed class DistributedTrainingTests
         }
     }
 
+    [TestMethod]
+    public void Accelerate_launch_with_max_restarts_restarts_a_failed_job_which_resumes_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-launch-restart-");
+        try
+        {
+            var cli = TrainingJob.Metadata("AccelerateCli");
+            var output = Path.Combine(project.FullName, "result.{rank}.json");
+            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" },
+            [
+                "dotnet", cli, "launch", "--num_processes", "2", "--max_restarts", "1", "--main_process_port", Accelerate.Tests.Distributed.RankProcesses.FreePort().ToString(),
+                TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "crash_at=12", "project=" + project.FullName, "out=" + output,
+            ]);
+            launch.WaitForAll(TimeSpan.FromSeconds(150));
+
+            Assert.AreEqual(0, launcher.Process.ExitCode, launch.Describe());
+            StringAssert.Contains(launcher.Output, "fails at batch 12 on purpose");
+            StringAssert.Contains(launcher.Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted group ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
     private static List<long> Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToList();
 }

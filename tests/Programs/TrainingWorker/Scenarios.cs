@@ -125,6 +125,7 @@ public static class Scenarios
         if (restarted && args.ContainsKey("project")) Console.WriteLine("resumed from " + accelerator.LoadState());
         var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
+        var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
@@ -146,6 +147,8 @@ public static class Scenarios
                 batches++;
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
                 if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState());
+                if (!restarted && batches == crashAt && accelerator.ProcessIndex == dieRank)
+                    throw new InvalidOperationException($"rank {dieRank} fails at batch {crashAt} on purpose");
                 if (!restarted && batches == dieAt && accelerator.ProcessIndex == dieRank)
                 {
                     // Stands for a rank that crashes mid-run: it stops here until the test kills it.
