@@ -37,6 +37,8 @@ public sealed class DistributedTrainingTests
         two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
         two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
         two.Add(["batch=16", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4"]);
+        two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true"]);
+        two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -65,6 +67,18 @@ public sealed class DistributedTrainingTests
 
         foreach (var rank in _twoRanks!)
             AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    public void A_loop_that_frees_each_step_in_a_dispose_scope_trains_as_one_that_does_not()
+    {
+        var plain = _twoRanks!.Select(rank => Parameters(TrainingJob.RunOf(rank, 1))).ToList();
+
+        for (var i = 0; i < plain.Count; i++)
+        {
+            AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 14)), 1e-6, $"rank {i} with a dispose scope per step");
+            AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 15)), 1e-6, $"rank {i} with a dispose scope per step, buckets reduced after backward");
+        }
     }
 
     [TestMethod]

@@ -109,6 +109,7 @@ public static class Scenarios
             ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
             AutomaticCheckpointNaming = args.ContainsKey("project"),
             TotalLimit = 2,
+            OverlapGradientSync = Get(args, "overlap", "true") == "true",
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
@@ -126,6 +127,7 @@ public static class Scenarios
         var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
+        var stepScopes = Get(args, "dispose_scope", "false") == "true";
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
@@ -134,6 +136,8 @@ public static class Scenarios
         {
             foreach (var (inputs, targets) in loader)
             {
+                // TorchSharp's usual memory hygiene: every temporary of a step is freed at its end.
+                using var stepScope = stepScopes ? torch.NewDisposeScope() : null;
                 using var scope = explicitAccumulate ? accelerator.Accumulate(model) : null;
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
