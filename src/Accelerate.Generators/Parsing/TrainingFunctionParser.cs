@@ -24,7 +24,7 @@ namespace Accelerate.Generators.Parsing
             var method = (IMethodSymbol)context.TargetSymbol;
             var attribute = context.Attributes.Length > 0 ? context.Attributes[0] : null;
             var attributeLocation = SourceLocation.From(attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
-            var display = method.ToDisplayString(MessageFormat);
+            var display = SymbolNames.Display(method) ?? method.ToDisplayString(MessageFormat);
             var syntax = Shape.Of(context.TargetNode);
             var diagnostics = new List<DiagnosticInfo>();
 
@@ -89,18 +89,11 @@ namespace Accelerate.Generators.Parsing
             return new TrainingFunctionModel(
                 name,
                 display,
-                Target(method),
+                SymbolNames.Target(method),
                 parameters.ToEquatableArray(),
                 returnKind ?? ReturnKind.Void,
                 attributeLocation,
                 diagnostics.ToEquatableArray());
-        }
-
-        private static string Target(IMethodSymbol method)
-        {
-            var type = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            var name = SyntaxFacts.GetKeywordKind(method.Name) != SyntaxKind.None ? "@" + method.Name : method.Name;
-            return type + "." + name;
         }
 
         private static string? InaccessibleBecause(IMethodSymbol method)
