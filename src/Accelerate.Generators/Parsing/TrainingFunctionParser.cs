@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Threading;
 using Accelerate.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -76,7 +77,7 @@ namespace Accelerate.Generators.Parsing
                 diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.TrainingFunctionIsEntryPoint, SourceLocation.From(syntax.Identifier), display));
 
             var name = method.Name;
-            foreach (var argument in attribute?.NamedArguments ?? default)
+            foreach (var argument in attribute?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
             {
                 if (argument.Key != "Name") continue;
                 var value = argument.Value.Value as string;
