@@ -33,6 +33,8 @@ internal sealed record ConfigValues
     public bool? SameNetwork { get; init; }
     /// <summary><c>main_training_function</c>.</summary>
     public string? MainTrainingFunction { get; init; }
+    /// <summary><c>mpirun_config.mpirun_hostfile</c>.</summary>
+    public string? MpirunHostfile { get; init; }
 
     /// <summary>Takes the launch-relevant settings of <paramref name="config"/>, read from <paramref name="path"/>.</summary>
     public static ConfigValues From(ClusterConfig config, string path) => new()
@@ -51,5 +53,6 @@ internal sealed record ConfigValues
         RdzvBackend = config.RdzvBackend?.ToWire(),
         SameNetwork = config.SameNetwork,
         MainTrainingFunction = config.MainTrainingFunction,
+        MpirunHostfile = config.MpirunHostfile,
     };
 }

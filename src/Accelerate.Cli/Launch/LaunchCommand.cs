@@ -26,10 +26,12 @@ internal static class LaunchCommand
             }
             if (plan.Debug) console.Info("effective settings:\n" + SettingsTable.Format(plan.Settings));
             if (plan.DefaultsMessage is { } defaults) console.Info(defaults);
+            foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
-            var job = plan.NumMachines == 1 ? SingleMachineJob(plan) : MachineRendezvous.Meet(plan, Secret(), console);
-            return new LocalAgent(plan, program, job, console).Run();
+            var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);
+            using (link)
+                return new LocalAgent(plan, program, job, link, console).Run();
         }
         catch (LaunchException e)
         {

@@ -35,6 +35,7 @@ internal static class LaunchOptionCatalog
         new("rdzv_backend", Distributed, true, "Rendezvous backend.", ["static", "c10d"]),
         new("rdzv_timeout", Distributed, true, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900)."),
         new("rdzv_id", Distributed, true, "Job id (TORCHELASTIC_RUN_ID; default: a new random id)."),
+        new("rdzv_conf", Distributed, true, "torchrun's rendezvous settings, e.g. timeout=600 (timeout or join_timeout set --rdzv_timeout)."),
         new("max_restarts", Distributed, true, "Restart the whole group up to this many times when a rank fails."),
         new("monitor_interval", Distributed, true, "Seconds between health checks of the ranks (default 0.1; exits are noticed at once anyway)."),
         new("shutdown_timeout", Distributed, true, "Seconds a rank gets after SIGTERM before SIGKILL (default: $TORCH_ELASTIC_SHUTDOWN_TIMEOUT, else 30)."),
@@ -42,7 +43,7 @@ internal static class LaunchOptionCatalog
         new("log_dir", Distributed, true, "Directory for per-rank logs and error files: <log_dir>/<run_id>/attempt_<n>/<local_rank>/."),
         new("local_ranks_filter", Distributed, true, "Only show these local ranks' output on the console, e.g. 0 or 0,2."),
         new("role", Distributed, true, "Role name (ROLE_NAME; default 'default')."),
-        new("nproc_per_node", Torchrun, true, "Processes on this machine (num_processes = nproc_per_node * num_machines)."),
+        new("nproc_per_node", Torchrun, true, "Processes on this machine: a number, cpu, gpu or auto (num_processes = nproc_per_node * num_machines)."),
         new("nnodes", Torchrun, true, "Same as --num_machines."),
         new("node_rank", Torchrun, true, "Same as --machine_rank."),
         new("master_addr", Torchrun, true, "Same as --main_process_ip."),
@@ -72,7 +73,8 @@ internal static class LaunchOptionCatalog
             {
                 var spelling = string.Join(", ", option.Aliases.Where(a => a.Length == 1).Select(a => "-" + a).Append("--" + option.Name));
                 if (option.TakesValue) spelling += " " + option.ValueHint;
-                text.AppendLine($"  {spelling,-44} {option.Help}");
+                // As argparse: a spelling too long for the column gets its help on the next line.
+                text.AppendLine(spelling.Length < 44 ? $"  {spelling,-44} {option.Help}" : $"  {spelling}\n  {"",-44} {option.Help}");
             }
         }
         text.AppendLine();

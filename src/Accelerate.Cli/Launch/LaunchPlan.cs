@@ -61,6 +61,8 @@ internal sealed record LaunchPlan
     public string? MainTrainingFunction { get; init; }
     /// <summary>Every effective setting and its origin.</summary>
     public IReadOnlyList<EffectiveSetting> Settings { get; init; } = [];
+    /// <summary>Things the user may not expect about this launch, printed before it starts.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
     /// <summary>The "defaults used" message, or null when a config file or flags covered them.</summary>
     public string? DefaultsMessage { get; init; }
 }

@@ -12,6 +12,7 @@ internal sealed class LaunchPlanResolver
     private readonly string _configPath;
     private readonly Func<string, string?> _environment;
     private readonly List<EffectiveSetting> _settings = [];
+    private readonly List<string> _notes = [];
 
     private LaunchPlanResolver(LaunchArguments args, ConfigValues? config, Func<string, string?> environment)
     {
@@ -50,7 +51,7 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException("ACC3003", $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
 
         var perGpu = useCpu ? 1 : Math.Max(gpuCount, 1);
-        var nprocPerNode = Int("nproc_per_node", null, 1);
+        var nprocPerNode = ProcessesPerNode(gpuCount, cores);
         var numProcessesFlag = Int("num_processes", null, 1);
         if (nprocPerNode is { } perNode && numProcessesFlag is { } total && perNode * numMachines != total)
             throw new LaunchException("ACC3005", $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
@@ -62,6 +63,8 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException("ACC3005", $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
         if (multiGpu && gpuCount == 0)
             throw new LaunchException("ACC3005", "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
+        if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
+            _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
 
         var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision, null, "no", "full precision");
         if (mixedPrecision is not ("no" or "fp16" or "bf16"))
@@ -81,7 +84,9 @@ internal sealed class LaunchPlanResolver
         if (rdzvBackend is not ("static" or "c10d"))
             throw new LaunchException("ACC3003", $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use static or c10d.");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
-        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        if (_config?.MpirunHostfile is { } hostfile)
+            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
 
         var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
         if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
@@ -95,8 +100,6 @@ internal sealed class LaunchPlanResolver
         var function = PickText("main_training_function", _args.Get("main_training_function"), _config?.MainTrainingFunction,
             _environment("ACCELERATE_MAIN_TRAINING_FUNCTION") is { Length: > 0 } f ? ("ACCELERATE_MAIN_TRAINING_FUNCTION", f) : null, "", "the program's only [TrainingFunction]");
         var maxRestarts = Pick("max_restarts", Int("max_restarts", null, 0), null, null, 0, "");
-        if (maxRestarts > 0 && numMachines > 1)
-            throw new LaunchException("ACC3005", $"--max_restarts {maxRestarts} works on one machine only: a restart on one machine cannot re-join the others. Drop --max_restarts, or run on one machine.");
         var monitor = Pick("monitor_interval", Seconds("monitor_interval"), null, null, 0.1, "");
         var shutdown = Pick("shutdown_timeout", Seconds("shutdown_timeout"), null,
             _environment("TORCH_ELASTIC_SHUTDOWN_TIMEOUT") is { } s && double.TryParse(s, CultureInfo.InvariantCulture, out var sv) ? ("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", sv) : null, 30.0, "torchrun's grace");
@@ -137,6 +140,7 @@ internal sealed class LaunchPlanResolver
             MainTrainingFunction = function.Length == 0 ? null : function,
             Settings = _settings,
             DefaultsMessage = DefaultsMessage(),
+            Notes = _notes,
         };
     }
 
@@ -182,6 +186,7 @@ internal sealed class LaunchPlanResolver
         "main_process_ip" => "master_addr",
         "main_process_port" => "master_port",
         "num_processes" => "nproc_per_node",
+        "rdzv_timeout" => "rdzv_conf",
         _ => null,
     };
 
@@ -205,6 +210,35 @@ internal sealed class LaunchPlanResolver
         var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
         throw new LaunchException("ACC3003", $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
     }
+
+    /// <summary>torchrun's <c>--rdzv_conf k=v,...</c>: its <c>timeout</c> / <c>join_timeout</c> (seconds) set the rendezvous timeout.</summary>
+    private int? RendezvousConfTimeout()
+    {
+        if (_args.Get("rdzv_conf") is not { } text) return null;
+        int? timeout = null;
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length == 2 && parts[0] is "timeout" or "join_timeout" or "last_call_timeout" or "close_timeout" or "read_timeout"
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            {
+                if (parts[0] is "timeout" or "join_timeout") timeout = seconds;
+                continue;
+            }
+            throw new LaunchException("ACC3003", $"{_args.Spellings["rdzv_conf"]} '{pair}' is not allowed: use key=seconds pairs separated by commas, with timeout or join_timeout (others are accepted and ignored), like timeout=600.");
+        }
+        return timeout;
+    }
+
+    /// <summary>torchrun's <c>--nproc_per_node</c>: a number, or <c>cpu</c> (cores), <c>gpu</c> (GPUs), <c>auto</c> (GPUs, else cores).</summary>
+    private int? ProcessesPerNode(int gpuCount, int cores) => _args.Get("nproc_per_node") switch
+    {
+        "cpu" => cores,
+        "auto" => gpuCount > 0 ? gpuCount : cores,
+        "gpu" when gpuCount > 0 => gpuCount,
+        "gpu" => throw new LaunchException("ACC3003", $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
+        _ => Int("nproc_per_node", null, 1),
+    };
 
     private double? Seconds(string name)
     {

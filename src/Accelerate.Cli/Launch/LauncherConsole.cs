@@ -16,7 +16,12 @@ internal sealed class LauncherConsole(bool quiet)
     /// <summary>A line from a rank, to stdout or stderr like the rank wrote it.</summary>
     public void RankLine(int rank, string line, bool isError)
     {
-        lock (_gate) (isError ? _error : _out).WriteLine($"[rank {rank}] {line}");
+        lock (_gate)
+        {
+            // A reader that went away (`accelerate launch ... | head`) must not take the launcher down with its ranks.
+            try { (isError ? _error : _out).WriteLine($"[rank {rank}] {line}"); }
+            catch (IOException) { }
+        }
     }
 
     /// <summary>An informational launcher line (hidden by <c>--quiet</c>), on stderr so program output stays clean.</summary>

@@ -4,60 +4,175 @@ namespace Accelerate.Cli.Launch;
 
 /// <summary>
 /// Runs this machine's ranks: starts them, watches them, stops the others when one fails, restarts the group
-/// when allowed, forwards the launcher's signals, and reports failures. Runs on the launcher's main thread,
-/// which also starts every rank (see <see cref="RankProcess"/>).
+/// when allowed, forwards the launcher's signals, and reports failures. With several machines, machine 0 decides
+/// for the job over the <see cref="MachineLink"/>: a failure anywhere restarts or stops the ranks everywhere.
+/// Runs on the launcher's main thread, which also starts every rank (see <see cref="RankProcess"/>).
 /// </summary>
-internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, LauncherConsole console)
+internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console)
 {
     private readonly TaskCompletionSource<int> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _attempt;
+
+    /// <summary>Longest wait for another machine's answer during a restart or a stop.</summary>
+    private TimeSpan AnswerTimeout => plan.ShutdownTimeout + TimeSpan.FromSeconds(30);
 
     /// <summary>Runs to the end; returns the launcher's exit code.</summary>
     public int Run()
     {
-        using var registrations = new SignalRegistrations(_signal);
+        using var registrations = new SignalRegistrations(_signal, _secondSignal);
         // Without --log_dir, error files (and --tee logs) go to a temporary folder, removed after a clean run without --tee.
         var temporary = plan.LogDirectory is null && plan.Tee == 0;
         var root = Path.Combine(plan.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"accelerate-{Environment.ProcessId}"), job.RunId);
         if (plan.LogDirectory is null && plan.Tee != 0) console.Info($"rank logs: {root}");
-        var failed = false;
+        int? exitCode = null;
         try
         {
-            for (var attempt = 0; ; attempt++)
+            while (exitCode is null)
             {
-                var ranks = StartAll(Path.Combine(root, $"attempt_{attempt}"), attempt);
+                var ranks = StartAll(Path.Combine(root, $"attempt_{_attempt}"), _attempt);
                 try
                 {
-                    var (failures, signal) = Watch(ranks);
-                    if (signal is { } received)
-                    {
-                        console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
-                        Stop(ranks, received);
-                        failed = true;
-                        return 128 + received;
-                    }
-                    if (failures.Count == 0) return 0;
-
-                    failed = true;
-                    var stopped = Stop(ranks, Posix.SIGTERM);
-                    if (attempt < plan.MaxRestarts)
-                    {
-                        console.Info($"rank {failures[0].Rank} failed ({failures[0].Describe()}); restarting the group (restart {attempt + 1} of {plan.MaxRestarts})");
-                        continue;
-                    }
-                    console.Error(FailureSummary.Format(program.DisplayName, failures, stopped, attempt, plan.MaxRestarts));
-                    return failures[0].ExitCode;
+                    exitCode = Attempt(ranks);
                 }
                 finally
                 {
                     foreach (var rank in ranks) rank.Dispose();
                 }
             }
+            return exitCode.Value;
         }
         finally
         {
             // Error files of a failed run stay for inspection; a clean run leaves nothing behind.
-            if (temporary && !failed) TryDelete(Path.GetDirectoryName(root)!);
+            if (temporary && exitCode == 0) TryDelete(Path.GetDirectoryName(root)!);
         }
+    }
+
+    /// <summary>Watches one attempt to its end; returns the exit code, or null to start the next attempt.</summary>
+    private int? Attempt(List<RankProcess> ranks)
+    {
+        var (failures, signal, message) = Watch(ranks);
+        if (signal is { } received)
+        {
+            console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
+            Stop(ranks, received);
+            return 128 + received;
+        }
+        if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
+        if (failures.Count == 0) return Finished();
+
+        var stopped = Stop(ranks, Posix.SIGTERM);
+        var first = failures[0];
+        var where = link is null ? "" : $" on machine {plan.MachineRank}";
+        return OnFailure(first.ExitCode, $"rank {first.Rank}{where} failed ({first.Describe()})",
+            () => FailureSummary.Format(program.DisplayName, failures, stopped, _attempt, plan.MaxRestarts));
+    }
+
+    /// <summary>After a failure (here, or reported by another machine): restart the group everywhere, or stop.</summary>
+    private int? OnFailure(int exitCode, string what, Func<string> summary)
+    {
+        if (link is null || link.IsCoordinator)
+        {
+            var everyoneRunning = link is null || link.Done.Count == 0;
+            if (_attempt < plan.MaxRestarts && everyoneRunning)
+            {
+                console.Info($"{what}; restarting the group (restart {_attempt + 1} of {plan.MaxRestarts})");
+                link?.Broadcast($"RESTART {_attempt + 1}");
+                if (link is not null && !link.AwaitAll("STOPPED", AnswerTimeout))
+                {
+                    link.Broadcast($"STOP {exitCode} a machine did not answer the restart after: {what}");
+                    console.Error($"a machine did not answer the restart; stopping the job.\n{summary()}");
+                    return exitCode;
+                }
+                link?.Broadcast("START");
+                _attempt++;
+                return null;
+            }
+            link?.Broadcast($"STOP {exitCode} {what}");
+            console.Error(summary());
+            return exitCode;
+        }
+
+        link.Send(0, $"FAILED {exitCode} {what}");
+        while (link.Take(AnswerTimeout) is { } decision)
+        {
+            if (decision.Line?.StartsWith("RESTART ", StringComparison.Ordinal) == true) return Restart(decision.Line, what);
+            if (decision.Line is null || decision.Line.StartsWith("STOP ", StringComparison.Ordinal)) break;
+        }
+        console.Error(summary());
+        return exitCode;
+    }
+
+    /// <summary>A message from another machine while this machine's ranks run.</summary>
+    private int? OnMessage(List<RankProcess> ranks, int machine, string? line)
+    {
+        var words = line?.Split(' ', 3) ?? [];
+        if (link!.IsCoordinator)
+        {
+            Stop(ranks, Posix.SIGTERM);
+            if (words is ["FAILED", var code, var what])
+                return OnFailure(int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), what,
+                    () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
+            var gone = $"the launcher on machine {machine} is gone (stopped, killed, or its network failed)";
+            link.Broadcast($"STOP 1 {gone}");
+            console.Error($"{gone}; stopped the ranks on every machine.");
+            return 1;
+        }
+
+        Stop(ranks, Posix.SIGTERM);
+        if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
+        if (words is ["STOP", var stopCode, var reason])
+        {
+            console.Error($"stopped because {reason}. See machine 0's output for the failure summary.");
+            return int.Parse(stopCode, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        console.Error("the launcher on machine 0 is gone (stopped, killed, or its network failed); stopped the ranks here.");
+        return 1;
+    }
+
+    /// <summary>Machine 0 asked for restart <c>k</c>: report stopped, wait for the go, then start attempt k.</summary>
+    private int? Restart(string line, string what)
+    {
+        _attempt = int.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        console.Info($"{what}; restarting the group (restart {_attempt} of {plan.MaxRestarts})");
+        link!.Send(0, "STOPPED");
+        while (link.Take(AnswerTimeout) is { } next)
+        {
+            if (next.Line == "START") return null;
+            if (next.Line is null || next.Line.StartsWith("STOP ", StringComparison.Ordinal)) break;
+        }
+        console.Error("machine 0 did not restart the job; stopping.");
+        return 1;
+    }
+
+    /// <summary>Every rank here exited cleanly. Machine 0 waits for the other machines to finish too.</summary>
+    private int? Finished()
+    {
+        if (link is null) return 0;
+        if (!link.IsCoordinator)
+        {
+            link.Send(0, "DONE");
+            return 0;
+        }
+        while (!link.AllPeersDone)
+        {
+            Task.WaitAny(link.Next, _signal.Task);
+            if (_signal.Task.IsCompleted)
+            {
+                link.Broadcast($"STOP {128 + _signal.Task.Result} machine 0 received {Posix.SignalName(_signal.Task.Result)}");
+                return 128 + _signal.Task.Result;
+            }
+            var (machine, line) = link.Take();
+            if (line == "DONE" || (line is null && link.Done.Contains(machine))) continue;
+            var words = line?.Split(' ', 3) ?? [];
+            var what = words is ["FAILED", _, var text] ? text : $"the launcher on machine {machine} is gone";
+            var code = words is ["FAILED", var c, _] ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 1;
+            link.Broadcast($"STOP {code} {what}");
+            console.Error($"{what}; the ranks here had finished. See machine {machine}'s output for its failure summary.");
+            return code;
+        }
+        return 0;
     }
 
     private List<RankProcess> StartAll(string attemptDirectory, int attempt)
@@ -88,34 +203,48 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         return ranks;
     }
 
-    /// <summary>Waits until every rank succeeded, one failed (returns the failures seen), or a signal came.</summary>
-    private (List<RankExit> Failures, int? Signal) Watch(List<RankProcess> ranks)
+    /// <summary>Waits until every rank succeeded, one failed (returns the failures seen), a signal came, or another machine spoke.</summary>
+    private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message) Watch(List<RankProcess> ranks)
     {
-        var pending = ranks.Select(r => (Task)r.Completion).ToList();
-        pending.Add(_signal.Task);
-        while (pending.Count > 1)
+        var running = ranks.Select(r => (Task)r.Completion).ToList();
+        var interval = plan.MonitorInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : plan.MonitorInterval;
+        while (running.Count > 0)
         {
-            Task.WaitAny([.. pending], plan.MonitorInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : plan.MonitorInterval);
-            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result);
+            Task.WaitAny([.. running, _signal.Task, link?.Next ?? Task.Delay(Timeout.Infinite)], interval);
+            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result, null);
             var failures = ranks.Where(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode != 0)
                 .Select(r => r.Completion.Result).OrderBy(f => f.Time).ToList();
-            if (failures.Count > 0) return (failures, null);
-            pending.RemoveAll(t => t.IsCompleted);
+            if (failures.Count > 0) return (failures, null, null);
+            if (link is { Next.IsCompleted: true })
+            {
+                var message = link.Take();
+                // A machine that finished cleanly is recorded; anything else concerns the ranks here.
+                if (message.Line != "DONE" && !(message.Line is null && link.Done.Contains(message.Machine))) return ([], null, message);
+            }
+            running.RemoveAll(t => t.IsCompleted);
         }
-        return ([], null);
+        return ([], null, null);
     }
 
-    /// <summary>Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period; returns the ranks it stopped.</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period, or at once when
+    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped.
+    /// </summary>
     private List<int> Stop(List<RankProcess> ranks, int signal)
     {
         var running = ranks.Where(r => !r.Completion.IsCompleted).ToList();
+        var again = _signal.Task.IsCompleted ? _secondSignal.Task : _signal.Task;
         foreach (var rank in running) rank.Signal(signal);
         var all = running.Select(r => (Task)r.Completion).ToArray();
-        if (!Task.WaitAll(all, plan.ShutdownTimeout))
+        var stopped = Task.WhenAll(all);
+        Task.WaitAny([stopped, again], plan.ShutdownTimeout);
+        if (!stopped.IsCompleted)
         {
             foreach (var rank in running.Where(r => !r.Completion.IsCompleted))
             {
-                console.Info($"rank {rank.Rank} (pid {rank.Pid}) did not stop within {plan.ShutdownTimeout.TotalSeconds:0.#} s of {Posix.SignalName(signal)}; sending SIGKILL");
+                console.Info(again.IsCompleted
+                    ? $"rank {rank.Rank} (pid {rank.Pid}): another signal came while stopping; sending SIGKILL"
+                    : $"rank {rank.Rank} (pid {rank.Pid}) did not stop within {plan.ShutdownTimeout.TotalSeconds:0.#} s of {Posix.SignalName(signal)}; sending SIGKILL");
                 rank.Signal(Posix.SIGKILL);
             }
             Task.WaitAll(all, TimeSpan.FromSeconds(10));
@@ -135,7 +264,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     {
         private readonly PosixSignalRegistration[] _registrations;
 
-        public SignalRegistrations(TaskCompletionSource<int> signal)
+        public SignalRegistrations(TaskCompletionSource<int> signal, TaskCompletionSource<int> secondSignal)
         {
             _registrations =
             [
@@ -143,7 +272,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                     .Select(pair => PosixSignalRegistration.Create(pair.Item1, context =>
                     {
                         context.Cancel = true;
-                        signal.TrySetResult(pair.Item2);
+                        if (!signal.TrySetResult(pair.Item2)) secondSignal.TrySetResult(pair.Item2);
                     })),
             ];
         }

@@ -17,11 +17,11 @@ internal static class MachineRendezvous
 {
     private const string Hello = "ACCELERATE-RDZV/1";
 
-    /// <summary>Meets the other machines; returns what the job agreed on.</summary>
+    /// <summary>Meets the other machines; returns what the job agreed on and the connections to keep for the job.</summary>
     /// <param name="plan">This machine's plan.</param>
     /// <param name="environmentSecret">ACCELERATE_LAUNCH_SECRET of this machine, or null.</param>
     /// <param name="console">For progress lines.</param>
-    public static JobIdentity Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
+    public static (JobIdentity Job, MachineLink Link) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
     {
         var deadline = DateTime.UtcNow + plan.RendezvousTimeout;
         return plan.MachineRank == 0
@@ -29,7 +29,7 @@ internal static class MachineRendezvous
             : Join(plan, environmentSecret, deadline, console);
     }
 
-    private static JobIdentity Host(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
+    private static (JobIdentity, MachineLink) Host(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
     {
         PortProbe.EnsureFree(plan.MainProcessPort, "--main_process_port");
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -73,7 +73,10 @@ internal static class MachineRendezvous
             var secretToShare = environmentSecret is null ? job.Secret : "-";
             foreach (var connection in arrived.Values) TrySend(connection, $"GO {job.RunId} {secretToShare}");
             console.Info($"machine 0: all {plan.NumMachines} machines arrived; starting ranks");
-            return job;
+            // The connections stay open for the job; the listener closes, so rank 0's store can bind the port.
+            var link = new MachineLink(arrived, coordinator: true);
+            arrived = [];
+            return (job, link);
         }
         finally
         {
@@ -87,9 +90,9 @@ internal static class MachineRendezvous
         machine = -1;
         var line = ReadLine(connection, TimeSpan.FromSeconds(10));
         var parts = line?.Split(' ') ?? [];
-        if (parts.Length != 5 || parts[0] != Hello)
+        if (parts.Length != 5 || parts[0] != Hello || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var checkedIn))
             return "not an accelerate launcher check-in";
-        machine = int.Parse(parts[1], CultureInfo.InvariantCulture);
+        machine = checkedIn;
         var (machines, processes, proof) = (parts[2], parts[3], parts[4]);
         if (machine < 1 || machine >= plan.NumMachines)
             return $"machine rank {machine} is out of range for --num_machines {plan.NumMachines} (0..{plan.NumMachines - 1}); fix --machine_rank on that machine";
@@ -106,21 +109,23 @@ internal static class MachineRendezvous
         return null;
     }
 
-    private static JobIdentity Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
+    private static (JobIdentity, MachineLink) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
     {
         var where = $"{plan.MainProcessIp}:{plan.MainProcessPort}";
         console.Info($"machine {plan.MachineRank}: joining machine 0 at {where} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
-        using var connection = Connect(plan, deadline)
+        var connection = Connect(plan, deadline)
             ?? throw Missing([0], plan, $" Nothing answered at {where}: start the launcher on machine 0, and check --main_process_ip, --main_process_port and the firewall.");
         var hello = string.Join(' ', Hello, plan.MachineRank, plan.NumMachines, plan.NumProcesses, environmentSecret is null ? "-" : Proof(environmentSecret));
         TrySend(connection, hello);
         // Machine 0 answers when everyone is in, or at its own deadline: allow for clocks started a little apart.
         var reply = ReadLine(connection, deadline - DateTime.UtcNow + TimeSpan.FromSeconds(15));
         var parts = reply?.Split(' ', 3) ?? [];
+        if (parts.FirstOrDefault() == "GO" && parts.Length == 3)
+            return (new JobIdentity(parts[1], parts[2] == "-" ? environmentSecret! : parts[2], plan.MainProcessPort),
+                new MachineLink(new() { [0] = connection }, coordinator: false));
+        connection.Dispose();
         switch (parts.FirstOrDefault())
         {
-            case "GO" when parts.Length == 3:
-                return new JobIdentity(parts[1], parts[2] == "-" ? environmentSecret! : parts[2], plan.MainProcessPort);
             case "MISSING" when parts.Length == 2:
                 throw Missing(parts[1].Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture)).ToList(), plan);
             case "ERROR":

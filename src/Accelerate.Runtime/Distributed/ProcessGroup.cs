@@ -40,7 +40,7 @@ public abstract class ProcessGroup : IDisposable
     /// <summary>Every rank's object, in rank order, on every rank (serialized as JSON).</summary>
     public abstract T[] AllGatherObject<T>(T value);
 
-    /// <summary>The backend moving the bytes: <c>tcp</c>, <c>shm</c> (shared memory on one host, TCP between hosts), <c>mpi</c> or <c>nccl</c>.</summary>
+    /// <summary>The backend moving the bytes: <c>tcp</c>, <c>shm</c> (shared memory on one machine), <c>shm+tcp</c> (shared memory within machines, TCP between them), <c>mpi</c> or <c>nccl</c>.</summary>
     public virtual string Backend => GetType().Name;
 
     /// <summary>Combines <paramref name="values"/> across ranks in place; every rank gets the result.</summary>

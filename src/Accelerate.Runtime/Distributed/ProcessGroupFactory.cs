@@ -12,8 +12,11 @@ internal static class ProcessGroupFactory
     public static ProcessGroup Create(DistributedEnvironment environment, TimeSpan timeout, CollectiveSettings settings, Action<string> log)
     {
         var rendezvousTimeout = settings.RendezvousTimeout ?? timeout;
+        var useMpi = settings.Backend == "mpi" || (settings.Backend == "auto" && environment.Launcher is "mpirun" or "mpiexec" && MpiAvailable(log));
         return settings.Backend switch
         {
+            _ when useMpi => Mpi.MpiProcessGroup.Create(environment, settings.DebugMode),
+            "nccl" => Nccl.NcclProcessGroup.Create(() => CreateTcp(environment, rendezvousTimeout, settings, log), TorchSharp.torch.cuda.is_available()),
             _ => CreateTcp(environment, rendezvousTimeout, settings, log),
         };
     }
@@ -25,7 +28,22 @@ internal static class ProcessGroupFactory
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
         var proof = Proof(environment, log);
         var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
-        return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode);
+        return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
+            useSharedMemory: settings.Backend != "tcp", log);
+    }
+
+    private static bool MpiAvailable(Action<string> log)
+    {
+        try
+        {
+            Mpi.LibMpi.EnsureLoaded();
+            return true;
+        }
+        catch (AccelerateException e)
+        {
+            log($"started by mpirun, but the MPI backend is unavailable ({e.Message}); using TCP.");
+            return false;
+        }
     }
 
     internal static MembershipProof Proof(DistributedEnvironment environment, Action<string> log)

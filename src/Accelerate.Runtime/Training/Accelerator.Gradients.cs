@@ -7,10 +7,18 @@ namespace Accelerate;
 public partial class Accelerator
 {
     private GradientBuckets? _buckets;
+    private OverlappedGradientSync? _overlap;
+
+    /// <summary>Gradient buckets whose all-reduce started while backward was still running.</summary>
+    public long OverlappedBuckets => _overlap?.OverlappedBuckets ?? 0;
+
+    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking).</summary>
+    public TimeSpan GradientSyncTime { get; private set; }
     private bool _computeStale;
     private bool _explicitAccumulation;
     private int _accumulationStep;
     private bool _loaderAdvanced;
+    private bool _stashed;
     private IPreparedLoader? _activeLoader;
 
     /// <summary>
@@ -109,16 +117,35 @@ public partial class Accelerator
         if (!SyncGradients)
         {
             foreach (var slot in slots) KeepAside(slot);
+            _stashed = true;
             return;
         }
+        if (!_stashed && !UseDistributed && LossScaler is null && ComputeType is null)
+        {
+            // One process, full precision, nothing accumulated: the gradients are already where the optimizer reads them.
+            OptimizerStepWasSkipped = false;
+            Step++;
+            return;
+        }
+        var overlapped = _overlap is not null && !_stashed;
+        _stashed = false;
 
         using (torch.no_grad())
         {
-            foreach (var slot in slots) MoveToMaster(slot);
-            if (UseDistributed && _models.Count > 0)
+            if (overlapped)
             {
+                // The reduction of the reduced-precision (or only) gradients started during backward.
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                _overlap!.Finish();
+                GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            }
+            foreach (var slot in slots) MoveToMaster(slot);
+            if (UseDistributed && _models.Count > 0 && !overlapped)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _buckets ??= new GradientBuckets(_models.SelectMany(m => m.Slots).ToList(), (long)(Options.BucketCapMb * 1024 * 1024), ComputeType ?? _models[0].Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32);
                 _buckets.Average(Group!);
+                GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
             }
 
             var skipped = false;

@@ -58,6 +58,11 @@ public partial class Accelerator
         }
         _models.Add(prepared);
         _buckets = null;
+        if (Group is not null && UseDistributed && Options.OverlapGradientSync)
+        {
+            _overlap ??= new OverlappedGradientSync(Group) { Armed = () => SyncGradients && !_stashed };
+            _overlap.Attach(prepared);
+        }
         return model;
     }
 

@@ -40,6 +40,8 @@ public partial class Accelerator
         AfterOptimizerStep();
         _writer = null;
         WaitForEveryone();
+        _overlap?.Dispose();
+        _overlap = null;
         DistributedState.Shutdown();
     }
 }

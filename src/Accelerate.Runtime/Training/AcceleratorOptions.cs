@@ -37,6 +37,15 @@ public sealed record AcceleratorOptions
     /// <summary>Step the scheduler once per process per optimizer step, as HF does (default true).</summary>
     public bool StepSchedulerWithOptimizer { get; init; } = true;
 
+    /// <summary>
+    /// Overlap the gradient all-reduce with the backward pass (default true): each module's gradients
+    /// are reduced on a communication thread as soon as backward has produced them. Only modules run
+    /// through <c>call</c> (as <c>Sequential</c> runs its children) take part; the rest are reduced
+    /// after backward. Turn it off for a model that uses a module's parameters outside that module's
+    /// own forward (other than tied weights registered in both modules, which are detected).
+    /// </summary>
+    public bool OverlapGradientSync { get; init; } = true;
+
     /// <summary>Gradient bucket size in MiB for the all-reduce (default 25, as DDP).</summary>
     public double BucketCapMb { get; init; } = 25;
 

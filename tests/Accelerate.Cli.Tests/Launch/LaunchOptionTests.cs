@@ -78,6 +78,9 @@ public sealed class LaunchOptionTests
         var plan = Plan(["--nproc_per_node", "2", "--nnodes", "3", "--node_rank", "1", "--master_addr", "10.1.1.1", "--master_port", "4000", "app.dll"]);
         Assert.AreEqual((6, 3, 1, 2, "10.1.1.1", 4000), (plan.NumProcesses, plan.NumMachines, plan.MachineRank, plan.LocalProcesses, plan.MainProcessIp, plan.MainProcessPort));
         Assert.AreEqual(0, Plan(["--standalone", "app.dll"]).MainProcessPort);
+        Assert.AreEqual(6, Plan(["--nproc_per_node", "cpu", "app.dll"], cores: 6).NumProcesses);
+        Assert.AreEqual(2, Plan(["--nproc_per_node", "auto", "app.dll"], gpus: 2, cores: 6).NumProcesses);
+        StringAssert.Contains(Rejected("--nproc_per_node", "gpu", "app.dll").Message, "no GPU found");
     }
 
     [TestMethod]
@@ -96,8 +99,34 @@ public sealed class LaunchOptionTests
         Setting(plan, "mixed_precision", "fp16", SettingOrigin.ConfigFile, "/cfg/default_config.yaml");
         Setting(plan, "num_cpu_threads_per_process", "3", SettingOrigin.Environment, "OMP_NUM_THREADS");
         Setting(plan, "rdzv_backend", "static", SettingOrigin.Default, "");
-        Assert.AreEqual(LaunchOptionCatalog.All.Count(o => o.Group != "torchrun spellings" && o.Name is not ("config_file" or "quiet" or "print_config" or "no_python" or "multi_gpu" or "standalone")),
+        Assert.AreEqual(LaunchOptionCatalog.All.Count(o => o.Group != "torchrun spellings" && o.Name is not ("config_file" or "quiet" or "print_config" or "no_python" or "multi_gpu" or "standalone" or "rdzv_conf")),
             plan.Settings.Count, "every setting is listed once: " + string.Join(", ", plan.Settings.Select(s => s.Name)));
+    }
+
+    [TestMethod]
+    public void A_GPU_config_on_a_machine_without_GPUs_runs_on_the_CPU_and_says_so()
+    {
+        var config = new ConfigValues { Path = "/cfg/gpu.yaml", DistributedType = "MULTI_GPU", NumProcesses = 2 };
+        var plan = Plan(["app.dll"], config, gpus: 0);
+        Assert.AreEqual((true, false, 2), (plan.UseCpu, plan.MultiGpu, plan.NumProcesses));
+        StringAssert.Contains(plan.Notes.Single(), "MULTI_GPU in /cfg/gpu.yaml, but no GPU found");
+        Assert.IsTrue(Plan(["app.dll"], config, gpus: 2).MultiGpu);
+        Assert.IsEmpty(Plan(["app.dll"], config, gpus: 2).Notes);
+    }
+
+    [TestMethod]
+    public void Torchrun_rdzv_conf_timeout_sets_the_rendezvous_timeout()
+    {
+        Assert.AreEqual(TimeSpan.FromSeconds(42), Plan(["--rdzv_conf", "timeout=42,read_timeout=5", "app.dll"]).RendezvousTimeout);
+        Assert.AreEqual(TimeSpan.FromSeconds(7), Plan(["--rdzv_conf", "timeout=42", "--rdzv_timeout", "7", "app.dll"]).RendezvousTimeout);
+        StringAssert.Contains(Rejected("--rdzv_conf", "speed=fast", "app.dll").Message, "'speed=fast'");
+    }
+
+    [TestMethod]
+    public void An_mpirun_hostfile_in_the_config_is_noted_as_unused()
+    {
+        var plan = Plan(["app.dll"], new ConfigValues { Path = "/cfg/mpi.yaml", DistributedType = "MULTI_CPU", MpirunHostfile = "/etc/hosts.mpi" });
+        StringAssert.Contains(plan.Notes.Single(), "mpirun_config (hostfile /etc/hosts.mpi) in /cfg/mpi.yaml is not used");
     }
 
     [TestMethod]

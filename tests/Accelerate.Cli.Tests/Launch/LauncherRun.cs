@@ -19,8 +19,12 @@ internal sealed class LauncherRun : IDisposable
     public static string AccelerateDll => Metadata("AccelerateDll");
     public static string RankProbeDll => Metadata("RankProbeDll");
 
+    private readonly DirectoryInfo _temporary = Directory.CreateTempSubdirectory("accelerate-launch-test-");
+
     private LauncherRun(ProcessStartInfo start)
     {
+        // The launcher keeps a failed run's error files in the temporary folder: give each run its own, removed on dispose.
+        start.Environment["TMPDIR"] = _temporary.FullName;
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => Add(e.Data, _stdout, _outClosed);
         _process.ErrorDataReceived += (_, e) => Add(e.Data, _stderr, _errClosed);
@@ -135,5 +139,7 @@ internal sealed class LauncherRun : IDisposable
         }
         catch (InvalidOperationException) { }
         _process.Dispose();
+        try { _temporary.Delete(recursive: true); }
+        catch (IOException) { }
     }
 }

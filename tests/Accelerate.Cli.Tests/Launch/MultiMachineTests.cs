@@ -101,4 +101,89 @@ public sealed class MultiMachineTests
         StringAssert.Contains(stranger.WaitForLine(l => l.Contains("ACC3031")), "ACCELERATE_LAUNCH_SECRET differs");
         Assert.AreEqual(1, host.WaitForExit(), host.AllOutput);
     }
+
+    [TestMethod]
+    public void A_rank_failing_on_one_machine_stops_the_ranks_on_the_other()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29617, 60), LauncherRun.RankProbeDll, "fail", "3", "7"], prefix: machines.Exec(0));
+        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29617, 60), LauncherRun.RankProbeDll, "fail", "3", "7"], prefix: machines.Exec(1));
+        try
+        {
+            Assert.AreEqual(7, second.WaitForExit(), second.AllOutput);
+            Assert.AreEqual(7, first.WaitForExit(), first.AllOutput);
+            second.WaitForLine(l => l.Contains("rank      : 3 (local_rank: 1)"));
+            first.WaitForLine(l => l.Contains("rank 3 on machine 1 failed (exit code 7)") && l.Contains("machine 1's output"));
+            Assert.IsEmpty(Processes.WaitUntilGone(Processes.ReadyPids(first.Lines.Concat(second.Lines)), 5));
+        }
+        finally
+        {
+            Processes.KillAll(Processes.ReadyPids(first.Lines.Concat(second.Lines)));
+        }
+    }
+
+    [TestMethod]
+    public void A_failure_on_one_machine_restarts_the_ranks_on_every_machine()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        string[] options = ["--max_restarts", "2"];
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29618, 60), .. options, LauncherRun.RankProbeDll, "restart-until", "1", "3"], prefix: machines.Exec(0));
+        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29618, 60), .. options, LauncherRun.RankProbeDll, "restart-until", "1", "3"], prefix: machines.Exec(1));
+        try
+        {
+            Assert.AreEqual(0, first.WaitForExit(), first.AllOutput + "\n---\n" + second.AllOutput);
+            Assert.AreEqual(0, second.WaitForExit(), second.AllOutput);
+            first.WaitForLine(l => l.Contains("rank 3 on machine 1 failed (exit code 5); restarting the group (restart 1 of 2)"));
+            foreach (var rank in new[] { 0, 1 }) first.WaitForLine(l => l == $"[rank {rank}] attempt restart=1 rank={rank}");
+            foreach (var rank in new[] { 2, 3 }) second.WaitForLine(l => l == $"[rank {rank}] attempt restart=1 rank={rank}");
+        }
+        finally
+        {
+            Processes.KillAll(Processes.ReadyPids(first.Lines.Concat(second.Lines)));
+        }
+    }
+
+    [TestMethod]
+    public void When_a_machines_launcher_is_killed_the_other_machine_stops_its_ranks()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29619, 60), LauncherRun.RankProbeDll, "wait"], prefix: machines.Exec(0));
+        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29619, 60), LauncherRun.RankProbeDll, "wait"], prefix: machines.Exec(1));
+        var pids = Processes.ReadyPids(first.WaitForLines(l => l.Contains("ready rank="), 2).Concat(second.WaitForLines(l => l.Contains("ready rank="), 2)));
+        try
+        {
+            // ip netns exec runs the launcher as its own process (exec), so this pid is the launcher.
+            second.Signal(Processes.SIGKILL);
+            Assert.AreEqual(1, first.WaitForExit(), first.AllOutput);
+            first.WaitForLine(l => l.Contains("the launcher on machine 1 is gone"));
+            first.WaitForLines(l => l.Contains("got SIGTERM"), 2);
+            Assert.IsEmpty(Processes.WaitUntilGone(pids, 10), "ranks on both machines are gone");
+        }
+        finally
+        {
+            Processes.KillAll(pids);
+        }
+    }
+
+    [TestMethod]
+    public void A_stranger_at_the_rendezvous_port_is_turned_away_and_the_job_goes_on()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)) { probe.Start(); port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
+        string[] Options(int machine) => ["--num_machines", "2", "--machine_rank", machine.ToString(), "--num_processes", "2", "--main_process_ip", "127.0.0.1",
+            "--main_process_port", port.ToString(), "--rdzv_timeout", "60", "--cpu", LauncherRun.RankProbeDll, "env"];
+        using var first = LauncherRun.Start(Options(0));
+        first.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
+        using (var stranger = new System.Net.Sockets.TcpClient())
+        {
+            stranger.Connect(System.Net.IPAddress.Loopback, port);
+            stranger.GetStream().Write("GET / HTTP/1.0\n"u8);
+            using var reader = new StreamReader(stranger.GetStream());
+            StringAssert.StartsWith(reader.ReadLine(), "ERROR not an accelerate launcher check-in");
+        }
+        using var second = LauncherRun.Start(Options(1));
+        Assert.AreEqual(0, first.WaitForExit(), first.AllOutput);
+        Assert.AreEqual(0, second.WaitForExit(), second.AllOutput);
+        CollectionAssert.AreEqual(new[] { 0, 1 }, RankReport.From(first.Stdout.Concat(second.Stdout)).Select(r => r.Rank).ToArray());
+    }
 }

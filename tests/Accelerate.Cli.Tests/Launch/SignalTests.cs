@@ -39,4 +39,24 @@ public sealed class SignalTests
             Processes.KillAll(pids);
         }
     }
+
+    [TestMethod]
+    public void A_second_signal_while_stopping_kills_at_once()
+    {
+        using var run = LauncherRun.Probe(["--num_processes", "2", "--cpu", "--shutdown_timeout", "600"], "ignore-term");
+        var pids = Processes.ReadyPids(run.WaitForLines(l => l.Contains("ready rank="), 2));
+        try
+        {
+            run.Signal(Processes.SIGINT);
+            run.WaitForLine(l => l.Contains("received SIGINT: passing it to every rank"));
+            run.Signal(Processes.SIGINT);
+            Assert.AreEqual(128 + Processes.SIGINT, run.WaitForExit(60), run.AllOutput);
+            run.WaitForLine(l => l.Contains("another signal came while stopping; sending SIGKILL"));
+            Assert.IsEmpty(Processes.WaitUntilGone(pids, 5));
+        }
+        finally
+        {
+            Processes.KillAll(pids);
+        }
+    }
 }

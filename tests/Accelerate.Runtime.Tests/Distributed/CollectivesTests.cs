@@ -4,19 +4,49 @@ namespace Accelerate.Tests.Distributed;
 public sealed class CollectivesTests
 {
     [TestMethod]
-    [DataRow(2)]
-    [DataRow(3)]
-    [DataRow(4)]
-    public void Every_collective_dtype_and_reduction_matches_a_serial_reference(int worldSize)
+    [DataRow(2, "tcp")]
+    [DataRow(3, "tcp")]
+    [DataRow(4, "tcp")]
+    [DataRow(2, "shm")]
+    [DataRow(3, "shm")]
+    [DataRow(4, "shm")]
+    public void Every_collective_dtype_and_reduction_matches_a_serial_reference(int worldSize, string backend)
     {
-        using var job = RankProcesses.StartJob(worldSize, "check", (_, environment) => environment["ACCELERATE_DISTRIBUTED_BACKEND"] = "tcp");
+        using var job = RankProcesses.StartJob(worldSize, "check", (_, environment) => environment["ACCELERATE_DISTRIBUTED_BACKEND"] = backend);
 
         job.WaitForAll();
 
         foreach (var rank in job.Ranks)
         {
             Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
+            StringAssert.Contains(rank.Output, $"backend {backend}");
             StringAssert.Contains(rank.Output, "PASS");
         }
+    }
+
+    [TestMethod]
+    public void A_peer_killed_while_the_others_wait_in_shared_memory_is_named()
+    {
+        using var job = RankProcesses.StartJob(2, "stall 1", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "shm");
+        job.Ranks[1].WaitForLine("STALLING", RankProcesses.Patience);
+
+        job.Ranks[1].Process.Kill(entireProcessTree: true);
+        job.Ranks[0].WaitForExit(RankProcesses.Patience);
+
+        Assert.AreEqual(3, job.Ranks[0].Process.ExitCode, job.Describe());
+        StringAssert.Contains(job.Ranks[0].Output, "rank 1 (", job.Describe());
+        StringAssert.Contains(job.Ranks[0].Output, "ACC2111", job.Describe());
+    }
+
+    [TestMethod]
+    public void Shared_memory_files_are_gone_once_ranks_have_mapped_them()
+    {
+        using var job = RankProcesses.StartJob(2, "stall 1", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "shm");
+        job.Ranks[1].WaitForLine("STALLING", RankProcesses.Patience);
+
+        var leftovers = Directory.EnumerateFiles("/dev/shm", "accelerate-*")
+            .Where(f => job.Ranks.Any(r => Path.GetFileName(f).StartsWith($"accelerate-{r.Process.Id}-", StringComparison.Ordinal)));
+
+        Assert.IsFalse(leftovers.Any(), string.Join(", ", leftovers));
     }
 }

@@ -34,6 +34,9 @@ public sealed class DistributedTrainingTests
         two.Add(["batch=16", "steps=30", "size=224", "optimizer=adam", "precision=bf16"]);
         two.Add(["scenario=ops", "dir=" + _checkpoints]);
         two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
+        two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
+        two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
+        two.Add(["batch=16", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -62,6 +65,16 @@ public sealed class DistributedTrainingTests
 
         foreach (var rank in _twoRanks!)
             AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    [DataRow(0, 20)]
+    [DataRow(2, 20)]
+    public void Gradients_of_every_layer_but_the_first_are_reduced_while_backward_runs(int run, int steps)
+    {
+        // The first layer's input needs no gradient, so its signal never fires: one bucket per step is left for after backward.
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(steps * 1L, TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]}");
     }
 
     [TestMethod]
@@ -163,6 +176,41 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void Two_ranks_with_batch_8_and_2_accumulation_steps_equal_one_rank_with_batch_32()
+    {
+        var reference = InProcess("model=mlp", "optimizer=adam", "batch=32", "steps=20", "size=224");
+
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, 12);
+            Assert.AreEqual(20L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 1e-5, $"rank {rank["rank"]}");
+        }
+    }
+
+    [TestMethod]
+    public void Fp16_on_two_ranks_skips_the_same_step_everywhere_and_tracks_one_rank()
+    {
+        var reference = InProcess("batch=32", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4");
+        var runs = _twoRanks!.Select(r => TrainingJob.RunOf(r, 13)).ToList();
+
+        foreach (var run in runs)
+        {
+            Assert.AreEqual(1L, run["skipped"]!.GetValue<long>(), "an inf on rank 0 and rank 1 alike is skipped on both");
+            Assert.AreEqual(19L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 2e-2, $"rank {run["rank"]} vs one rank");
+        }
+        AssertClose(Parameters(runs[0]), Parameters(runs[1]), 0, "the ranks stay identical");
+    }
+
+    [TestMethod]
+    public void The_scheduler_steps_once_per_process_for_every_optimizer_step()
+    {
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(0.05 * Math.Pow(0.5, 3 * 2), TrainingJob.RunOf(rank, 11)["learning_rate"]!.GetValue<double>(), 1e-12);
+    }
+
+    [TestMethod]
     public void Prepare_gives_every_rank_the_weights_of_rank_0()
     {
         var rank0Init = InProcess("model=cnn", "steps=0");
@@ -172,6 +220,85 @@ public sealed class DistributedTrainingTests
         AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks![0], 10)), 0, "rank 0");
         AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks[1], 10)), 0, "rank 1 after Prepare");
         Assert.AreNotEqual(Parameters(rank0Init)[0], rank1First, "rank 1 started from other weights");
+    }
+
+    [TestMethod]
+    public void A_job_restarted_after_a_rank_was_killed_resumes_from_the_last_checkpoint_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-restart-");
+        try
+        {
+            string[] args = ["dotnet", TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "die_at=12", "project=" + project.FullName];
+            var port = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            var secret = Accelerate.Tests.Distributed.RankProcesses.NewSecret();
+            using (var first = new Accelerate.Tests.Distributed.RankProcesses())
+            {
+                for (var rank = 0; rank < 2; rank++)
+                    first.Start(Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port, secret), [.. args, "out=" + Path.Combine(project.FullName, "first.{rank}.json")]);
+                first.Ranks[1].WaitForLine("waiting to be killed", TimeSpan.FromSeconds(120));
+                first.Ranks[1].Process.Kill(entireProcessTree: true);
+                first.WaitForAll(TimeSpan.FromSeconds(120));
+                Assert.AreNotEqual(0, first.Ranks[0].Process.ExitCode, "rank 0 fails when its peer dies:\n" + first.Describe());
+            }
+
+            var output = Path.Combine(project.FullName, "second.{rank}.json");
+            using var second = new Accelerate.Tests.Distributed.RankProcesses();
+            var port2 = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var environment = Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port2, secret);
+                environment["TORCHELASTIC_RESTART_COUNT"] = "1";
+                second.Start(environment, [.. args, "out=" + output]);
+            }
+            second.WaitForAll(TimeSpan.FromSeconds(120));
+            Assert.IsTrue(second.Ranks.All(r => r.Process.ExitCode == 0), second.Describe());
+            StringAssert.Contains(second.Ranks[0].Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted job ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void Accelerate_launch_with_max_restarts_restarts_a_failed_job_which_resumes_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-launch-restart-");
+        try
+        {
+            var cli = TrainingJob.Metadata("AccelerateCli");
+            var output = Path.Combine(project.FullName, "result.{rank}.json");
+            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" },
+            [
+                "dotnet", cli, "launch", "--num_processes", "2", "--max_restarts", "1", "--main_process_port", Accelerate.Tests.Distributed.RankProcesses.FreePort().ToString(),
+                TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "crash_at=12", "project=" + project.FullName, "out=" + output,
+            ]);
+            launch.WaitForAll(TimeSpan.FromSeconds(150));
+
+            Assert.AreEqual(0, launcher.Process.ExitCode, launch.Describe());
+            StringAssert.Contains(launcher.Output, "fails at batch 12 on purpose");
+            StringAssert.Contains(launcher.Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted group ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
     }
 
     private static List<long> Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToList();

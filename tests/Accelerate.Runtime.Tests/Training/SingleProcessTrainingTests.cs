@@ -160,6 +160,53 @@ public sealed class SingleProcessTrainingTests
     }
 
     [TestMethod]
+    public void Inside_no_sync_the_optimizer_leaves_the_weights_alone_and_the_next_synchronizing_backward_adds_everything_up()
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = MixedPrecision.No });
+        var (model, lossFunction) = Models.Create("mlp");
+        var (reference, _) = Models.Create("mlp");
+        var optimizer = optim.SGD(model.parameters(), 0.1);
+        var referenceOptimizer = optim.SGD(reference.parameters(), 0.1);
+        (model, optimizer) = accelerator.Prepare(model, optimizer);
+        var first = (torch.randn(4, 8), torch.randn(4, 1));
+        var second = (torch.randn(4, 8), torch.randn(4, 1));
+        var before = model.parameters().First().clone();
+
+        using (accelerator.NoSync(model))
+        {
+            Assert.IsFalse(accelerator.SyncGradients);
+            accelerator.Backward(lossFunction(model.forward(first.Item1), first.Item2));
+            optimizer.step();
+            optimizer.zero_grad();
+        }
+        Assert.IsTrue(accelerator.SyncGradients);
+        Assert.IsTrue(model.parameters().First().allclose(before), "no step inside NoSync");
+        accelerator.Backward(lossFunction(model.forward(second.Item1), second.Item2));
+        optimizer.step();
+
+        lossFunction(reference.forward(first.Item1), first.Item2).backward();
+        lossFunction(reference.forward(second.Item1), second.Item2).backward();
+        referenceOptimizer.step();
+        AssertClose(reference.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray(),
+            model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray(), 1e-6, "NoSync then sync equals two backward passes then one step");
+    }
+
+    [TestMethod]
+    public void Set_seed_makes_draws_repeat_and_device_specific_seeds_add_the_rank()
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions());
+
+        accelerator.SetSeed(11);
+        var a = torch.rand(3);
+        accelerator.SetSeed(11, deviceSpecific: true);
+        var b = torch.rand(3);
+        torch.manual_seed(11 + accelerator.ProcessIndex);
+        var c = torch.rand(3);
+
+        Assert.IsTrue(a.allclose(b) && b.allclose(c));
+    }
+
+    [TestMethod]
     public void Single_process_collectives_return_the_local_values()
     {
         var accelerator = new Accelerator(new AcceleratorOptions());

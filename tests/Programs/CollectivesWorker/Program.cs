@@ -23,6 +23,7 @@ try
         "stall" => Scenarios.Stall(group, int.Parse(args[1])),
         "mismatch" => Scenarios.Mismatch(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
+        "latency" => Scenarios.Latency(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();
@@ -60,6 +61,28 @@ internal static class Scenarios
         return 0;
     }
 
+    public static int Latency(ProcessGroup group)
+    {
+        var values = new float[1];
+        using var tensor = torch.ones(1);
+        foreach (var (name, action) in new (string, Action)[] { ("barrier", group.Barrier), ("span", () => group.AllReduce(values.AsSpan())), ("tensor", () => group.AllReduce(tensor)) })
+        {
+            for (var i = 0; i < 1000; i++) action();
+            var times = new double[20000];
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < times.Length; i++)
+            {
+                var start = clock.Elapsed.TotalMicroseconds;
+                action();
+                times[i] = clock.Elapsed.TotalMicroseconds - start;
+            }
+            Array.Sort(times);
+            if (group.Rank == 0)
+                Console.WriteLine($"{name} mean {clock.Elapsed.TotalMicroseconds / times.Length:F2} us, median {times[times.Length / 2]:F2}, p90 {times[times.Length * 9 / 10]:F2}, p99 {times[times.Length * 99 / 100]:F2}");
+        }
+        return 0;
+    }
+
     public static int Bench(ProcessGroup group, long[] sizes)
     {
         foreach (var bytes in sizes)
@@ -68,11 +91,18 @@ internal static class Scenarios
             var iterations = (int)Math.Clamp(2_000_000_000L / Math.Max(bytes, 4096) / 40, 5, 2000);
             for (var i = 0; i < Math.Min(10, iterations); i++) group.AllReduce(tensor);
             group.Barrier();
+            var times = new double[iterations];
             var clock = Stopwatch.StartNew();
-            for (var i = 0; i < iterations; i++) group.AllReduce(tensor);
+            for (var i = 0; i < iterations; i++)
+            {
+                var start = clock.Elapsed.TotalMicroseconds;
+                group.AllReduce(tensor);
+                times[i] = clock.Elapsed.TotalMicroseconds - start;
+            }
             group.Barrier();
             var seconds = clock.Elapsed.TotalSeconds / iterations;
-            if (group.Rank == 0) Console.WriteLine($"BENCHROW {bytes} {seconds * 1e6:F2}");
+            Array.Sort(times);
+            if (group.Rank == 0) Console.WriteLine($"BENCHROW {bytes} {seconds * 1e6:F2} {times[iterations / 2]:F2}");
         }
         return 0;
     }

@@ -20,6 +20,7 @@ using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
 {
     context.Cancel = true;
+    if (mode == "ignore-term") { Console.WriteLine($"ignored SIGINT rank={rank}"); return; }
     Console.WriteLine($"got SIGINT rank={rank}");
     stop.Set();
 });
@@ -32,7 +33,7 @@ return mode switch
     "fail" => rank == int.Parse(args[1]) ? Fail(int.Parse(args[2]), args.ElementAtOrDefault(3)) : Wait(),
     "throw" => rank == int.Parse(args[1]) ? Throw(args[2]) : Wait(),
     "selfkill" => rank == int.Parse(args[1]) ? SelfKill(args.ElementAtOrDefault(2)) : Wait(),
-    "restart-until" => RestartUntil(int.Parse(args[1])),
+    "restart-until" => RestartUntil(int.Parse(args[1]), args.Length > 2 ? int.Parse(args[2]) : 0),
     "rendezvous" => PrintEnvironment([]) + Rendezvous(),
     _ => throw new ArgumentException($"unknown mode {mode}"),
 };
@@ -92,12 +93,12 @@ void AwaitTrigger(string? trigger)
     while (trigger is not null && !File.Exists(trigger)) Thread.Sleep(10);
 }
 
-int RestartUntil(int attempts)
+int RestartUntil(int attempts, int failingRank)
 {
     var restart = int.Parse(Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT")!);
     Console.WriteLine($"attempt restart={restart} rank={rank}");
     if (restart >= attempts) return 0;
-    if (rank == 0) return 5;
+    if (rank == failingRank) return 5;
     return Wait();
 }
 

@@ -106,6 +106,9 @@ public static class Scenarios
             Cpu = true,
             InitialLossScale = double.Parse(Get(args, "loss_scale", "65536"), CultureInfo.InvariantCulture),
             SplitBatches = Get(args, "split", "false") == "true",
+            ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
+            AutomaticCheckpointNaming = args.ContainsKey("project"),
+            TotalLimit = 2,
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
@@ -117,6 +120,12 @@ public static class Scenarios
         var counter = new BatchCounter();
         accelerator.RegisterForCheckpointing(counter);
         if (resume && checkpoint is not null) accelerator.LoadState(checkpoint);
+        var every = int.Parse(Get(args, "every", "0"), CultureInfo.InvariantCulture);
+        var restarted = Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") is { } count && count != "0";
+        if (restarted && args.ContainsKey("project")) Console.WriteLine("resumed from " + accelerator.LoadState());
+        var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
+        var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
+        var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
@@ -129,13 +138,23 @@ public static class Scenarios
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
                 if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
-                losses.Add(loss.to(ScalarType.Float32).item<float>());
+                var lossValue = loss.to(ScalarType.Float32).item<float>();
+                losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
                 optimizer.step();
                 scheduler.step();
                 lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
                 batches++;
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
+                if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState());
+                if (!restarted && batches == crashAt && accelerator.ProcessIndex == dieRank)
+                    throw new InvalidOperationException($"rank {dieRank} fails at batch {crashAt} on purpose");
+                if (!restarted && batches == dieAt && accelerator.ProcessIndex == dieRank)
+                {
+                    // Stands for a rank that crashes mid-run: it stops here until the test kills it.
+                    Console.WriteLine("waiting to be killed");
+                    Thread.Sleep(Timeout.Infinite);
+                }
                 if (batches >= steps) break;
             }
         }
@@ -151,6 +170,7 @@ public static class Scenarios
             ["losses"] = losses,
             ["parameters"] = parameters,
             ["optimizer_steps"] = accelerator.Step,
+            ["overlapped_buckets"] = accelerator.OverlappedBuckets,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
             ["learning_rate"] = scheduler.get_last_lr().First(),

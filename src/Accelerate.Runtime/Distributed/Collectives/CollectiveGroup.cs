@@ -27,8 +27,10 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
 
     public sealed override int WorldSize { get; }
 
-    /// <summary>The operation running now, for error messages.</summary>
-    protected string CurrentOperation { get; private set; } = "";
+    private Func<CollectiveCall>? _current;
+
+    /// <summary>The operation running now, for error messages (described only when needed: formatting costs time on every call).</summary>
+    protected string CurrentOperation => _current?.Invoke().Operation ?? "";
 
     // ---- what a backend implements (pointers to host memory unless the backend says otherwise) ----
 
@@ -59,7 +61,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     }
 
     /// <summary>Where tensors must live for this backend.</summary>
-    protected virtual bool AcceptsDevice(torch.Device device) => device.type == DeviceType.CPU;
+    protected virtual bool AcceptsDevice(DeviceType device) => device == DeviceType.CPU;
 
     // ---- tensors ----
 
@@ -67,7 +69,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
-        Run(new CollectiveCall($"AllReduce({op})", type.Name(), tensor.shape, ""), () =>
+        Run(() => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: true, (p, _) => AllReduceBytes(p, tensor.numel(), type, op)));
     }
 
@@ -75,14 +77,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(source, nameof(source));
-        Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), tensor.shape, ""), () =>
+        Run(() => new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
     }
 
     public override torch.Tensor[] AllGather(torch.Tensor tensor)
     {
         var type = Prepare(tensor, nameof(tensor));
-        return Run(new CollectiveCall("AllGather", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(() => new CollectiveCall("AllGather", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: false, destination: 0)!;
             var outputs = rows.Select(r => torch.empty(ShapeWithRows(tensor, r), tensor.dtype)).ToArray();
@@ -96,7 +98,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(destination, nameof(destination));
-        return Run(new CollectiveCall($"Gather(destination={destination})", type.Name(), tensor.shape, "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(() => new CollectiveCall($"Gather(destination={destination})", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: true, destination);
             var mine = tensor.numel() * type.Size();
@@ -120,7 +122,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
             throw new AccelerateException("ACC2122", "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
-        return Run(new CollectiveCall($"ReduceScatter({op})", type.Name(), input.shape, ""), () =>
+        return Run(() => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
@@ -137,14 +139,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         });
     }
 
-    public override void Barrier() => Run(new CollectiveCall("Barrier", "", [], ""), () => BarrierCore());
+    public override void Barrier() => Run(() => new CollectiveCall("Barrier", "", [], ""), () => BarrierCore());
 
     // ---- objects ----
 
     public override T BroadcastObject<T>(T value, int source = 0)
     {
         CheckRank(source, nameof(source));
-        return Run(new CollectiveCall($"BroadcastObject<{typeof(T).Name}>(source={source})", "", [], ""), () =>
+        return Run(() => new CollectiveCall($"BroadcastObject<{typeof(T).Name}>(source={source})", "", [], ""), () =>
         {
             var payload = Rank == source ? JsonSerializer.SerializeToUtf8Bytes(value) : [];
             var length = (long)payload.Length;
@@ -156,7 +158,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     }
 
     public override T[] AllGatherObject<T>(T value) =>
-        Run(new CollectiveCall($"AllGatherObject<{typeof(T).Name}>", "", [], ""), () =>
+        Run(() => new CollectiveCall($"AllGatherObject<{typeof(T).Name}>", "", [], ""), () =>
             AllGatherBytes(JsonSerializer.SerializeToUtf8Bytes(value)).Select(b => JsonSerializer.Deserialize<T>(b)!).ToArray());
 
     // ---- spans ----
@@ -169,7 +171,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         {
             var pointer = (nint)p;
             var count = values.Length;
-            Run(new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
+            Run(() => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
         }
     }
 
@@ -180,8 +182,9 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         fixed (T* p = values)
         {
             var pointer = (nint)p;
-            var bytes = (long)values.Length * sizeof(T);
-            Run(new CollectiveCall($"Broadcast(source={source})", type.Name(), [values.Length], ""), () => BroadcastCore(pointer, bytes, source));
+            var length = values.Length;
+            var bytes = (long)length * sizeof(T);
+            Run(() => new CollectiveCall($"Broadcast(source={source})", type.Name(), [length], ""), () => BroadcastCore(pointer, bytes, source));
         }
     }
 
@@ -189,7 +192,8 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = ElementTypes.Of<T>();
         var bytes = MemoryMarshal.AsBytes(values).ToArray();
-        return Run(new CollectiveCall("AllGather", type.Name(), [values.Length], "") { UnevenFirstDimension = true }, () =>
+        var length = values.Length;
+        return Run(() => new CollectiveCall("AllGather", type.Name(), [length], "") { UnevenFirstDimension = true }, () =>
             AllGatherBytes(bytes).Select(b => MemoryMarshal.Cast<byte, T>(b).ToArray()).ToArray());
     }
 
@@ -250,13 +254,16 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     internal long[] SplitRows(long rows) =>
         Enumerable.Range(0, WorldSize).Select(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0)).ToArray();
 
+    /// <summary>The shape, read only when debug mode compares it (reading it costs a native call).</summary>
+    private long[] ShapeForDebug(torch.Tensor tensor) => _debugMode ? tensor.shape : [];
+
     private static long[] ShapeWithRows(torch.Tensor tensor, long rows) =>
         tensor.dim() == 0 ? [] : [rows, .. tensor.shape.Skip(1)];
 
     private ElementType Prepare(torch.Tensor tensor, string name)
     {
         ArgumentNullException.ThrowIfNull(tensor, name);
-        if (!AcceptsDevice(tensor.device))
+        if (!AcceptsDevice(tensor.device_type))
             throw new AccelerateException("ACC2123", $"The {GetType().Name.Replace("ProcessGroup", "")} backend runs collectives on CPU tensors; '{name}' is on {tensor.device}. " +
                 "Move it with tensor.cpu() first, or use the NCCL backend for CUDA tensors.");
         return ElementTypes.Of(tensor.dtype);
@@ -291,21 +298,21 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         action(pointers);
     }
 
-    private void Run(CollectiveCall call, Action action) => Run(call, () =>
+    private void Run(Func<CollectiveCall> describe, Action action) => Run(describe, () =>
     {
         action();
         return 0;
     });
 
-    private T Run<T>(CollectiveCall call, Func<T> action)
+    private T Run<T>(Func<CollectiveCall> describe, Func<T> action)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_failure is { } failed)
-            throw new AccelerateException("ACC2113", $"Rank {Rank} cannot run {call.Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
-        CurrentOperation = call.Operation;
+            throw new AccelerateException("ACC2113", $"Rank {Rank} cannot run {describe().Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
+        _current = describe;
         try
         {
-            if (_debugMode) VerifyAcrossRanks(call with { CallSite = CollectiveCall.FindCallSite() });
+            if (_debugMode) VerifyAcrossRanks(describe() with { CallSite = CollectiveCall.FindCallSite() });
             return action();
         }
         catch (AccelerateException e) when (e.Code is "ACC2110" or "ACC2111" or "ACC2112")

@@ -115,6 +115,28 @@ internal sealed unsafe class PeerLink : IDisposable
         ReadPayload(data, length);
     }
 
+    /// <summary>
+    /// Throws when the peer has closed its connection or sent an abort notice; returns at once
+    /// otherwise. Used while waiting on the peer through shared memory.
+    /// </summary>
+    public void CheckAlive()
+    {
+        try
+        {
+            if (!_socket.Poll(0, SelectMode.SelectRead)) return;
+            if (_socket.Available == 0) throw Closed();
+            Span<byte> kind = stackalloc byte[4];
+            if (_socket.Receive(kind, SocketFlags.Peek) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(kind) == AbortKind) ReadHeader();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            throw Failure(e, sending: false);
+        }
+    }
+
+    /// <summary>The error for a peer that did not arrive within the collective timeout.</summary>
+    public AccelerateException TimedOut() => Failure(new SocketException((int)SocketError.TimedOut), sending: false);
+
     /// <summary>Best effort: tells the peer why this rank stops, unless a message to it is half sent.</summary>
     public void SendAbort(string reason)
     {

@@ -1,121 +1,255 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using Accelerate.Distributed.Collectives;
 using Accelerate.Distributed.Rendezvous;
+using Accelerate.Distributed.SharedMemory;
 
 namespace Accelerate.Distributed.Tcp;
 
 /// <summary>
-/// Collectives over a full mesh of TCP connections: recursive doubling for small all-reduces,
-/// ring reduce-scatter + all-gather for large ones (bandwidth-optimal), binomial trees for
-/// broadcast, rings for gathers of any per-rank size.
+/// Collectives over a full mesh of TCP connections, with shared memory between the ranks of one
+/// machine. Over TCP: recursive doubling for small all-reduces, ring reduce-scatter + all-gather
+/// for large ones (bandwidth-optimal), binomial trees for broadcast, rings for gathers of any
+/// per-rank size. On one machine, all-reduce, broadcast and barrier go through a shared-memory
+/// region; across machines with the same number of ranks each, all-reduce is hierarchical:
+/// reduce-scatter in shared memory, all-reduce of each slice between machines over TCP, all-gather
+/// in shared memory.
 /// </summary>
 internal sealed unsafe class TcpProcessGroup : CollectiveGroup
 {
     /// <summary>All-reduces up to this many bytes use recursive doubling (latency), larger ones the ring (bandwidth).</summary>
     internal const long RingThreshold = 256 * 1024;
     private const int Segment = 512 * 1024;
+    private const long SlotBytes = 1024 * 1024;
+    private const long SmallSharedAllReduce = 32 * 1024;
     private readonly PeerLink?[] _links;
     private readonly byte* _scratch;
+    private readonly TimeSpan _timeout;
+    private readonly Team _world;
+    private readonly Team? _local;
+    private readonly Team? _crossHost;
+    private readonly SharedMemoryRegion? _shared;
+    private int _bank;
 
-    public TcpProcessGroup(int rank, PeerAddress[] peers, System.Net.Sockets.Socket?[] sockets, TimeSpan timeout, bool debugMode)
+    public TcpProcessGroup(int rank, PeerAddress[] peers, System.Net.Sockets.Socket?[] sockets, TimeSpan timeout, bool debugMode, bool useSharedMemory, Action<string> log)
         : base(rank, peers.Length, debugMode)
     {
         Peers = peers;
+        _timeout = timeout;
         _links = sockets.Select((s, r) => s is null ? null : new PeerLink(s, peers[r], timeout, () => CurrentOperation)).ToArray();
         _scratch = (byte*)NativeMemory.AlignedAlloc(Segment, 64);
+        _world = new Team(Enumerable.Range(0, peers.Length).ToArray(), rank);
+
+        // Every rank derives the same machine layout from the published addresses.
+        var hosts = peers.GroupBy(p => p.HostId).Select(g => g.Select(p => p.Rank).Order().ToArray()).OrderBy(h => h[0]).ToArray();
+        var mine = hosts.Single(h => h.Contains(rank));
+        var uniform = hosts.All(h => h.Length == mine.Length);
+        if (!useSharedMemory || mine.Length < 2 || (hosts.Length > 1 && !uniform)) return;
+
+        var local = new Team(mine, Array.IndexOf(mine, rank));
+        _shared = MapSharedMemory(local, log);
+        if (_shared is null) return;
+        _local = local;
+        CpuAffinity.Bind(local.Me, local.Size);
+        if (hosts.Length > 1) _crossHost = new Team(hosts.Select(h => h[local.Me]).ToArray(), Array.IndexOf(hosts, mine));
     }
 
-    public override string Backend => "tcp";
+    public override string Backend => _shared is null ? "tcp" : _crossHost is null ? "shm" : "shm+tcp";
 
     /// <summary>Every rank's address.</summary>
     public PeerAddress[] Peers { get; }
 
     private PeerLink Link(int rank) => _links[rank] ?? throw new InvalidOperationException($"no link to rank {rank}");
 
+    // ---- shared memory set-up ----
+
+    private SharedMemoryRegion? MapSharedMemory(Team local, Action<string> log)
+    {
+        const int NameBytes = 256;
+        var name = new byte[NameBytes];
+        SharedMemoryRegion? region = null;
+        string? path = null;
+        if (local.Me == 0)
+        {
+            try
+            {
+                path = Path.Combine(SharedDirectory(), $"accelerate-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}");
+                region = SharedMemoryRegion.Create(path, local.Size, SlotBytes);
+                Encoding.UTF8.GetBytes(path).CopyTo(name, 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log($"shared memory is unavailable ({e.Message}); ranks on this machine exchange data over TCP loopback.");
+                path = null;
+            }
+            fixed (byte* n = name)
+                for (var i = 1; i < local.Size; i++) Link(local.Ranks[i]).Send((nint)n, NameBytes);
+        }
+        else
+        {
+            fixed (byte* n = name) Link(local.Ranks[0]).Receive((nint)n, NameBytes);
+            var text = Encoding.UTF8.GetString(name).TrimEnd('\0');
+            if (text.Length > 0) region = SharedMemoryRegion.Open(text, local.Size, local.Me, SlotBytes);
+        }
+
+        // Once everyone has it mapped, the file can go: nothing is left behind in /dev/shm even after a crash.
+        var token = 0;
+        TeamAllReduce(local, (nint)(&token), 1, ElementType.Int32, ReduceOp.Sum);
+        if (path is not null) File.Delete(path);
+        return region;
+    }
+
+    private static string SharedDirectory() =>
+        Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+
+    private void SharedBarrier()
+    {
+        _shared!.Barrier((index, waited) =>
+        {
+            var link = Link(_local!.Ranks[index]);
+            link.CheckAlive();
+            if (waited > _timeout) throw link.TimedOut();
+        });
+    }
+
     // ---- all-reduce ----
 
     protected override void AllReduceCore(nint data, long count, ElementType type, ReduceOp op)
     {
         if (WorldSize == 1) return;
-        if (count * type.Size() <= RingThreshold || count < WorldSize) RecursiveDoubling(data, count, type, op);
-        else Ring(data, count, type, op);
+        if (_shared is not null) SharedAllReduce(data, count, type, op);
+        else TeamAllReduce(_world, data, count, type, op);
     }
 
-    private void RecursiveDoubling(nint data, long count, ElementType type, ReduceOp op)
+    private void SharedAllReduce(nint data, long count, ElementType type, ReduceOp op)
+    {
+        var shared = _shared!;
+        var size = type.Size();
+        if (count * size <= SmallSharedAllReduce && _crossHost is null)
+        {
+            // Small: one signal. Every rank combines all slots in rank order, so all get identical results.
+            var bank = _bank;
+            _bank ^= 1;
+            Buffer.MemoryCopy((void*)data, shared.Slot(bank, shared.Me), count * size, count * size);
+            SharedBarrier();
+            Reduction.Combine(type, op, shared.Slot(bank, 0), shared.Slot(bank, 1), (byte*)data, count);
+            for (var other = 2; other < shared.Ranks; other++) Reduction.Combine(type, op, (byte*)data, shared.Slot(bank, other), count);
+            return;
+        }
+        var perChunk = SlotBytes / size;
+        for (long offset = 0; offset < count; offset += perChunk)
+        {
+            var n = Math.Min(perChunk, count - offset);
+            var bank = _bank;
+            _bank ^= 1;
+            var chunk = (byte*)data + offset * size;
+            Buffer.MemoryCopy(chunk, shared.Slot(bank, shared.Me), n * size, n * size);
+            SharedBarrier();
+
+            // Each rank reduces one slice of the chunk (and, across machines, all-reduces it with its counterparts).
+            var (start, length) = Slice(n, shared.Ranks, shared.Me);
+            var mine = shared.Slot(bank, shared.Me) + start * size;
+            for (var other = 0; other < shared.Ranks; other++)
+                if (other != shared.Me) Reduction.Combine(type, op, mine, shared.Slot(bank, other) + start * size, length);
+            if (_crossHost is not null && length > 0) TeamAllReduce(_crossHost, (nint)mine, length, type, op);
+            SharedBarrier();
+
+            for (var owner = 0; owner < shared.Ranks; owner++)
+            {
+                var (from, elements) = Slice(n, shared.Ranks, owner);
+                Buffer.MemoryCopy(shared.Slot(bank, owner) + from * size, chunk + from * size, elements * size, elements * size);
+            }
+        }
+    }
+
+    private static (long Start, long Length) Slice(long count, int parts, int index)
+    {
+        var start = count / parts * index + Math.Min(index, count % parts);
+        return (start, count / parts + (index < count % parts ? 1 : 0));
+    }
+
+    private void TeamAllReduce(Team team, nint data, long count, ElementType type, ReduceOp op)
+    {
+        if (team.Size == 1) return;
+        if (count * type.Size() <= RingThreshold || count < team.Size) RecursiveDoubling(team, data, count, type, op);
+        else Ring(team, data, count, type, op);
+    }
+
+    private void RecursiveDoubling(Team team, nint data, long count, ElementType type, ReduceOp op)
     {
         var bytes = count * type.Size();
+        var me = team.Me;
         var power = 1;
-        while (power * 2 <= WorldSize) power *= 2;
-        var extra = WorldSize - power;
-        // The first 2*extra ranks pair up so that a power of two takes part in the exchange.
+        while (power * 2 <= team.Size) power *= 2;
+        var extra = team.Size - power;
+        // The first 2*extra members pair up so that a power of two takes part in the exchange.
         int virtualRank;
-        if (Rank < 2 * extra)
+        if (me < 2 * extra)
         {
-            if (Rank % 2 == 0)
+            if (me % 2 == 0)
             {
-                Link(Rank + 1).Send(data, bytes);
-                Link(Rank + 1).Receive(data, bytes);
+                Link(team.Ranks[me + 1]).Send(data, bytes);
+                Link(team.Ranks[me + 1]).Receive(data, bytes);
                 return;
             }
-            ReceiveCombine(Link(Rank - 1), data, count, type, op);
-            virtualRank = Rank / 2;
+            ReceiveCombine(Link(team.Ranks[me - 1]), data, count, type, op);
+            virtualRank = me / 2;
         }
         else
         {
-            virtualRank = Rank - extra;
+            virtualRank = me - extra;
         }
 
         for (var mask = 1; mask < power; mask <<= 1)
         {
             var partner = virtualRank ^ mask;
-            var link = Link(partner < extra ? partner * 2 + 1 : partner + extra);
+            var link = Link(team.Ranks[partner < extra ? partner * 2 + 1 : partner + extra]);
             Exchange(link, data, bytes, () => ReceiveCombine(link, data, count, type, op), copyFirst: true);
         }
 
-        if (Rank < 2 * extra) Link(Rank - 1).Send(data, bytes);
+        if (me < 2 * extra) Link(team.Ranks[me - 1]).Send(data, bytes);
     }
 
-    private void Ring(nint data, long count, ElementType type, ReduceOp op)
+    private void Ring(Team team, nint data, long count, ElementType type, ReduceOp op)
     {
-        var (offsets, counts) = Chunks(count);
-        RingReduceScatter(data, offsets, counts, type, op, shift: 0);
-        // Rank r now holds the reduced chunk r+1; pass the reduced chunks round the ring.
+        var (offsets, counts) = Chunks(count, team.Size);
+        RingReduceScatter(team, data, offsets, counts, type, op, shift: 0);
+        // Member i now holds the reduced chunk i+1; pass the reduced chunks round the ring.
         var size = type.Size();
-        var right = Link((Rank + 1) % WorldSize);
-        var left = Link((Rank - 1 + WorldSize) % WorldSize);
-        for (var step = 0; step < WorldSize - 1; step++)
+        var right = Link(team.Right);
+        var left = Link(team.Left);
+        for (var step = 0; step < team.Size - 1; step++)
         {
-            var send = Mod(Rank + 1 - step);
-            var receive = Mod(Rank - step);
+            var send = team.Mod(team.Me + 1 - step);
+            var receive = team.Mod(team.Me - step);
             Exchange(right, data + (nint)(offsets[send] * size), counts[send] * size,
                 () => left.Receive(data + (nint)(offsets[receive] * size), counts[receive] * size));
         }
     }
 
-    /// <summary>After it, rank r holds the fully reduced chunk (r + 1 + shift) mod P.</summary>
-    private void RingReduceScatter(nint data, long[] offsets, long[] counts, ElementType type, ReduceOp op, int shift)
+    /// <summary>After it, member i holds the fully reduced chunk (i + 1 + shift) mod size.</summary>
+    private void RingReduceScatter(Team team, nint data, long[] offsets, long[] counts, ElementType type, ReduceOp op, int shift)
     {
         var size = type.Size();
-        var right = Link((Rank + 1) % WorldSize);
-        var left = Link((Rank - 1 + WorldSize) % WorldSize);
-        for (var step = 0; step < WorldSize - 1; step++)
+        var right = Link(team.Right);
+        var left = Link(team.Left);
+        for (var step = 0; step < team.Size - 1; step++)
         {
-            var send = Mod(Rank - step + shift);
-            var receive = Mod(Rank - step - 1 + shift);
+            var send = team.Mod(team.Me - step + shift);
+            var receive = team.Mod(team.Me - step - 1 + shift);
             Exchange(right, data + (nint)(offsets[send] * size), counts[send] * size,
                 () => ReceiveCombine(left, data + (nint)(offsets[receive] * size), counts[receive], type, op));
         }
     }
 
-    private (long[] Offsets, long[] Counts) Chunks(long count)
+    private static (long[] Offsets, long[] Counts) Chunks(long count, int parts)
     {
-        var counts = SplitRows(count);
-        var offsets = new long[WorldSize];
-        for (var r = 1; r < WorldSize; r++) offsets[r] = offsets[r - 1] + counts[r - 1];
+        var offsets = new long[parts];
+        var counts = new long[parts];
+        for (var i = 0; i < parts; i++) (offsets[i], counts[i]) = Slice(count, parts, i);
         return (offsets, counts);
     }
-
-    private int Mod(int value) => ((value % WorldSize) + WorldSize) % WorldSize;
 
     /// <summary>Receives a message of <paramref name="count"/> elements and combines it into <paramref name="accumulator"/> segment by segment.</summary>
     private void ReceiveCombine(PeerLink link, nint accumulator, long count, ElementType type, ReduceOp op)
@@ -172,32 +306,52 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     protected override void BroadcastCore(nint data, long bytes, int source)
     {
         if (WorldSize == 1) return;
-        var relative = Mod(Rank - source);
+        if (_shared is not null && _crossHost is null)
+        {
+            SharedBroadcast(data, bytes, Array.IndexOf(_local!.Ranks, source));
+            return;
+        }
+        var relative = _world.Mod(Rank - source);
         var mask = 1;
         while (mask < WorldSize)
         {
             if ((relative & mask) != 0)
             {
-                Link(Mod(relative - mask + source)).Receive(data, bytes);
+                Link(_world.Mod(relative - mask + source)).Receive(data, bytes);
                 break;
             }
             mask <<= 1;
         }
         for (mask >>= 1; mask > 0; mask >>= 1)
             if (relative + mask < WorldSize)
-                Link(Mod(relative + mask + source)).Send(data, bytes);
+                Link(_world.Mod(relative + mask + source)).Send(data, bytes);
+    }
+
+    private void SharedBroadcast(nint data, long bytes, int source)
+    {
+        var shared = _shared!;
+        for (long offset = 0; offset < bytes || offset == 0; offset += SlotBytes)
+        {
+            var n = Math.Min(SlotBytes, bytes - offset);
+            var bank = _bank;
+            _bank ^= 1;
+            if (shared.Me == source) Buffer.MemoryCopy((byte*)data + offset, shared.Slot(bank, source), n, n);
+            SharedBarrier();
+            if (shared.Me != source) Buffer.MemoryCopy(shared.Slot(bank, source), (byte*)data + offset, n, n);
+            if (bytes == 0) break;
+        }
     }
 
     protected override void AllGatherCore(nint send, long[] bytes, nint[] receive)
     {
         if (receive[Rank] != send) Buffer.MemoryCopy((void*)send, (void*)receive[Rank], bytes[Rank], bytes[Rank]);
         if (WorldSize == 1) return;
-        var right = Link((Rank + 1) % WorldSize);
-        var left = Link((Rank - 1 + WorldSize) % WorldSize);
+        var right = Link(_world.Right);
+        var left = Link(_world.Left);
         for (var step = 0; step < WorldSize - 1; step++)
         {
-            var outgoing = Mod(Rank - step);
-            var incoming = Mod(Rank - step - 1);
+            var outgoing = _world.Mod(Rank - step);
+            var incoming = _world.Mod(Rank - step - 1);
             Exchange(right, receive[outgoing], bytes[outgoing], () => left.Receive(receive[incoming], bytes[incoming]));
         }
     }
@@ -219,14 +373,19 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         var size = type.Size();
         var offsets = new long[WorldSize];
         for (var r = 1; r < WorldSize; r++) offsets[r] = offsets[r - 1] + counts[r - 1];
-        if (WorldSize > 1) RingReduceScatter(scratch, offsets, counts, type, op, shift: -1);
+        if (WorldSize > 1) RingReduceScatter(_world, scratch, offsets, counts, type, op, shift: -1);
         Buffer.MemoryCopy((byte*)scratch + offsets[Rank] * size, (void*)output, counts[Rank] * size, counts[Rank] * size);
     }
 
     protected override void BarrierCore()
     {
+        if (_shared is not null && _crossHost is null)
+        {
+            SharedBarrier();
+            return;
+        }
         var token = 0;
-        AllReduceCore((nint)(&token), 1, ElementType.Int32, ReduceOp.Sum);
+        TeamAllReduce(_world, (nint)(&token), 1, ElementType.Int32, ReduceOp.Sum);
     }
 
     protected override void Abort(Exception failure)
@@ -239,6 +398,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     protected override void Close()
     {
         foreach (var link in _links) link?.Dispose();
+        _shared?.Dispose();
         NativeMemory.AlignedFree(_scratch);
     }
 }

@@ -1,0 +1,136 @@
+using System.Runtime.InteropServices;
+using Accelerate.Distributed.Collectives;
+using Accelerate.Native;
+using TorchSharp;
+
+namespace Accelerate.Distributed.Nccl;
+
+/// <summary>
+/// Collectives on CUDA tensors through NCCL. Ranks first meet through the built-in TCP group,
+/// which hands rank 0's NCCL id to everyone and keeps serving CPU tensors and objects.
+/// </summary>
+internal sealed unsafe class NcclProcessGroup : ProcessGroup
+{
+    private static readonly Lazy<nint> TensorData = new(BindTensorData);
+    private readonly ProcessGroup _host;
+    private readonly nint _comm;
+
+    private NcclProcessGroup(ProcessGroup host, nint comm)
+    {
+        _host = host;
+        _comm = comm;
+    }
+
+    public override string Backend => "nccl";
+
+    public override int Rank => _host.Rank;
+
+    public override int WorldSize => _host.WorldSize;
+
+    /// <summary>Checks for CUDA and NCCL, then creates the NCCL communicator over <paramref name="host"/>.</summary>
+    public static NcclProcessGroup Create(Func<ProcessGroup> host, bool cudaAvailable)
+    {
+        if (!cudaAvailable)
+            throw new AccelerateException("ACC2130", "ACCELERATE_DISTRIBUTED_BACKEND=nccl needs CUDA, and no CUDA device is available to this process. " +
+                "Run on a machine with NVIDIA GPUs and the CUDA build of libtorch (libtorch-cuda-12.x), or use ACCELERATE_DISTRIBUTED_BACKEND=auto for CPU collectives.");
+        LibNccl.EnsureLoaded();
+        var group = host();
+        try
+        {
+            var id = group.Rank == 0 ? LibNccl.GetUniqueId() : default;
+            group.Broadcast(new Span<byte>(&id, sizeof(LibNccl.UniqueId)), 0);
+            return new NcclProcessGroup(group, LibNccl.CommInitRank(group.WorldSize, id, group.Rank));
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    private static bool OnGpu(torch.Tensor tensor) => tensor.device_type == DeviceType.CUDA;
+
+    /// <summary>The tensor's device address (LibTorchSharp's THSTensor_data, which TorchSharp does not expose for CUDA tensors).</summary>
+    private static nint Pointer(torch.Tensor tensor) => ((delegate* unmanaged<nint, nint>)TensorData.Value)(tensor.Handle);
+
+    private static nint BindTensorData()
+    {
+        var library = LibTorchLoader.FindLibTorchSharp() ?? "LibTorchSharp";
+        return NativeLibrary.GetExport(NativeLibrary.Load(library), "THSTensor_data");
+    }
+
+    private static void Synchronize() => torch.cuda.synchronize();
+
+    public override void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
+    {
+        if (!OnGpu(tensor))
+        {
+            _host.AllReduce(tensor, op);
+            return;
+        }
+        using var contiguous = tensor.contiguous();
+        var type = ElementTypes.Of(tensor.dtype);
+        LibNccl.AllReduce(Pointer(contiguous), Pointer(contiguous), contiguous.numel(), LibNccl.Datatype(type), LibNccl.Operation(op), _comm);
+        Synchronize();
+        if (!tensor.is_contiguous()) tensor.copy_(contiguous);
+    }
+
+    public override void Broadcast(torch.Tensor tensor, int source = 0)
+    {
+        if (!OnGpu(tensor))
+        {
+            _host.Broadcast(tensor, source);
+            return;
+        }
+        using var contiguous = tensor.contiguous();
+        LibNccl.Broadcast(Pointer(contiguous), Pointer(contiguous), contiguous.numel(), LibNccl.Datatype(ElementTypes.Of(tensor.dtype)), source, _comm);
+        Synchronize();
+        if (!tensor.is_contiguous()) tensor.copy_(contiguous);
+    }
+
+    public override torch.Tensor[] AllGather(torch.Tensor tensor)
+    {
+        if (!OnGpu(tensor)) return _host.AllGather(tensor);
+        // NCCL gathers equal blocks: pad every rank's rows to the largest, then cut.
+        var rows = _host.AllGatherObject(tensor.dim() == 0 ? 1L : tensor.shape[0]);
+        var most = rows.Max();
+        using var padded = tensor.dim() == 0 ? tensor.reshape(1) : torch.nn.functional.pad(tensor.contiguous().flatten(1), [0, 0, 0, most - tensor.shape[0]]).contiguous();
+        using var gathered = torch.empty([WorldSize * padded.numel()], tensor.dtype, tensor.device);
+        LibNccl.AllGather(Pointer(padded), Pointer(gathered), padded.numel(), LibNccl.Datatype(ElementTypes.Of(tensor.dtype)), _comm);
+        Synchronize();
+        var rest = tensor.dim() == 0 ? Array.Empty<long>() : tensor.shape.Skip(1).ToArray();
+        var per = padded.numel();
+        var rowElements = most == 0 ? 0 : per / most;
+        return Enumerable.Range(0, WorldSize).Select(r =>
+            gathered.narrow(0, r * per, rows[r] * rowElements).reshape(tensor.dim() == 0 ? [] : [rows[r], .. rest]).clone()).ToArray();
+    }
+
+    public override torch.Tensor[]? Gather(torch.Tensor tensor, int destination = 0)
+    {
+        if (!OnGpu(tensor)) return _host.Gather(tensor, destination);
+        var all = AllGather(tensor);
+        return Rank == destination ? all : null;
+    }
+
+    public override torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum)
+    {
+        if (!OnGpu(input)) return _host.ReduceScatter(input, op);
+        using var reduced = input.contiguous().clone();
+        AllReduce(reduced, op);
+        var rows = input.shape[0];
+        var start = Enumerable.Range(0, Rank).Sum(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0));
+        return reduced.narrow(0, start, rows / WorldSize + (Rank < rows % WorldSize ? 1 : 0)).clone();
+    }
+
+    public override void Barrier() => _host.Barrier();
+
+    public override T BroadcastObject<T>(T value, int source = 0) => _host.BroadcastObject(value, source);
+
+    public override T[] AllGatherObject<T>(T value) => _host.AllGatherObject(value);
+
+    public override void Dispose()
+    {
+        LibNccl.CommDestroy(_comm);
+        _host.Dispose();
+    }
+}

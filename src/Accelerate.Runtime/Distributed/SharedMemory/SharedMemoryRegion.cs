@@ -1,0 +1,98 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Accelerate.Distributed.SharedMemory;
+
+/// <summary>
+/// A file in /dev/shm mapped by every rank of one machine: one 64-byte line per rank holding its
+/// barrier counter, then two banks (double buffering) of one slot per rank. Ranks signal each other
+/// by bumping their own counter and spinning on the others' (no syscalls on the fast path); while
+/// they wait they check, now and then, that the peers they wait for are still alive.
+/// </summary>
+internal sealed unsafe class SharedMemoryRegion : IDisposable
+{
+    private const int Line = 64;
+    private const int BusySpins = 20_000;
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private long _generation;
+
+    private SharedMemoryRegion(MemoryMappedFile file, int ranks, int me, long slotBytes)
+    {
+        _file = file;
+        _view = file.CreateViewAccessor(0, Length(ranks, slotBytes));
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _base = pointer + _view.PointerOffset;
+        Ranks = ranks;
+        Me = me;
+        SlotBytes = slotBytes;
+    }
+
+    /// <summary>Ranks sharing the region.</summary>
+    public int Ranks { get; }
+
+    /// <summary>This rank's index among them.</summary>
+    public int Me { get; }
+
+    /// <summary>Bytes in one slot.</summary>
+    public long SlotBytes { get; }
+
+    private static long Length(int ranks, long slotBytes) => (long)Line * ranks + 2L * ranks * slotBytes;
+
+    /// <summary>Creates the file (by the first rank of the machine).</summary>
+    public static SharedMemoryRegion Create(string path, int ranks, long slotBytes)
+    {
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Length(ranks, slotBytes), MemoryMappedFileAccess.ReadWrite);
+        return new SharedMemoryRegion(file, ranks, 0, slotBytes);
+    }
+
+    /// <summary>Maps the file the first rank created.</summary>
+    public static SharedMemoryRegion Open(string path, int ranks, int me, long slotBytes)
+    {
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        return new SharedMemoryRegion(file, ranks, me, slotBytes);
+    }
+
+    /// <summary>Rank <paramref name="rank"/>'s slot in bank <paramref name="bank"/>.</summary>
+    public byte* Slot(int bank, int rank) => _base + (long)Line * Ranks + ((long)bank * Ranks + rank) * SlotBytes;
+
+    private long* Counter(int rank) => (long*)(_base + (long)Line * rank);
+
+    /// <summary>
+    /// Returns when every rank has arrived. <paramref name="checkPeers"/> runs about every 20 ms
+    /// while waiting and throws when a peer is gone or the deadline passed.
+    /// </summary>
+    public void Barrier(Action<int, TimeSpan> checkPeers)
+    {
+        var generation = ++_generation;
+        Interlocked.MemoryBarrier();
+        Volatile.Write(ref *Counter(Me), generation);
+        var started = Environment.TickCount64;
+        var nextCheck = started + 20;
+        for (var rank = 0; rank < Ranks; rank++)
+        {
+            // Busy-wait first (a peer on another core arrives within microseconds), then yield the core.
+            for (var spins = 0; Volatile.Read(ref *Counter(rank)) < generation; spins++)
+            {
+                // Plain polling, no PAUSE: under a hypervisor, PAUSE loops can make it deschedule the vCPU.
+                if (spins < BusySpins) continue;
+                Thread.Yield();
+                if ((spins & 63) == 0 && Environment.TickCount64 >= nextCheck)
+                {
+                    checkPeers(rank, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+                    nextCheck = Environment.TickCount64 + 20;
+                }
+            }
+        }
+        Interlocked.MemoryBarrier();
+    }
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}

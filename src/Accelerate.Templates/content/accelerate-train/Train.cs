@@ -1,0 +1,31 @@
+using Accelerate;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AccelerateTrain;
+
+public static class Train
+{
+    /// <summary>Fits a line to noisy points; every process trains on its own share of them.</summary>
+    [TrainingFunction]
+    public static void Run(Accelerator accelerator, string[] args)
+    {
+        random.manual_seed(42);
+        var x = randn(1024, 1);
+        var y = 2 * x + 1 + 0.05 * randn(1024, 1);
+        var inputs = accelerator.SplitRowsBetweenProcesses(x).to(accelerator.Device);
+        var targets = accelerator.SplitRowsBetweenProcesses(y).to(accelerator.Device);
+
+        var network = nn.Linear(1, 1);
+        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
+
+        for (var step = 0; step < 100; step++)
+        {
+            optimizer.zero_grad();
+            accelerator.Backward(nn.functional.mse_loss(model.forward(inputs), targets));
+            optimizer.step();
+        }
+
+        Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses}: weight {model.weight!.item<float>():F3}, bias {model.bias!.item<float>():F3}");
+    }
+}

@@ -1,0 +1,89 @@
+using System.Reflection;
+
+namespace Accelerate.Sdk.Tests;
+
+/// <summary>
+/// Once per test run: every package packed into a temporary feed under a version of its own (so the
+/// NuGet cache never serves a stale copy), and a folder whose nuget.config adds that feed to the
+/// user's sources — libtorch keeps coming from the global packages folder. User projects live below it.
+/// </summary>
+[TestClass]
+public static class PackageFeed
+{
+    public static string Version { get; private set; } = "";
+
+    /// <summary>The folder user projects are created in: its nuget.config and global.json apply to them.</summary>
+    public static string Workspace { get; private set; } = "";
+
+    public static string FeedDirectory => Path.Combine(Workspace, "feed");
+
+    public static string RepoRoot => Metadata("RepoRoot");
+
+    private static string Configuration => Metadata("Configuration");
+
+    private static readonly string[] PackedProjects =
+    [
+        "src/Accelerate.Sdk/Accelerate.Sdk.csproj",
+        "src/Accelerate.Runtime/Accelerate.Runtime.csproj",
+        "src/Accelerate.Templates/Accelerate.Templates.csproj",
+        "src/Accelerate.Cli/Accelerate.Cli.csproj",
+    ];
+
+    [AssemblyInitialize]
+    public static void PackEverything(TestContext _)
+    {
+        Version = $"0.0.1-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        Workspace = Directory.CreateTempSubdirectory("accelerate-sdk-tests-").FullName;
+        Directory.CreateDirectory(FeedDirectory);
+        // No accelerate config file of this machine's user may leak into the projects built here.
+        Environment.SetEnvironmentVariable("HF_HOME", Path.Combine(Workspace, "hf-home"));
+        foreach (var project in PackedProjects)
+        {
+            // The test project references these, so they are built already: pack without building again.
+            var (exitCode, output) = DotNet.Run(RepoRoot, "pack", Path.Combine(RepoRoot, project), "--no-build", "-c", Configuration,
+                "-o", FeedDirectory, $"-p:PackageVersion={Version}", "-nologo");
+            if (exitCode != 0) throw new InvalidOperationException($"Packing {project} failed:\n{output}");
+        }
+        File.WriteAllText(Path.Combine(Workspace, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="accelerate-under-test" value="{FeedDirectory}" />
+              </packageSources>
+            </configuration>
+            """);
+        // For projects that say only Sdk="Accelerate.Sdk".
+        File.WriteAllText(Path.Combine(Workspace, "global.json"), $$"""
+            { "msbuild-sdks": { "Accelerate.Sdk": "{{Version}}" } }
+            """);
+    }
+
+    [AssemblyCleanup]
+    public static void DeleteEverything()
+    {
+        if (Workspace.Length > 0 && Directory.Exists(Workspace)) Directory.Delete(Workspace, recursive: true);
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in new[] { "accelerate.sdk", "accelerate.runtime", "accelerate.templates", "accelerate.cli" })
+        {
+            var folder = Path.Combine(packages, id, Version.ToLowerInvariant());
+            if (Version.Length > 0 && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Creates a project folder under the workspace with the given files (path relative to the folder → content).</summary>
+    public static string CreateProject(string name, params (string Path, string Content)[] files)
+    {
+        var directory = Path.Combine(Workspace, name);
+        foreach (var (path, content) in files)
+        {
+            var full = Path.Combine(directory, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content);
+        }
+        return directory;
+    }
+
+    private static string Metadata(string key) =>
+        typeof(PackageFeed).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+}

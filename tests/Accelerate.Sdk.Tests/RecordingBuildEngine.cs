@@ -1,0 +1,23 @@
+using System.Collections;
+using Microsoft.Build.Framework;
+
+namespace Accelerate.Sdk.Tests;
+
+/// <summary>The seam between a task and MSBuild: records the errors a task logs.</summary>
+internal sealed class RecordingBuildEngine : IBuildEngine
+{
+    public List<BuildErrorEventArgs> Errors { get; } = [];
+
+    public bool ContinueOnError => false;
+    public int LineNumberOfTaskNode => 0;
+    public int ColumnNumberOfTaskNode => 0;
+    public string ProjectFileOfTaskNode => "test.proj";
+
+    public void LogErrorEvent(BuildErrorEventArgs e) => Errors.Add(e);
+    public void LogWarningEvent(BuildWarningEventArgs e) { }
+    public void LogMessageEvent(BuildMessageEventArgs e) { }
+    public void LogCustomEvent(CustomBuildEventArgs e) { }
+
+    public bool BuildProjectFile(string projectFileName, string[] targetNames, IDictionary globalProperties, IDictionary targetOutputs) =>
+        throw new NotSupportedException();
+}

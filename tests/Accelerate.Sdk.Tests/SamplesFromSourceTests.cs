@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+
+namespace Accelerate.Sdk.Tests;
+
+/// <summary>
+/// The repository's samples, which import the SDK from src/Accelerate.Sdk/Sdk and build the runtime,
+/// generator and launcher from source: what the README's first command runs on a fresh clone.
+/// They are built with this test project; the tests only run them.
+/// </summary>
+[TestClass]
+public sealed class SamplesFromSourceTests
+{
+    private static (int ExitCode, string Output) RunSample(string name, params string[] arguments) =>
+        DotNet.Run(PackageFeed.RepoRoot, TimeSpan.FromMinutes(3), null,
+            ["run", "--project", Path.Combine("samples", name), "--no-build", "--no-launch-profile", .. arguments]);
+
+    [TestMethod]
+    public void The_regression_sample_trains_on_two_processes_that_end_with_the_same_parameters()
+    {
+        var (exitCode, output) = RunSample("Regression", "-p:NumProcesses=2", "--", "20");
+
+        Assert.AreEqual(0, exitCode, output);
+        var done = Regex.Matches(output, @"\[rank (\d)\] process \1/2 done: loss ([0-9.]+), parameter checksum ([0-9.]+)");
+        Assert.AreEqual(2, done.Count, output);
+        Assert.AreEqual(done[0].Groups[3].Value, done[1].Groups[3].Value, "both processes hold the same parameters");
+        Assert.IsTrue(double.Parse(done[0].Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) < 0.1, output);
+    }
+
+    [TestMethod]
+    public void The_image_classifier_sample_learns_the_stripes_on_two_processes()
+    {
+        var (exitCode, output) = RunSample("ImageClassifier", "-p:NumProcesses=2", "--", "2");
+
+        Assert.AreEqual(0, exitCode, output);
+        StringAssert.Contains(output, "[rank 0] process 0/2 done: test accuracy");
+        StringAssert.Contains(output, "[rank 1] process 1/2 done: test accuracy");
+    }
+
+    [TestMethod]
+    public void HelloRanks_runs_without_the_runtime_and_sees_its_place_in_the_job()
+    {
+        var (exitCode, output) = RunSample("HelloRanks", "-p:NumProcesses=2");
+
+        Assert.AreEqual(0, exitCode, output);
+        StringAssert.Contains(output, "[rank 0] hello from rank 0 of 2");
+        StringAssert.Contains(output, "[rank 1] hello from rank 1 of 2");
+    }
+}

@@ -1,0 +1,136 @@
+namespace Accelerate.Sdk.Tests;
+
+/// <summary>
+/// A project made of nothing but <c>&lt;Project Sdk="Accelerate.Sdk/VERSION"&gt;</c> and a
+/// <c>[TrainingFunction]</c>: the SDK brings the runtime, the generator, libtorch and the launcher.
+/// </summary>
+[TestClass]
+public sealed class TrainingProjectTests
+{
+    private static string _project = "";
+    private static (int ExitCode, string Output) _build;
+
+    [ClassInitialize]
+    public static void Build(TestContext _)
+    {
+        _project = PackageFeed.CreateProject("Trainer",
+            ("Trainer.csproj", $"""<Project Sdk="Accelerate.Sdk/{PackageFeed.Version}" />"""),
+            ("Train.cs", """
+                using Accelerate;
+                using static TorchSharp.torch;
+
+                public static class Train
+                {
+                    [TrainingFunction]
+                    public static void Run(Accelerator accelerator, string[] args)
+                    {
+                        random.manual_seed(3);
+                        var x = randn(256, 3);
+                        var y = x.matmul(tensor(new float[] { 1.5f, -2f, 0.5f }).view(3, 1)) + 0.25f;
+                        var (inputs, targets) = (accelerator.SplitRowsBetweenProcesses(x), accelerator.SplitRowsBetweenProcesses(y));
+                        var network = nn.Linear(3, 1);
+                        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
+                        float first = 0, last = 0;
+                        for (var step = 0; step < 200; step++)
+                        {
+                            optimizer.zero_grad();
+                            var loss = nn.functional.mse_loss(model.forward(inputs), targets);
+                            accelerator.Backward(loss);
+                            optimizer.step();
+                            if (step == 0) first = loss.item<float>();
+                            last = loss.item<float>();
+                        }
+                        var weights = string.Join(" ", model.weight!.data<float>().ToArray().Select(w => w.ToString("F4")));
+                        Console.WriteLine($"trained rank={accelerator.ProcessIndex} world={accelerator.NumProcesses} args={string.Join(",", args)} first={first:F4} last={last:F6} weights={weights}");
+                    }
+                }
+                """));
+        _build = DotNet.Run(_project, "build");
+    }
+
+    [TestMethod]
+    public void It_builds_with_the_runtime_the_generator_and_libtorch()
+    {
+        Assert.AreEqual(0, _build.ExitCode, _build.Output);
+        var output = Path.Combine(_project, "bin", "Debug", "net10.0");
+        Assert.IsTrue(File.Exists(Path.Combine(output, "Accelerate.Runtime.dll")), "the runtime");
+        Assert.IsTrue(File.Exists(Path.Combine(output, "runtimes", "linux-x64", "native", "libtorch.so")), "libtorch for this machine");
+    }
+
+    [TestMethod]
+    public void dotnet_run_trains_in_one_process_as_F5_does()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "--", "solo");
+
+        Assert.AreEqual(0, exitCode, output);
+        var line = TrainedLines(output).Single();
+        Assert.AreEqual("0", line["rank"]);
+        Assert.AreEqual("1", line["world"]);
+        Assert.AreEqual("solo", line["args"]);
+        Assert.IsTrue(float.Parse(line["last"]) < float.Parse(line["first"]) / 100, output);
+    }
+
+    [TestMethod]
+    public void dotnet_run_with_NumProcesses_2_trains_on_both_ranks_and_they_agree()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "-p:NumProcesses=2", "--", "pair");
+
+        Assert.AreEqual(0, exitCode, output);
+        var lines = TrainedLines(output).OrderBy(l => l["rank"]).ToList();
+        CollectionAssert.AreEqual(new[] { "0", "1" }, lines.Select(l => l["rank"]).ToArray(), output);
+        Assert.IsTrue(lines.All(l => l["world"] == "2" && l["args"] == "pair"), output);
+        Assert.IsTrue(lines.All(l => float.Parse(l["last"]) < float.Parse(l["first"]) / 100), output);
+        Assert.AreEqual(lines[0]["weights"], lines[1]["weights"], "both ranks end with the same weights");
+    }
+
+    /// <summary>The <c>trained key=value ...</c> lines, parsed (the weights value holds spaces, so it comes last).</summary>
+    internal static List<Dictionary<string, string>> TrainedLines(string output) =>
+        output.Split('\n')
+            .Select(l => l.Trim())
+            .Select(l => l.IndexOf("trained ", StringComparison.Ordinal) is var i and >= 0 ? l[(i + 8)..] : null)
+            .OfType<string>()
+            .Select(l =>
+            {
+                var weights = l.IndexOf(" weights=", StringComparison.Ordinal);
+                var pairs = l[..weights].Split(' ').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+                pairs["weights"] = l[(weights + 9)..];
+                return pairs;
+            })
+            .ToList();
+
+    [TestMethod]
+    public void MainTrainingFunction_in_the_project_picks_the_function_for_a_direct_run_and_a_launch()
+    {
+        var project = PackageFeed.CreateProject("Chooser",
+            ("Chooser.csproj", $"""
+                <Project Sdk="Accelerate.Sdk/{PackageFeed.Version}">
+                  <PropertyGroup>
+                    <MainTrainingFunction>finetune</MainTrainingFunction>
+                  </PropertyGroup>
+                </Project>
+                """),
+            ("Functions.cs", """
+                using Accelerate;
+
+                public static class Functions
+                {
+                    [TrainingFunction(Name = "pretrain")]
+                    public static void Pretrain(Accelerator accelerator) => Console.WriteLine($"pretrain on {accelerator.ProcessIndex}");
+
+                    [TrainingFunction(Name = "finetune")]
+                    public static void Finetune(Accelerator accelerator) => Console.WriteLine($"finetune on {accelerator.ProcessIndex}");
+                }
+                """));
+
+        var direct = DotNet.Run(project, "run");
+        var launched = DotNet.Run(project, "run", "--no-build", "-p:NumProcesses=2");
+
+        Assert.AreEqual(0, direct.ExitCode, direct.Output);
+        StringAssert.Contains(direct.Output, "finetune on 0");
+        Assert.IsFalse(direct.Output.Contains("[rank", StringComparison.Ordinal), "MainTrainingFunction alone runs the program directly");
+        Assert.AreEqual(0, launched.ExitCode, launched.Output);
+        StringAssert.Contains(launched.Output, "[rank 0] finetune on 0");
+        StringAssert.Contains(launched.Output, "[rank 1] finetune on 1");
+        Assert.IsFalse(launched.Output.Contains("pretrain on", StringComparison.Ordinal), launched.Output);
+    }
+}
