@@ -31,15 +31,15 @@ namespace Accelerate.Generators
         {
             public const string Functions = nameof(Functions);
             public const string EntryPoints = nameof(EntryPoints);
-            public const string OutputKind = nameof(OutputKind);
-            public const string BuildChoice = nameof(BuildChoice);
-            public const string LanguageVersion = nameof(LanguageVersion);
+            public const string Settings = nameof(Settings);
             public const string Input = nameof(Input);
         }
 
         /// <inheritdoc />
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
+            // Every value between steps is a reference type (or a pair of them): the compiler's
+            // generic pipeline code is then shared, not compiled anew for this generator.
             var functions = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     AttributeMetadataName,
@@ -52,31 +52,24 @@ namespace Accelerate.Generators
             var entryPoints = context.SyntaxProvider
                 .CreateSyntaxProvider(EntryPointFinder.MightBeEntryPoint, EntryPointFinder.Find)
                 .Where(static entryPoint => entryPoint is not null)
-                .Select(static (entryPoint, _) => entryPoint!)
                 .Collect()
-                .Select(static (items, _) => items.ToEquatableArray())
+                .Select(static (items, _) => items.Select(static entryPoint => entryPoint!).ToEquatableArray())
                 .WithTrackingName(Steps.EntryPoints);
 
-            var outputKind = context.CompilationProvider
-                .Select(static (compilation, _) => compilation.Options.OutputKind)
-                .WithTrackingName(Steps.OutputKind);
+            var settings = context.CompilationProvider
+                .Combine(context.AnalyzerConfigOptionsProvider)
+                .Select(static (pair, _) => new ProjectSettings(
+                    pair.Left.Options.OutputKind,
+                    pair.Right.GlobalOptions.TryGetValue(BuildChoiceProperty, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null,
+                    pair.Left is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp10 }))
+                .WithTrackingName(Steps.Settings);
 
-            var buildChoice = context.AnalyzerConfigOptionsProvider
-                .Select(static (options, _) =>
-                    options.GlobalOptions.TryGetValue(BuildChoiceProperty, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null)
-                .WithTrackingName(Steps.BuildChoice);
-
-            var lambdaAttributes = context.ParseOptionsProvider
-                .Select(static (options, _) => options is CSharpParseOptions { LanguageVersion: >= LanguageVersion.CSharp10 })
-                .WithTrackingName(Steps.LanguageVersion);
-
+            // Combine two at a time and turn each pair into an object: a pair holding a pair would be a new generic shape.
             var input = functions
                 .Combine(entryPoints)
-                .Combine(outputKind)
-                .Combine(buildChoice)
-                .Combine(lambdaAttributes)
-                .Select(static (parts, _) => new GenerationInput(
-                    parts.Left.Left.Left.Left, parts.Left.Left.Left.Right, parts.Left.Left.Right, parts.Left.Right, parts.Right))
+                .Select(static (pair, _) => new Declarations(pair.Left, pair.Right))
+                .Combine(settings)
+                .Select(static (pair, _) => new GenerationInput(pair.Left, pair.Right))
                 .WithTrackingName(Steps.Input);
 
             context.RegisterSourceOutput(input, Execute);
@@ -84,11 +77,11 @@ namespace Accelerate.Generators
 
         private static void Execute(SourceProductionContext context, GenerationInput input)
         {
-            if (input.Functions.Count == 0) return;
+            if (input.Declarations.Functions.Count == 0) return;
 
             var callable = new List<TrainingFunctionModel>();
             var byName = new Dictionary<string, TrainingFunctionModel>(StringComparer.OrdinalIgnoreCase);
-            foreach (var function in input.Functions)
+            foreach (var function in input.Declarations.Functions)
             {
                 foreach (var diagnostic in function.Diagnostics) context.ReportDiagnostic(diagnostic.ToDiagnostic());
                 if (byName.TryGetValue(function.Name, out var first))
@@ -100,25 +93,25 @@ namespace Accelerate.Generators
                 if (function.IsValid) callable.Add(function);
             }
 
-            var executable = input.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication or OutputKind.WindowsRuntimeApplication;
+            var executable = input.Settings.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication or OutputKind.WindowsRuntimeApplication;
             if (!executable)
             {
-                foreach (var function in input.Functions)
-                    context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.NotExecutable, function.Attribute, function.Method, Describe(input.OutputKind)).ToDiagnostic());
+                foreach (var function in input.Declarations.Functions)
+                    context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.NotExecutable, function.Attribute, function.Method, Describe(input.Settings.OutputKind)).ToDiagnostic());
             }
 
-            foreach (var entryPoint in input.EntryPoints)
-                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.EntryPointExists, entryPoint.Location, entryPoint.Description, input.Functions[0].Method).ToDiagnostic());
+            foreach (var entryPoint in input.Declarations.EntryPoints)
+                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.EntryPointExists, entryPoint.Location, entryPoint.Description, input.Declarations.Functions[0].Method).ToDiagnostic());
 
-            if (input.BuildChoice is { } choice && !byName.ContainsKey(choice))
+            if (input.Settings.BuildChoice is { } choice && !byName.ContainsKey(choice))
             {
                 var names = string.Join(", ", byName.Keys.Select(n => $"'{n}'"));
-                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.UnknownBuildChoice, input.Functions[0].Attribute, choice, names).ToDiagnostic());
+                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.UnknownBuildChoice, input.Declarations.Functions[0].Attribute, choice, names).ToDiagnostic());
             }
 
             // A second entry point or a library would only add compiler errors to ours.
-            if (!executable || input.EntryPoints.Count > 0 || callable.Count == 0) return;
-            context.AddSource(EntryPointEmitter.HintName, EntryPointEmitter.Emit(callable, input.BuildChoice, input.LambdaAttributes));
+            if (!executable || input.Declarations.EntryPoints.Count > 0 || callable.Count == 0) return;
+            context.AddSource(EntryPointEmitter.HintName, EntryPointEmitter.Emit(callable, input.Settings.BuildChoice, input.Settings.LambdaAttributes));
         }
 
         private static string Describe(OutputKind kind) => kind switch

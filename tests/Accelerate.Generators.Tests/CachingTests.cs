@@ -24,9 +24,7 @@ public sealed class CachingTests
     [
         TrainingFunctionGenerator.Steps.Functions,
         TrainingFunctionGenerator.Steps.EntryPoints,
-        TrainingFunctionGenerator.Steps.OutputKind,
-        TrainingFunctionGenerator.Steps.BuildChoice,
-        TrainingFunctionGenerator.Steps.LanguageVersion,
+        TrainingFunctionGenerator.Steps.Settings,
         TrainingFunctionGenerator.Steps.Input,
     ];
 

@@ -43,6 +43,21 @@ public sealed class GeneratedSourceTests
     }
 
     [TestMethod]
+    public void A_name_with_quotes_backslashes_and_a_newline_is_written_as_a_valid_literal()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile("""
+            public static class Train
+            {
+                [TrainingFunction(Name = "say \"hi\"\nC:\\path")]
+                public static void Run() { }
+            }
+            """));
+
+        StringAssert.Contains(result.SingleSource, "FromVoid(\"say \\\"hi\\\"\\nC:\\\\path\", ");
+        Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
     public void A_project_without_training_functions_gets_nothing()
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Compile("public static class Program { public static void Main() { } }"));

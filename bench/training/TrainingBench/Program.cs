@@ -1,7 +1,6 @@
 // Times the seed loop.
 //   mode=compare     the loop in raw TorchSharp and through a one-rank Accelerator, in the same
 //                    process, alternating blocks of steps so both see the same machine load.
-//   mode=overlap     (2+ ranks) gradient all-reduce after backward vs overlapped with it (OverlapProbe).
 //   mode=accelerate  the loop through the Accelerator (one rank, or one of N when launched with the
 //                    launch-contract environment).
 // Prints BENCHRESULT lines: samples_per_s (all ranks together), sync_ms_per_step (gradient
@@ -23,13 +22,7 @@ var block = int.Parse(options.GetValueOrDefault("block", "50"), CultureInfo.Inva
 torch.set_num_threads(int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
 Accelerate.Native.LibTorchLoader.EnsureLoaded();
 
-if (mode == "overlap")
-{
-    var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
-    OverlapProbe.Run(accelerator.Group!, layers: 8, width: 512, batch, steps);
-    accelerator.EndTraining();
-}
-else if (mode == "compare")
+if (mode == "compare")
 {
     var raw = new Loop(kind, batch, steps, null);
     var accelerated = new Loop(kind, batch, steps, new Accelerator(new AcceleratorOptions { Cpu = true }));
@@ -45,7 +38,7 @@ else if (mode == "compare")
 }
 else
 {
-    var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+    var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true, OverlapGradientSync = options.GetValueOrDefault("overlap", "true") == "true" });
     var loop = new Loop(kind, batch, steps, accelerator);
     loop.Run(Math.Max(5, steps / 10), timed: false);
     accelerator.WaitForEveryone();
@@ -78,7 +71,7 @@ sealed class Loop
         _optimizer = Models.Optimizer("sgd", _model.parameters());
         var world = accelerator?.NumProcesses ?? 1;
         _loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
-            new SyntheticDataset(kind == "wide" ? "mlp" : kind, (long)batch * world * 64), batch, SyntheticDataset.Collate, shuffle: true, seed: 1);
+            new SyntheticDataset(kind is "wide" or "chain" ? "mlp" : kind, (long)batch * world * 64), batch, SyntheticDataset.Collate, shuffle: true, seed: 1);
         if (accelerator is not null) (_model, _optimizer, _loader) = accelerator.Prepare(_model, _optimizer, _loader);
         _batches = _loader.GetEnumerator();
     }

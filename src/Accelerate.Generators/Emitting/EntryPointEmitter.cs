@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Accelerate.Generators.Model;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace Accelerate.Generators.Emitting
 {
@@ -53,7 +52,7 @@ namespace Accelerate.Generated
             return source.ToString();
         }
 
-        private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
+        private static string Literal(string value) => Parsing.SymbolNames.Literal(value);
 
         private static string Argument(ParameterKind kind) => kind switch
         {

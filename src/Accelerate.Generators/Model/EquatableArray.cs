@@ -7,29 +7,28 @@ namespace Accelerate.Generators.Model
 {
     /// <summary>
     /// An immutable array compared by its elements, so that pipeline outputs holding lists stay
-    /// equal across runs and the incremental generator can skip unchanged work.
+    /// equal across runs and the incremental generator can skip unchanged work. A class, not a
+    /// struct: the compiler's pipeline code is generic over its values and shares one compiled
+    /// copy among reference types, which matters in the fresh compiler process most builds use.
     /// </summary>
-    internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
-       
+    internal sealed class EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
     {
-        private readonly T[]? _items;
+        private readonly T[] _items;
 
-        public EquatableArray(IEnumerable<T> items) => _items = items is T[] array ? array : new List<T>(items).ToArray();
+        public EquatableArray(IEnumerable<T> items) => _items = new List<T>(items).ToArray();
 
-        public static EquatableArray<T> Empty => default;
+        public static EquatableArray<T> Empty { get; } = new(Array.Empty<T>());
 
-        public int Count => _items?.Length ?? 0;
+        public int Count => _items.Length;
 
-        public T this[int index] => (_items ?? Array.Empty<T>())[index];
+        public T this[int index] => _items[index];
 
-        public bool Equals(EquatableArray<T> other)
+        public bool Equals(EquatableArray<T>? other)
         {
-            var left = _items ?? Array.Empty<T>();
-            var right = other._items ?? Array.Empty<T>();
-            if (left.Length != right.Length) return false;
-            for (var i = 0; i < left.Length; i++)
+            if (other is null || _items.Length != other._items.Length) return false;
+            for (var i = 0; i < _items.Length; i++)
             {
-                if (!EqualityComparer<T>.Default.Equals(left[i], right[i])) return false;
+                if (!EqualityComparer<T>.Default.Equals(_items[i], other._items[i])) return false;
             }
             return true;
         }
@@ -39,17 +38,13 @@ namespace Accelerate.Generators.Model
         public override int GetHashCode()
         {
             var hash = 17;
-            foreach (var item in _items ?? Array.Empty<T>()) hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
+            foreach (var item in _items) hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
             return hash;
         }
 
-        public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
+        public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)_items).GetEnumerator();
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-        public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
-
-        public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
     }
 
     internal static class EquatableArray
@@ -57,6 +52,6 @@ namespace Accelerate.Generators.Model
         public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) => new(items);
 
         public static EquatableArray<T> ToEquatableArray<T>(this ImmutableArray<T> items) =>
-            items.IsDefaultOrEmpty ? default : new(items);
+            items.IsDefaultOrEmpty ? EquatableArray<T>.Empty : new(items);
     }
 }

@@ -20,7 +20,7 @@ namespace Accelerate.Generators.Parsing
             if (method.ReturnsByRef || method.ReturnsByRefReadonly) return null;
             var type = method.ReturnType;
             if (type.SpecialType == SpecialType.System_Int32) return ReturnKind.Int32;
-            if (type is INamedTypeSymbol named && named.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks")
+            if (type is INamedTypeSymbol named && SymbolNames.IsIn(named, "System.Threading.Tasks"))
             {
                 if (named.Name == "Task" && named.Arity == 0) return ReturnKind.Task;
                 if (named.Name == "Task" && named.Arity == 1 && named.TypeArguments[0].SpecialType == SpecialType.System_Int32) return ReturnKind.TaskOfInt32;
@@ -58,7 +58,6 @@ namespace Accelerate.Generators.Parsing
         }
 
         private static bool IsNamed(ITypeSymbol type, string ns, string name) =>
-            type is INamedTypeSymbol { Arity: 0 } named && named.Name == name && named.ContainingType is null &&
-            named.ContainingNamespace?.ToDisplayString() == ns;
+            type is INamedTypeSymbol { Arity: 0 } named && named.Name == name && named.ContainingType is null && SymbolNames.IsIn(named, ns);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Threading;
 using Accelerate.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -24,7 +25,7 @@ namespace Accelerate.Generators.Parsing
             var method = (IMethodSymbol)context.TargetSymbol;
             var attribute = context.Attributes.Length > 0 ? context.Attributes[0] : null;
             var attributeLocation = SourceLocation.From(attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
-            var display = method.ToDisplayString(MessageFormat);
+            var display = SymbolNames.Display(method) ?? method.ToDisplayString(MessageFormat);
             var syntax = Shape.Of(context.TargetNode);
             var diagnostics = new List<DiagnosticInfo>();
 
@@ -76,7 +77,7 @@ namespace Accelerate.Generators.Parsing
                 diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.TrainingFunctionIsEntryPoint, SourceLocation.From(syntax.Identifier), display));
 
             var name = method.Name;
-            foreach (var argument in attribute?.NamedArguments ?? default)
+            foreach (var argument in attribute?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
             {
                 if (argument.Key != "Name") continue;
                 var value = argument.Value.Value as string;
@@ -89,18 +90,11 @@ namespace Accelerate.Generators.Parsing
             return new TrainingFunctionModel(
                 name,
                 display,
-                Target(method),
+                SymbolNames.Target(method),
                 parameters.ToEquatableArray(),
                 returnKind ?? ReturnKind.Void,
                 attributeLocation,
                 diagnostics.ToEquatableArray());
-        }
-
-        private static string Target(IMethodSymbol method)
-        {
-            var type = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            var name = SyntaxFacts.GetKeywordKind(method.Name) != SyntaxKind.None ? "@" + method.Name : method.Name;
-            return type + "." + name;
         }
 
         private static string? InaccessibleBecause(IMethodSymbol method)

@@ -67,7 +67,8 @@ internal sealed class GradientBuckets
                 _offsets[i] = offset;
                 offset += slots[i].Master.numel();
             }
-            _flat = torch.zeros(offset, dtype: wireType, device: slots[0].Master.device);
+            // Built lazily inside the user's step; it must outlive any dispose scope open there.
+            _flat = torch.zeros(offset, dtype: wireType, device: slots[0].Master.device).DetachFromDisposeScope();
         }
 
         public void Average(ProcessGroup group)

@@ -156,7 +156,7 @@ internal sealed class OverlappedGradientSync : IDisposable
         public void Average(ProcessGroup group)
         {
             using var _ = torch.no_grad();
-            _flat ??= torch.zeros(_offsets[^1], dtype: slots[0].Compute.dtype, device: slots[0].Compute.device);
+            _flat ??= torch.zeros(_offsets[^1], dtype: slots[0].Compute.dtype, device: slots[0].Compute.device).DetachFromDisposeScope();
             for (var i = 0; i < slots.Count; i++)
             {
                 using var view = _flat.narrow(0, _offsets[i], slots[i].Compute.numel());

@@ -36,6 +36,9 @@ public sealed class DistributedTrainingTests
         two.Add(["model=cnn", "steps=0", "rank_seed=true"]);
         two.Add(["batch=16", "steps=3", "size=224", "gamma=0.5"]);
         two.Add(["batch=8", "accumulation=2", "steps=40", "size=224", "optimizer=adam"]);
+        two.Add(["batch=16", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4"]);
+        two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true"]);
+        two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -64,6 +67,18 @@ public sealed class DistributedTrainingTests
 
         foreach (var rank in _twoRanks!)
             AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    public void A_loop_that_frees_each_step_in_a_dispose_scope_trains_as_one_that_does_not()
+    {
+        var plain = _twoRanks!.Select(rank => Parameters(TrainingJob.RunOf(rank, 1))).ToList();
+
+        for (var i = 0; i < plain.Count; i++)
+        {
+            AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 14)), 1e-6, $"rank {i} with a dispose scope per step");
+            AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 15)), 1e-6, $"rank {i} with a dispose scope per step, buckets reduced after backward");
+        }
     }
 
     [TestMethod]
@@ -188,6 +203,21 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void Fp16_on_two_ranks_skips_the_same_step_everywhere_and_tracks_one_rank()
+    {
+        var reference = InProcess("batch=32", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4");
+        var runs = _twoRanks!.Select(r => TrainingJob.RunOf(r, 13)).ToList();
+
+        foreach (var run in runs)
+        {
+            Assert.AreEqual(1L, run["skipped"]!.GetValue<long>(), "an inf on rank 0 and rank 1 alike is skipped on both");
+            Assert.AreEqual(19L, run["optimizer_steps"]!.GetValue<long>());
+            AssertClose(Parameters(reference), Parameters(run), 2e-2, $"rank {run["rank"]} vs one rank");
+        }
+        AssertClose(Parameters(runs[0]), Parameters(runs[1]), 0, "the ranks stay identical");
+    }
+
+    [TestMethod]
     public void The_scheduler_steps_once_per_process_for_every_optimizer_step()
     {
         foreach (var rank in _twoRanks!)
@@ -243,6 +273,39 @@ public sealed class DistributedTrainingTests
             {
                 var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
                 Assert.HasCount(10, Losses(resumed), "the restarted job ran the 10 batches after the checkpoint");
+                AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void Accelerate_launch_with_max_restarts_restarts_a_failed_job_which_resumes_and_reaches_the_same_parameters()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-launch-restart-");
+        try
+        {
+            var cli = TrainingJob.Metadata("AccelerateCli");
+            var output = Path.Combine(project.FullName, "result.{rank}.json");
+            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" },
+            [
+                "dotnet", cli, "launch", "--num_processes", "2", "--max_restarts", "1", "--main_process_port", Accelerate.Tests.Distributed.RankProcesses.FreePort().ToString(),
+                TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "crash_at=12", "project=" + project.FullName, "out=" + output,
+            ]);
+            launch.WaitForAll(TimeSpan.FromSeconds(150));
+
+            Assert.AreEqual(0, launcher.Process.ExitCode, launch.Describe());
+            StringAssert.Contains(launcher.Output, "fails at batch 12 on purpose");
+            StringAssert.Contains(launcher.Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+            var reference = InProcess("batch=32", "steps=20", "size=224", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(10, Losses(resumed), "the restarted group ran the 10 batches after the checkpoint");
                 AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank}");
             }
         }

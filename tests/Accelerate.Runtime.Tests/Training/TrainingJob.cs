@@ -7,8 +7,11 @@ namespace Accelerate.Tests.Training;
 /// <summary>Runs the ranks of one training job as real TrainingWorker processes and reads every rank's record.</summary>
 internal static class TrainingJob
 {
-    public static string WorkerPath => typeof(TrainingJob).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "TrainingWorker").Value!;
+    public static string WorkerPath => Metadata("TrainingWorker");
+
+    /// <summary>A path the build baked into this assembly (worker programs, the accelerate CLI).</summary>
+    public static string Metadata(string key) => typeof(TrainingJob).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == key).Value!;
 
     /// <summary>Starts <paramref name="worldSize"/> ranks with <paramref name="args"/>, waits for them, and returns their records in rank order.</summary>
     public static JsonObject[] Run(int worldSize, params string[] args)

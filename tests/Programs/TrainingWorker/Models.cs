@@ -25,6 +25,11 @@ public static class Models
                     ("relu2", nn.ReLU()),
                     ("fc3", nn.Linear(1024, 1))),
                 (output, target) => nn.functional.mse_loss(output, target)),
+            "chain" => (nn.Sequential(
+                    new[] { ("in", (nn.Module<Tensor, Tensor>)nn.Linear(8, 512)) }
+                        .Concat(Enumerable.Range(0, 8).SelectMany(i => new[] { ($"fc{i}", (nn.Module<Tensor, Tensor>)nn.Linear(512, 512)), ($"relu{i}", nn.ReLU()) }))
+                        .Append(("out", nn.Linear(512, 1))).ToArray()),
+                (output, target) => nn.functional.mse_loss(output, target)),
             _ => (nn.Sequential(
                     ("fc1", nn.Linear(8, 16)),
                     ("relu", nn.ReLU()),

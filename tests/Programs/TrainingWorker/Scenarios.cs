@@ -109,6 +109,7 @@ public static class Scenarios
             ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
             AutomaticCheckpointNaming = args.ContainsKey("project"),
             TotalLimit = 2,
+            OverlapGradientSync = Get(args, "overlap", "true") == "true",
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
@@ -125,6 +126,8 @@ public static class Scenarios
         if (restarted && args.ContainsKey("project")) Console.WriteLine("resumed from " + accelerator.LoadState());
         var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
+        var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
+        var stepScopes = Get(args, "dispose_scope", "false") == "true";
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
@@ -133,11 +136,14 @@ public static class Scenarios
         {
             foreach (var (inputs, targets) in loader)
             {
+                // TorchSharp's usual memory hygiene: every temporary of a step is freed at its end.
+                using var stepScope = stepScopes ? torch.NewDisposeScope() : null;
                 using var scope = explicitAccumulate ? accelerator.Accumulate(model) : null;
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
                 if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
-                losses.Add(loss.to(ScalarType.Float32).item<float>());
+                var lossValue = loss.to(ScalarType.Float32).item<float>();
+                losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
                 optimizer.step();
                 scheduler.step();
@@ -145,6 +151,8 @@ public static class Scenarios
                 batches++;
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
                 if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState());
+                if (!restarted && batches == crashAt && accelerator.ProcessIndex == dieRank)
+                    throw new InvalidOperationException($"rank {dieRank} fails at batch {crashAt} on purpose");
                 if (!restarted && batches == dieAt && accelerator.ProcessIndex == dieRank)
                 {
                     // Stands for a rank that crashes mid-run: it stops here until the test kills it.
