@@ -40,7 +40,6 @@ internal sealed class GradientBuckets
     /// <summary>Replaces every master gradient by its average over the ranks of <paramref name="group"/>.</summary>
     public void Average(ProcessGroup group)
     {
-        using var _ = torch.no_grad();
         foreach (var bucket in _buckets) bucket.Average(group);
     }
 
@@ -51,49 +50,10 @@ internal sealed class GradientBuckets
         _ => 4,
     };
 
-    private sealed class Bucket
+    private sealed class Bucket(List<ParameterSlot> slots, ScalarType wireType)
     {
-        private readonly List<ParameterSlot> _slots;
-        private readonly long[] _offsets;
-        private readonly Tensor _flat;
+        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Master).ToList(), wireType);
 
-        public Bucket(List<ParameterSlot> slots, ScalarType wireType)
-        {
-            _slots = slots;
-            _offsets = new long[slots.Count];
-            long offset = 0;
-            for (var i = 0; i < slots.Count; i++)
-            {
-                _offsets[i] = offset;
-                offset += slots[i].Master.numel();
-            }
-            // Built lazily inside the user's step; it must outlive any dispose scope open there.
-            _flat = torch.zeros(offset, dtype: wireType, device: slots[0].Master.device).DetachFromDisposeScope();
-        }
-
-        public void Average(ProcessGroup group)
-        {
-            for (var i = 0; i < _slots.Count; i++)
-            {
-                using var view = _flat.narrow(0, _offsets[i], _slots[i].Master.numel());
-                using var grad = _slots[i].Master.grad;
-                if (grad is null) view.zero_();
-                else
-                {
-                    using var flatGrad = grad.reshape(-1);
-                    view.copy_(flatGrad);
-                }
-            }
-            group.AllReduce(_flat, ReduceOp.Average);
-            for (var i = 0; i < _slots.Count; i++)
-            {
-                var master = _slots[i].Master;
-                using var view = _flat.narrow(0, _offsets[i], master.numel());
-                using var shaped = view.view(master.shape);
-                using var grad = master.grad;
-                if (grad is null) master.grad = shaped.to(master.dtype, copy: true);
-                else grad.copy_(shaped);
-            }
-        }
+        public void Average(ProcessGroup group) => _gradients.Average(group);
     }
 }

@@ -124,8 +124,7 @@ internal sealed class OverlappedGradientSync : IDisposable
     /// <summary>The trainable parameters one module owns, reduced together.</summary>
     internal sealed class ModuleBucket(OverlappedGradientSync owner, List<ParameterSlot> slots)
     {
-        private readonly long[] _offsets = Offsets(slots);
-        private Tensor? _flat;
+        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Compute).ToList(), slots[0].Compute.dtype);
         private int _forwardCalls;
         private int _signals;
 
@@ -153,38 +152,6 @@ internal sealed class OverlappedGradientSync : IDisposable
             Sent = false;
         }
 
-        public void Average(ProcessGroup group)
-        {
-            using var _ = torch.no_grad();
-            _flat ??= torch.zeros(_offsets[^1], dtype: slots[0].Compute.dtype, device: slots[0].Compute.device).DetachFromDisposeScope();
-            for (var i = 0; i < slots.Count; i++)
-            {
-                using var view = _flat.narrow(0, _offsets[i], slots[i].Compute.numel());
-                using var grad = slots[i].Compute.grad;
-                if (grad is null) view.zero_();
-                else
-                {
-                    using var flat = grad.reshape(-1);
-                    view.copy_(flat);
-                }
-            }
-            group.AllReduce(_flat, ReduceOp.Average);
-            for (var i = 0; i < slots.Count; i++)
-            {
-                var parameter = slots[i].Compute;
-                using var view = _flat.narrow(0, _offsets[i], parameter.numel());
-                using var shaped = view.view(parameter.shape);
-                using var grad = parameter.grad;
-                if (grad is null) parameter.grad = shaped.clone();
-                else grad.copy_(shaped);
-            }
-        }
-
-        private static long[] Offsets(List<ParameterSlot> slots)
-        {
-            var offsets = new long[slots.Count + 1];
-            for (var i = 0; i < slots.Count; i++) offsets[i + 1] = offsets[i] + slots[i].Compute.numel();
-            return offsets;
-        }
+        public void Average(ProcessGroup group) => _gradients.Average(group);
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Accelerate.Sdk.Tests;
+namespace Accelerate.Testing;
 
 /// <summary>Runs the dotnet CLI as a user would, with a timeout, and kills the whole process tree if it is exceeded.</summary>
 internal static class DotNet

@@ -1,7 +1,7 @@
 using System.Collections;
 using Microsoft.Build.Framework;
 
-namespace Accelerate.Build.Tests;
+namespace Accelerate.Testing;
 
 /// <summary>The seam between a task and MSBuild: records what the task logs.</summary>
 internal sealed class RecordingBuildEngine : IBuildEngine
