@@ -6,11 +6,11 @@ namespace Accelerate.Cli.Launch;
 internal static class LaunchConfigSource
 {
     /// <summary>The config a launch uses, or null when none applies (no <c>--config_file</c> and no default file).</summary>
-    public static ConfigValues? Load(string? configFile, bool cpu, Func<string, string?> environment)
+    public static LoadedConfig? Load(string? configFile, bool cpu, Func<string, string?> environment)
     {
         try
         {
-            return ConfigFile.LoadForLaunch(configFile, cpu, environment) is { } loaded ? ConfigValues.From(loaded.Config, loaded.Path) : null;
+            return ConfigFile.LoadForLaunch(configFile, cpu, environment);
         }
         catch (ConfigFileException e)
         {

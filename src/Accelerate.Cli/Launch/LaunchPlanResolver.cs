@@ -1,4 +1,5 @@
 using System.Globalization;
+using Accelerate.Configuration;
 namespace Accelerate.Cli.Launch;
 
 /// <summary>
@@ -8,22 +9,22 @@ namespace Accelerate.Cli.Launch;
 internal sealed class LaunchPlanResolver
 {
     private readonly LaunchArguments _args;
-    private readonly ConfigValues? _config;
+    private readonly ClusterConfig? _config;
     private readonly string _configPath;
     private readonly Func<string, string?> _environment;
     private readonly List<EffectiveSetting> _settings = [];
     private readonly List<string> _notes = [];
 
-    private LaunchPlanResolver(LaunchArguments args, ConfigValues? config, Func<string, string?> environment)
+    private LaunchPlanResolver(LaunchArguments args, LoadedConfig? config, Func<string, string?> environment)
     {
         _args = args;
-        _config = config;
+        _config = config?.Config;
         _configPath = config?.Path ?? "";
         _environment = environment;
     }
 
     /// <summary>Resolves a plan. <paramref name="gpuCount"/> and <paramref name="cores"/> describe this machine.</summary>
-    public static LaunchPlan Resolve(LaunchArguments args, ConfigValues? config, Func<string, string?> environment, int gpuCount, int cores)
+    public static LaunchPlan Resolve(LaunchArguments args, LoadedConfig? config, Func<string, string?> environment, int gpuCount, int cores)
         => new LaunchPlanResolver(args, config, environment).Build(gpuCount, cores);
 
     private LaunchPlan Build(int gpuCount, int cores)
@@ -36,7 +37,7 @@ internal sealed class LaunchPlanResolver
         if (cpuFlag == true && multiGpuFlag == true)
             throw new LaunchException("ACC3005", "--cpu and --multi_gpu contradict each other: give one of them.");
 
-        var configType = _config?.DistributedType?.ToUpperInvariant();
+        var configType = _config?.DistributedType.ToWire();
         var useCpu = Pick("cpu", cpuFlag,
             _config?.UseCpu == true || configType == "MULTI_CPU" ? true : _config?.UseCpu,
             null, gpuCount == 0, gpuCount == 0 ? "no GPU found" : $"{gpuCount} GPU(s) found");
@@ -66,7 +67,7 @@ internal sealed class LaunchPlanResolver
         if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
             _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
 
-        var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision, null, "no", "full precision");
+        var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision?.ToWire(), null, "no", "full precision");
         if (mixedPrecision is not ("no" or "fp16" or "bf16"))
             throw new LaunchException("ACC3003", $"mixed_precision '{mixedPrecision}' in {_configPath} is not allowed: use no, fp16 or bf16.");
 
@@ -80,7 +81,7 @@ internal sealed class LaunchPlanResolver
         if (numMachines > 1 && port == 0)
             throw new LaunchException("ACC3003", "--main_process_port 0 (a free port) only works on one machine: every machine must be told the same port.");
 
-        var rdzvBackend = PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend, null, "static", "");
+        var rdzvBackend = PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend?.ToWire(), null, "static", "");
         if (rdzvBackend is not ("static" or "c10d"))
             throw new LaunchException("ACC3003", $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use static or c10d.");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");

@@ -1,3 +1,4 @@
+using Accelerate.Configuration;
 using Accelerate.Cli.Launch;
 
 namespace Accelerate.Cli.Tests.Launch;
@@ -5,7 +6,7 @@ namespace Accelerate.Cli.Tests.Launch;
 [TestClass]
 public sealed class LaunchOptionTests
 {
-    private static LaunchPlan Plan(string[] args, ConfigValues? config = null, Dictionary<string, string>? environment = null, int gpus = 0, int cores = 8)
+    private static LaunchPlan Plan(string[] args, LoadedConfig? config = null, Dictionary<string, string>? environment = null, int gpus = 0, int cores = 8)
         => LaunchPlanResolver.Resolve(LaunchArguments.Parse(args), config, name => environment?.GetValueOrDefault(name), gpus, cores);
 
     private static LaunchException Rejected(params string[] args)
@@ -86,7 +87,7 @@ public sealed class LaunchOptionTests
     [TestMethod]
     public void The_command_line_beats_the_config_file_which_beats_the_environment_and_defaults()
     {
-        var config = new ConfigValues { Path = "/cfg/default_config.yaml", NumProcesses = 4, MixedPrecision = "fp16", MainProcessPort = 1234, DistributedType = "MULTI_CPU" };
+        var config = new LoadedConfig("/cfg/default_config.yaml", new ClusterConfig { NumProcesses = 4, MixedPrecision = MixedPrecision.Fp16, MainProcessPort = 1234, DistributedType = DistributedType.MultiCpu });
         var plan = Plan(["--num_processes", "2", "app.dll"], config, new() { ["OMP_NUM_THREADS"] = "3" });
         Assert.AreEqual(2, plan.NumProcesses);
         Assert.AreEqual("fp16", plan.MixedPrecision);
@@ -106,7 +107,7 @@ public sealed class LaunchOptionTests
     [TestMethod]
     public void A_GPU_config_on_a_machine_without_GPUs_runs_on_the_CPU_and_says_so()
     {
-        var config = new ConfigValues { Path = "/cfg/gpu.yaml", DistributedType = "MULTI_GPU", NumProcesses = 2 };
+        var config = new LoadedConfig("/cfg/gpu.yaml", new ClusterConfig { DistributedType = DistributedType.MultiGpu, NumProcesses = 2 });
         var plan = Plan(["app.dll"], config, gpus: 0);
         Assert.AreEqual((true, false, 2), (plan.UseCpu, plan.MultiGpu, plan.NumProcesses));
         StringAssert.Contains(plan.Notes.Single(), "MULTI_GPU in /cfg/gpu.yaml, but no GPU found");
@@ -125,7 +126,11 @@ public sealed class LaunchOptionTests
     [TestMethod]
     public void An_mpirun_hostfile_in_the_config_is_noted_as_unused()
     {
-        var plan = Plan(["app.dll"], new ConfigValues { Path = "/cfg/mpi.yaml", DistributedType = "MULTI_CPU", MpirunHostfile = "/etc/hosts.mpi" });
+        var plan = Plan(["app.dll"], new LoadedConfig("/cfg/mpi.yaml", new ClusterConfig
+        {
+            DistributedType = DistributedType.MultiCpu,
+            NestedConfigs = new Dictionary<string, object?> { ["mpirun_config"] = new Dictionary<string, object?> { ["mpirun_hostfile"] = "/etc/hosts.mpi" } },
+        }));
         StringAssert.Contains(plan.Notes.Single(), "mpirun_config (hostfile /etc/hosts.mpi) in /cfg/mpi.yaml is not used");
     }
 
