@@ -3,6 +3,7 @@
 //                    process, alternating blocks of steps so both see the same machine load.
 //   mode=accelerate  the loop through the Accelerator (one rank, or one of N when launched with the
 //                    launch-contract environment).
+// warmup=N untimed steps first (default steps/10, at least 5).
 // Prints BENCHRESULT lines: samples_per_s (all ranks together), sync_ms_per_step (gradient
 // all-reduce), backward_ms_per_step (autograd backward alone), step_ms (whole step).
 using System.Diagnostics;
@@ -18,6 +19,7 @@ var mode = options.GetValueOrDefault("mode", "compare");
 var kind = options.GetValueOrDefault("model", "mlp");
 var batch = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
 var steps = int.Parse(options.GetValueOrDefault("steps", "200"), CultureInfo.InvariantCulture);
+var warmup = int.Parse(options.GetValueOrDefault("warmup", Math.Max(5, steps / 10).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 var block = int.Parse(options.GetValueOrDefault("block", "50"), CultureInfo.InvariantCulture);
 torch.set_num_threads(int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
 Accelerate.Native.LibTorchLoader.EnsureLoaded();
@@ -26,8 +28,8 @@ if (mode == "compare")
 {
     var raw = new Loop(kind, batch, steps, null);
     var accelerated = new Loop(kind, batch, steps, new Accelerator(new AcceleratorOptions { Cpu = true }));
-    raw.Run(Math.Max(5, steps / 10), timed: false);
-    accelerated.Run(Math.Max(5, steps / 10), timed: false);
+    raw.Run(warmup, timed: false);
+    accelerated.Run(warmup, timed: false);
     for (var done = 0; done < steps; done += block)
     {
         raw.Run(block, timed: true);
@@ -40,7 +42,7 @@ else
 {
     var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true, OverlapGradientSync = options.GetValueOrDefault("overlap", "true") == "true" });
     var loop = new Loop(kind, batch, steps, accelerator);
-    loop.Run(Math.Max(5, steps / 10), timed: false);
+    loop.Run(warmup, timed: false);
     accelerator.WaitForEveryone();
     loop.Run(steps, timed: true);
     accelerator.WaitForEveryone();

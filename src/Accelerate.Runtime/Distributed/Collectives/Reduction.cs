@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Accelerate.Distributed.Collectives;
@@ -47,7 +48,7 @@ internal static unsafe class Reduction
             var p = data + done * size;
             switch (type)
             {
-                case ElementType.Float32: TensorPrimitives.Multiply(new ReadOnlySpan<float>(p, n), 1f / divisor, new Span<float>(p, n)); break;
+                case ElementType.Float32: Scale((float*)p, 1f / divisor, n); break;
                 case ElementType.Float64: TensorPrimitives.Divide(new ReadOnlySpan<double>(p, n), divisor, new Span<double>(p, n)); break;
                 case ElementType.Float16: TensorPrimitives.Divide(new ReadOnlySpan<Half>(p, n), (Half)divisor, new Span<Half>(p, n)); break;
                 case ElementType.Int32: TensorPrimitives.Divide(new ReadOnlySpan<int>(p, n), divisor, new Span<int>(p, n)); break;
@@ -82,12 +83,38 @@ internal static unsafe class Reduction
         var d = new Span<T>(destination, n);
         switch (op)
         {
+            case ReduceOp.Sum or ReduceOp.Average when typeof(T) != typeof(Half): Add<T>(left, right, destination, n); break;
             case ReduceOp.Sum or ReduceOp.Average: TensorPrimitives.Add(x, y, d); break;
             case ReduceOp.Product: TensorPrimitives.Multiply(x, y, d); break;
             case ReduceOp.Min: TensorPrimitives.Min(x, y, d); break;
             case ReduceOp.Max: TensorPrimitives.Max(x, y, d); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
         }
+    }
+
+    // The gradient path (Sum, float32 Average) runs its own SIMD loops, compiled fully optimized at
+    // once: TensorPrimitives' generic kernels start as unoptimized tier-0 code and are recompiled
+    // later, which slowed the all-reduces of a run's first ~100 steps and put JIT work on the core
+    // the rank computes on. Element-wise like TensorPrimitives, so results are bit-identical.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Add<T>(byte* left, byte* right, byte* destination, int n) where T : unmanaged, INumber<T>
+    {
+        T* x = (T*)left, y = (T*)right, d = (T*)destination;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                Vector.Store(Vector.Load(x + i) + Vector.Load(y + i), d + i);
+        for (; i < n; i++) d[i] = x[i] + y[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scale(float* data, float factor, int n)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+                Vector.Store(Vector.Load(data + i) * factor, data + i);
+        for (; i < n; i++) data[i] *= factor;
     }
 
     private static void ApplyBFloat16(ReduceOp op, ushort* left, ushort* right, ushort* destination, int n)

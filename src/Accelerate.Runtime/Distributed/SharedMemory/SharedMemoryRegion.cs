@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Accelerate.Distributed.SharedMemory;
@@ -73,6 +74,8 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     /// Returns when every rank has arrived. <paramref name="checkPeers"/> runs about every 20 ms
     /// while waiting and throws when a peer is gone or the deadline passed.
     /// </summary>
+    // Optimized from the first call: as tier-0 code the spin loop notices a peer's arrival late.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Barrier(Action<int, TimeSpan> checkPeers)
     {
         var generation = ++_generation;
