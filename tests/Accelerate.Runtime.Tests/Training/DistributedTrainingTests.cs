@@ -39,6 +39,7 @@ public sealed class DistributedTrainingTests
         two.Add(["batch=16", "steps=20", "size=224", "precision=fp16", "loss_scale=1024", "inject_inf_at=4"]);
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true"]);
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
+        two.Add(["model=wide", "optimizer=sgd", "batch=16", "steps=4", "size=128"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -67,6 +68,16 @@ public sealed class DistributedTrainingTests
 
         foreach (var rank in _twoRanks!)
             AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, run)), 1e-5, $"rank {rank["rank"]} {model}/{optimizer}");
+    }
+
+    [TestMethod]
+    public void Gradients_large_enough_to_be_reduced_in_place_reach_the_parameters_of_one_rank_with_batch_32()
+    {
+        // A 1024x1024 layer's gradient (4 MiB) is all-reduced where it lies instead of through a flat bucket.
+        var reference = InProcess("model=wide", "optimizer=sgd", "batch=32", "steps=4", "size=128");
+
+        foreach (var rank in _twoRanks!)
+            AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, 16)), 1e-5, $"rank {rank["rank"]} wide/sgd");
     }
 
     [TestMethod]
