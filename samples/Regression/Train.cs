@@ -1,10 +1,17 @@
 using Accelerate;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Regression;
 
-/// <summary>Fits y = 3·x₀ − 2·x₁ + 0.5·x₂·x₃ + 1 with a small MLP; every process trains on its own share of the rows.</summary>
+/// <summary>
+/// Fits y = 3·x₀ − 2·x₁ + 0.5·x₂·x₃ + 1 with a small MLP, written as the usual training loop:
+/// a data set, a data loader, an optimizer and a learning-rate schedule, all passed through
+/// <see cref="Accelerator.Prepare{TModule, TOptimizer, T, S}(TModule, TOptimizer, DataLoader{T, S}, optim.lr_scheduler.LRScheduler)"/>.
+/// The same code runs on one process (F5, <c>dotnet run</c>) and on N (<c>dotnet run -p:NumProcesses=N</c>):
+/// each process then reads its share of the batches and gradients are averaged across them.
+/// </summary>
 public static class Train
 {
     [TrainingFunction]
@@ -12,28 +19,31 @@ public static class Train
     {
         var epochs = args.Length > 0 ? int.Parse(args[0]) : 30;
 
-        // The same synthetic data on every process; each one then takes its share of the rows.
         random.manual_seed(1234);
-        var x = randn(2048, 4);
-        var y = (3 * x[.., 0] - 2 * x[.., 1] + 0.5 * x[.., 2] * x[.., 3] + 1).unsqueeze(1) + 0.01 * randn(2048, 1);
-        var inputs = accelerator.SplitRowsBetweenProcesses(x).to(accelerator.Device);
-        var targets = accelerator.SplitRowsBetweenProcesses(y).to(accelerator.Device);
-
         var network = nn.Sequential(("hidden", nn.Linear(4, 64)), ("act", nn.Tanh()), ("out", nn.Linear(64, 1)));
-        var (model, optimizer) = accelerator.Prepare(network, optim.Adam(network.parameters(), lr: 0.01));
+        var optimizer = optim.Adam(network.parameters(), lr: 0.01);
+        var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticRegression(2048), batchSize: 64, Collate, shuffle: true, seed: 1);
+        var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 320, gamma: 0.7);
+        (var model, optimizer, loader, scheduler) = accelerator.Prepare(network, optimizer, loader, scheduler);
 
         var loss = 0f;
         for (var epoch = 1; epoch <= epochs; epoch++)
         {
-            for (var start = 0; start < (int)inputs.shape[0]; start += 64)
+            var sum = zeros(1, device: accelerator.Device);
+            var batches = 0;
+            foreach (var (inputs, targets) in loader)
             {
-                var end = Math.Min(start + 64, (int)inputs.shape[0]);
                 optimizer.zero_grad();
-                accelerator.Backward(nn.functional.mse_loss(model.forward(inputs[start..end]), targets[start..end]));
+                var batchLoss = nn.functional.mse_loss(model.forward(inputs), targets);
+                accelerator.Backward(batchLoss);
                 optimizer.step();
+                scheduler.step();
+                sum.add_(batchLoss.detach());
+                batches++;
             }
-            using (no_grad())
-                loss = accelerator.Reduce(nn.functional.mse_loss(model.forward(inputs), targets), Accelerate.Distributed.ReduceOp.Average).item<float>();
+            // The mean loss over every process's batches, the same number on every process.
+            loss = accelerator.Reduce(sum / batches, Accelerate.Distributed.ReduceOp.Average).item<float>();
             if (epoch % 10 == 0 || epoch == epochs) accelerator.Print($"epoch {epoch}: loss {loss:F5}");
         }
 
@@ -44,4 +54,7 @@ public static class Train
             Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses} done: loss {loss:F5}, parameter checksum {checksum:F4}");
         }
     }
+
+    private static (Tensor, Tensor) Collate(IEnumerable<(Tensor Input, Tensor Target)> rows, Device device) =>
+        (stack(rows.Select(r => r.Input)).to(device), stack(rows.Select(r => r.Target)).to(device));
 }
