@@ -111,9 +111,11 @@ public partial class Accelerator
             SaveKillPoint.Reach("before-rename", save);
 
             var previous = target + CheckpointFolder.Replaced + plan.Token;
-            var replacing = Directory.Exists(target);
-            if (replacing) DurableFile.MoveDirectory(target, previous);
-            SaveKillPoint.Reach("between-renames", save);
+            if (Directory.Exists(target))
+            {
+                DurableFile.MoveDirectory(target, previous);
+                SaveKillPoint.Reach("between-renames", save);
+            }
             DurableFile.MoveDirectory(staging, target);
             SaveKillPoint.Reach("before-delete", save);
 
