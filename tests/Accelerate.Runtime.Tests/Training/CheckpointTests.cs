@@ -76,7 +76,7 @@ public sealed class CheckpointTests
     [DataRow(-1)]
     public void A_total_limit_below_one_is_refused_before_any_checkpoint_is_deleted(int limit)
     {
-        var (first, model, _) = Prepared(new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true });
+        var (first, _, _) = Prepared(new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true });
         var kept = first.SaveState();
 
         var error = Assert.ThrowsExactly<AccelerateException>(() => new Accelerator(new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true, TotalLimit = limit }));
@@ -119,7 +119,7 @@ public sealed class CheckpointTests
     [DataRow("accelerator.json", "random")]
     public void A_damaged_checkpoint_file_is_a_coded_error_naming_the_file_and_nothing_is_restored(string file, string damage)
     {
-        var (accelerator, model, weight, target) = SavedWithSchedulerAndCounter();
+        var (accelerator, weight, target) = SavedWithSchedulerAndCounter();
         var path = Path.Combine(target, file);
         var length = (int)new FileInfo(path).Length;
         switch (damage)
@@ -146,7 +146,7 @@ public sealed class CheckpointTests
     [DataRow("custom_checkpoint_0.bin")]
     public void A_missing_checkpoint_file_is_a_coded_error_naming_the_file(string file)
     {
-        var (accelerator, _, weight, target) = SavedWithSchedulerAndCounter();
+        var (accelerator, weight, target) = SavedWithSchedulerAndCounter();
         File.Delete(Path.Combine(target, file));
 
         var error = Assert.ThrowsExactly<AccelerateException>(() => accelerator.LoadState(target));
@@ -262,7 +262,7 @@ public sealed class CheckpointTests
     }
 
     /// <summary>A saved checkpoint with a scheduler and a registered object, and the model's first weight set to 99 after the save.</summary>
-    private (Accelerator accelerator, nn.Module<Tensor, Tensor> model, Tensor weight, string target) SavedWithSchedulerAndCounter()
+    private (Accelerator accelerator, Tensor weight, string target) SavedWithSchedulerAndCounter()
     {
         var (accelerator, model, optimizer) = Prepared(new AcceleratorOptions());
         accelerator.PrepareScheduler(optim.lr_scheduler.StepLR(optimizer, 1, 0.5));
@@ -270,7 +270,7 @@ public sealed class CheckpointTests
         var target = accelerator.SaveState(Path.Combine(_project.FullName, "state"));
         var weight = model.parameters().First();
         using (torch.no_grad()) weight.fill_(99);
-        return (accelerator, model, weight, target);
+        return (accelerator, weight, target);
     }
 
     private static byte[] RandomBytes(int length, int seed)
