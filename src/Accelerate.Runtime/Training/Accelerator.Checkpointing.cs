@@ -11,6 +11,7 @@ public partial class Accelerator
     private const string CheckpointPrefix = "checkpoint_";
     private readonly List<ICheckpointable> _custom = new();
     private long _checkpointIteration;
+    private long _saves;
 
     /// <summary>Adds objects whose state <see cref="SaveState"/> saves and <see cref="LoadState"/> restores.</summary>
     public void RegisterForCheckpointing(params object[] objects)
@@ -44,6 +45,7 @@ public partial class Accelerator
             Directory.CreateDirectory(directory);
             StateDictFile.Write(path + ".tmp", state);
             File.Move(path + ".tmp", path, overwrite: true);
+            DurableFile.SyncDirectory(directory);
         }
         WaitForEveryone();
         return path;
@@ -52,27 +54,30 @@ public partial class Accelerator
     /// <summary>
     /// Saves everything needed to resume: models, optimizers, schedulers, the fp16 loss scaler, every
     /// rank's RNG state, data-loader positions, the step and registered objects. The folder appears
-    /// complete or not at all: it is written under a temporary name and renamed. With no
-    /// <paramref name="directory"/> and <see cref="AcceleratorOptions.AutomaticCheckpointNaming"/>, it is
-    /// <c>checkpoints/checkpoint_N</c> under the project directory, keeping at most
-    /// <see cref="AcceleratorOptions.TotalLimit"/> of them. Returns the folder.
+    /// complete or not at all: it is written under a temporary name, every file and the folder are
+    /// flushed to the disk, and only then is it renamed into place; a folder it replaces, and
+    /// checkpoints beyond <see cref="AcceleratorOptions.TotalLimit"/>, are deleted only after that.
+    /// With no <paramref name="directory"/> and <see cref="AcceleratorOptions.AutomaticCheckpointNaming"/>,
+    /// it is <c>checkpoints/checkpoint_N</c> under the project directory, N following the highest
+    /// existing one. Returns the folder.
     /// </summary>
     public string SaveState(string? directory = null)
     {
         AfterOptimizerStep();
-        var target = directory ?? AutomaticCheckpoint(_checkpointIteration);
-        target = Path.GetFullPath(target);
-        var token = IsMainProcess ? Guid.NewGuid().ToString("N")[..12] : "";
-        if (Group is not null && UseDistributed) token = Group.BroadcastObject(token, 0);
-        var staging = target + ".saving-" + token;
-        if (IsMainProcess)
-        {
-            if (directory is null) Prune(reserve: 1);
-            Directory.CreateDirectory(staging);
-        }
+        var save = ++_saves;
+        if (directory is null && !Options.AutomaticCheckpointNaming)
+            throw new AccelerateException("ACC2214", "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
+        // Rank 0 picks the name and the staging token; every rank must write into the same folder.
+        var plan = IsMainProcess ? new SavePlan(Guid.NewGuid().ToString("N")[..12], directory is null ? NextCheckpointNumber() : -1) : null;
+        if (Group is not null && UseDistributed) plan = Group.BroadcastObject(plan, 0);
+        var target = Path.GetFullPath(directory ?? Path.Combine(CheckpointsDirectory, CheckpointPrefix + plan!.Number));
+        var staging = target + CheckpointFolder.Staging + plan!.Token;
+        if (IsMainProcess) Directory.CreateDirectory(staging);
         WaitForEveryone();
+        SaveKillPoint.Reach("before-files", save);
 
-        File.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
+        DurableFile.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
+        SaveKillPoint.Reach("between-files", save);
         if (IsMainProcess)
         {
             for (var i = 0; i < _models.Count; i++)
@@ -81,32 +86,46 @@ public partial class Accelerator
             {
                 if (_optimizers[i] is not OptimizerHelper helper)
                     throw new AccelerateException("ACC2212", $"The optimizer {_optimizers[i].GetType().Name} has no managed state to save. Use one of TorchSharp's torch.optim optimizers.");
-                using var stream = File.Create(Path.Combine(staging, Indexed("optimizer", i, ".bin")));
-                using var writer = new BinaryWriter(stream);
-                helper.save_state_dict(writer);
+                DurableFile.Write(Path.Combine(staging, Indexed("optimizer", i, ".bin")), stream =>
+                {
+                    using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                    helper.save_state_dict(writer);
+                });
             }
             for (var i = 0; i < _schedulers.Count; i++)
-                File.WriteAllText(Path.Combine(staging, Indexed("scheduler", i, ".json")), _schedulers[i].SaveState());
+                DurableFile.WriteAllText(Path.Combine(staging, Indexed("scheduler", i, ".json")), _schedulers[i].SaveState());
             if (LossScaler is not null)
-                File.WriteAllText(Path.Combine(staging, "scaler.json"), JsonSerializer.Serialize(LossScaler.Capture()));
+                DurableFile.WriteAllText(Path.Combine(staging, "scaler.json"), JsonSerializer.Serialize(LossScaler.Capture()));
             for (var i = 0; i < _custom.Count; i++)
-            {
-                using var stream = File.Create(Path.Combine(staging, $"custom_checkpoint_{i}.bin"));
-                _custom[i].SaveState(stream);
-            }
-            var progress = new TrainingProgressState(Step, _accumulationStep, _checkpointIteration + 1, NumProcesses,
-                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position)).ToList());
-            File.WriteAllText(Path.Combine(staging, "accelerator.json"), JsonSerializer.Serialize(progress));
+                DurableFile.Write(Path.Combine(staging, $"custom_checkpoint_{i}.bin"), _custom[i].SaveState);
         }
         WaitForEveryone();
         if (IsMainProcess)
         {
-            var previous = target + ".replaced-" + token;
-            if (Directory.Exists(target)) Directory.Move(target, previous);
-            Directory.Move(staging, target);
-            if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
+            // accelerator.json goes last, once every rank's files are on the disk: it marks the folder complete.
+            var iteration = Math.Max(_checkpointIteration, plan.Number) + 1;
+            var progress = new TrainingProgressState(Step, _accumulationStep, iteration, NumProcesses,
+                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position)).ToList(), CheckpointFolder.Digests(staging));
+            DurableFile.WriteAllText(Path.Combine(staging, CheckpointFolder.ProgressFile), JsonSerializer.Serialize(progress));
+            DurableFile.SyncDirectory(staging);
+            SaveKillPoint.Reach("before-rename", save);
+
+            var previous = target + CheckpointFolder.Replaced + plan.Token;
+            if (Directory.Exists(target))
+            {
+                DurableFile.MoveDirectory(target, previous);
+                SaveKillPoint.Reach("between-renames", save);
+            }
+            DurableFile.MoveDirectory(staging, target);
+            SaveKillPoint.Reach("before-delete", save);
+
+            // The new checkpoint is durable: only now may older copies go.
+            foreach (var leftover in CheckpointFolder.Siblings(target, CheckpointFolder.Staging).Concat(CheckpointFolder.Siblings(target, CheckpointFolder.Replaced)))
+                Directory.Delete(leftover, recursive: true);
+            if (directory is null) Prune(keep: target);
+            DurableFile.SyncDirectory(Path.GetDirectoryName(target)!);
         }
-        _checkpointIteration++;
+        _checkpointIteration = Math.Max(_checkpointIteration, plan.Number) + 1;
         WaitForEveryone();
         return target;
     }
@@ -114,42 +133,56 @@ public partial class Accelerator
     /// <summary>
     /// Restores what <see cref="SaveState"/> saved. With no <paramref name="directory"/> and automatic
     /// naming, loads the newest <c>checkpoint_N</c>. Prepared loaders continue from the saved batch.
+    /// Every file is checked (present, and the length and SHA-256 the save recorded) before anything
+    /// is restored; a checkpoint of per-rank batches saved by another number of processes is refused.
+    /// Returns the folder read.
     /// </summary>
     public string LoadState(string? directory = null)
     {
-        var source = directory ?? NewestCheckpoint()
+        var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
             ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
-        source = Path.GetFullPath(source);
-        var progressFile = Path.Combine(source, "accelerator.json");
-        if (!File.Exists(progressFile))
-            throw new AccelerateException("ACC2213", $"{source} is not a complete checkpoint (no accelerator.json). Pass a folder SaveState wrote.");
-        var progress = JsonSerializer.Deserialize<TrainingProgressState>(File.ReadAllText(progressFile))!;
+        var folder = CheckpointFolder.Open(requested);
+        var progress = folder.Progress;
+        if (progress.WorldSize != NumProcesses && _loaders.Count > 0 && !Options.SplitBatches)
+            throw new AccelerateException("ACC2251", $"{folder.Path} was saved by {progress.WorldSize} processes and this job has {NumProcesses}: each rank's data-loader position covers a 1/{progress.WorldSize} share of the batches, which does not map onto {NumProcesses} processes. Resume with {progress.WorldSize} processes, or train with SplitBatches = true (its positions are the same on every rank and resume on any number of processes).");
 
-        for (var i = 0; i < _models.Count; i++)
+        // Check everything before restoring anything, so that a bad checkpoint leaves the run as it was.
+        var models = Enumerable.Range(0, _models.Count).Select(i => folder.Require(Indexed("model", i, ".bin"))).ToList();
+        var optimizers = Enumerable.Range(0, _optimizers.Count).Select(i => folder.Require(Indexed("optimizer", i, ".bin"))).ToList();
+        var schedulers = Enumerable.Range(0, _schedulers.Count).Select(i => folder.Require(Indexed("scheduler", i, ".json"))).ToList();
+        var scaler = LossScaler is not null && File.Exists(Path.Combine(folder.Path, "scaler.json")) ? folder.Require("scaler.json") : null;
+        var custom = Enumerable.Range(0, _custom.Count).Select(i => folder.Require($"custom_checkpoint_{i}.bin")).ToList();
+        // A rank beyond the saving job's (resuming split batches on more processes) keeps its own RNG.
+        var rng = ProcessIndex < progress.WorldSize ? folder.Require($"random_states_{ProcessIndex}.bin") : null;
+        var states = new List<Dictionary<string, Tensor>>();
+        try
         {
-            var state = StateDictFile.Read(Path.Combine(source, Indexed("model", i, ".bin")));
-            _models[i].LoadStateDict(state);
-            foreach (var tensor in state.Values) tensor.Dispose();
+            foreach (var file in models) states.Add(StateDictFile.Read(file));
+            for (var i = 0; i < _models.Count; i++) _models[i].LoadStateDict(states[i]);
+        }
+        finally
+        {
+            foreach (var tensor in states.SelectMany(s => s.Values)) tensor.Dispose();
         }
         for (var i = 0; i < _optimizers.Count; i++)
             if (_optimizers[i] is OptimizerHelper helper)
-            {
-                using var stream = File.OpenRead(Path.Combine(source, Indexed("optimizer", i, ".bin")));
-                using var reader = new BinaryReader(stream);
-                helper.load_state_dict(reader);
-            }
+                Parse(optimizers[i], () =>
+                {
+                    using var stream = File.OpenRead(optimizers[i]);
+                    using var reader = new BinaryReader(stream);
+                    helper.load_state_dict(reader);
+                });
         for (var i = 0; i < _schedulers.Count; i++)
-            _schedulers[i].LoadState(File.ReadAllText(Path.Combine(source, Indexed("scheduler", i, ".json"))));
-        var scalerFile = Path.Combine(source, "scaler.json");
-        if (LossScaler is not null && File.Exists(scalerFile))
-            LossScaler.Restore(JsonSerializer.Deserialize<DynamicLossScaler.ScalerState>(File.ReadAllText(scalerFile))!);
+            Parse(schedulers[i], () => _schedulers[i].LoadState(File.ReadAllText(schedulers[i])));
+        if (scaler is not null)
+            Parse(scaler, () => LossScaler!.Restore(JsonSerializer.Deserialize<DynamicLossScaler.ScalerState>(File.ReadAllText(scaler)) ?? throw new JsonException("null instead of the scaler's state")));
         for (var i = 0; i < _custom.Count; i++)
-        {
-            using var stream = File.OpenRead(Path.Combine(source, $"custom_checkpoint_{i}.bin"));
-            _custom[i].LoadState(stream);
-        }
-        var rngFile = Path.Combine(source, $"random_states_{ProcessIndex}.bin");
-        if (File.Exists(rngFile)) RestoreRng(File.ReadAllBytes(rngFile));
+            Parse(custom[i], () =>
+            {
+                using var stream = File.OpenRead(custom[i]);
+                _custom[i].LoadState(stream);
+            });
+        if (rng is not null) Parse(rng, () => RestoreRng(File.ReadAllBytes(rng)));
 
         Step = progress.Step;
         _accumulationStep = progress.AccumulationStep;
@@ -161,17 +194,33 @@ public partial class Accelerator
             _loaders[i].Resume(epoch, position);
         }
         _computeStale = false;
-        return source;
+        return folder.Path;
+    }
+
+    /// <summary>Refuses checkpoint settings that would lose checkpoints (called by the constructor).</summary>
+    private static void ValidateCheckpointOptions(AcceleratorOptions options)
+    {
+        if (options.TotalLimit is < 1)
+            throw new AccelerateException("ACC2250", $"TotalLimit = {options.TotalLimit} would delete every checkpoint. Set it to 1 or more (the number of checkpoint_N folders to keep), or leave it null to keep them all.");
+    }
+
+    /// <summary>Runs a parser on a checked file; what it still finds wrong (a file from an older save without digests) is ACC2253.</summary>
+    private static void Parse(string file, Action parse)
+    {
+        try
+        {
+            parse();
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or JsonException or FormatException or OverflowException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw CheckpointFolder.Damaged(file, "it could not be read back (" + e.Message + ")", e);
+        }
     }
 
     private string CheckpointsDirectory => Path.Combine(Options.ProjectDirectory ?? System.Environment.CurrentDirectory, "checkpoints");
 
-    private string AutomaticCheckpoint(long iteration)
-    {
-        if (!Options.AutomaticCheckpointNaming)
-            throw new AccelerateException("ACC2214", "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
-        return Path.Combine(CheckpointsDirectory, CheckpointPrefix + iteration);
-    }
+    /// <summary>The number after this run's last save and after every checkpoint already on the disk, so a restarted run never overwrites one.</summary>
+    private long NextCheckpointNumber() => Math.Max(_checkpointIteration, Checkpoints() is [.., var (highest, _)] ? highest + 1 : 0);
 
     private IReadOnlyList<(long number, string path)> Checkpoints()
     {
@@ -186,12 +235,18 @@ public partial class Accelerator
 
     private string? NewestCheckpoint() => Checkpoints().LastOrDefault().path;
 
-    private void Prune(int reserve)
+    /// <summary>
+    /// Deletes what interrupted saves left under checkpoints/ and the oldest checkpoints beyond
+    /// TotalLimit, never <paramref name="keep"/> (the one just saved).
+    /// </summary>
+    private void Prune(string keep)
     {
+        foreach (var leftover in Directory.GetDirectories(CheckpointsDirectory, CheckpointPrefix + "*")
+                     .Where(path => Regex.IsMatch(Path.GetFileName(path), "^" + CheckpointPrefix + "\\d+(" + Regex.Escape(CheckpointFolder.Staging) + "|" + Regex.Escape(CheckpointFolder.Replaced) + ")")))
+            Directory.Delete(leftover, recursive: true);
         if (Options.TotalLimit is not { } limit) return;
-        var existing = Checkpoints();
-        var excess = existing.Count + reserve - limit;
-        foreach (var (_, path) in existing.Take(Math.Max(0, excess))) Directory.Delete(path, recursive: true);
+        var older = Checkpoints().Where(c => c.path != keep).ToList();
+        foreach (var (_, path) in older.Take(Math.Max(0, older.Count + 1 - limit))) Directory.Delete(path, recursive: true);
     }
 
     private static string Indexed(string name, int index, string extension) => index == 0 ? name + extension : $"{name}_{index}{extension}";
@@ -210,5 +265,11 @@ public partial class Accelerator
 
     internal sealed record LoaderPosition(long Epoch, long Position);
 
-    internal sealed record TrainingProgressState(long Step, int AccumulationStep, long CheckpointIteration, int WorldSize, List<LoaderPosition> Loaders);
+    /// <summary>What accelerator.json holds; <paramref name="Files"/> lists every other file of the folder.</summary>
+    internal sealed record TrainingProgressState(long Step, int AccumulationStep, long CheckpointIteration, int WorldSize, List<LoaderPosition> Loaders, Dictionary<string, FileDigest>? Files = null);
+
+    internal sealed record FileDigest(long Length, string Sha256);
+
+    /// <summary>What rank 0 decides for a save and broadcasts: the staging token and, with automatic naming, N.</summary>
+    internal sealed record SavePlan(string Token, long Number);
 }

@@ -28,6 +28,7 @@ public partial class Accelerator
         LibTorchLoader.EnsureLoaded();
         Environment = DistributedState.Environment;
         Group = DistributedState.Initialize();
+        ValidateCheckpointOptions(options);
         Options = options;
         MixedPrecision = options.MixedPrecision ?? ReadMixedPrecision();
         GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt("ACCELERATE_GRADIENT_ACCUMULATION_STEPS") ?? 1;

@@ -52,10 +52,10 @@ public sealed record AcceleratorOptions
     /// <summary>Folder for automatic checkpoints (<c>checkpoints/checkpoint_N</c>) and logs; default the working directory.</summary>
     public string? ProjectDirectory { get; init; }
 
-    /// <summary>Name <see cref="Accelerator.SaveState"/> folders <c>checkpoint_N</c> under the project directory.</summary>
+    /// <summary>Name <see cref="Accelerator.SaveState"/> folders <c>checkpoint_N</c> under the project directory, N following the highest existing one.</summary>
     public bool AutomaticCheckpointNaming { get; init; }
 
-    /// <summary>With automatic naming: keep at most this many checkpoints, deleting the oldest.</summary>
+    /// <summary>With automatic naming: keep at most this many checkpoints (1 or more), deleting the oldest once a new one is on the disk; null keeps all.</summary>
     public int? TotalLimit { get; init; }
 
     /// <summary>Write <see cref="Accelerator.Log"/> metrics as TensorBoard event files under this folder (main process only).</summary>

@@ -72,6 +72,119 @@ public sealed class CheckpointTests
     }
 
     [TestMethod]
+    [DataRow(0)]
+    [DataRow(-1)]
+    public void A_total_limit_below_one_is_refused_before_any_checkpoint_is_deleted(int limit)
+    {
+        var (first, _, _) = Prepared(new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true });
+        var kept = first.SaveState();
+
+        var error = Assert.ThrowsExactly<AccelerateException>(() => new Accelerator(new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true, TotalLimit = limit }));
+
+        Assert.AreEqual("ACC2250", error.Code);
+        StringAssert.Contains(error.Message, "TotalLimit");
+        Assert.IsTrue(File.Exists(Path.Combine(kept, "accelerator.json")), "the existing checkpoint is still there");
+    }
+
+    [TestMethod]
+    public void After_a_restart_without_load_state_automatic_naming_continues_after_the_highest_checkpoint()
+    {
+        var options = new AcceleratorOptions { ProjectDirectory = _project.FullName, AutomaticCheckpointNaming = true };
+        var (first, firstModel, _) = Prepared(options);
+        using (torch.no_grad()) firstModel.parameters().First().fill_(1);
+        first.SaveState();
+        first.SaveState();
+        var (restarted, model, _) = Prepared(options);
+        using (torch.no_grad()) model.parameters().First().fill_(7);
+
+        var saved = restarted.SaveState();
+        using (torch.no_grad()) model.parameters().First().fill_(0);
+        var loaded = restarted.LoadState();
+
+        Assert.AreEqual(Path.Combine(_project.FullName, "checkpoints", "checkpoint_2"), saved);
+        Assert.AreEqual(saved, loaded);
+        Assert.AreEqual(7f, model.parameters().First().reshape(-1)[0].item<float>(), "the newest save is the one loaded");
+        Assert.IsTrue(Directory.Exists(Path.Combine(_project.FullName, "checkpoints", "checkpoint_0")), "earlier checkpoints are not overwritten");
+    }
+
+    [TestMethod]
+    [DataRow("model.bin", "truncated")]
+    [DataRow("model.bin", "random")]
+    [DataRow("model.bin", "foreign")]
+    [DataRow("optimizer.bin", "truncated")]
+    [DataRow("optimizer.bin", "random")]
+    [DataRow("scheduler.json", "random")]
+    [DataRow("custom_checkpoint_0.bin", "truncated")]
+    [DataRow("accelerator.json", "truncated")]
+    [DataRow("accelerator.json", "random")]
+    public void A_damaged_checkpoint_file_is_a_coded_error_naming_the_file_and_nothing_is_restored(string file, string damage)
+    {
+        var (accelerator, weight, target) = SavedWithSchedulerAndCounter();
+        var path = Path.Combine(target, file);
+        var length = (int)new FileInfo(path).Length;
+        switch (damage)
+        {
+            case "truncated": File.WriteAllBytes(path, File.ReadAllBytes(path)[..(length / 2)]); break;
+            case "random": File.WriteAllBytes(path, RandomBytes(length, seed: 7)); break;
+            default:
+                var (other, _) = Models.Create("cnn");
+                other.save(path);
+                break;
+        }
+
+        var error = Assert.ThrowsExactly<AccelerateException>(() => accelerator.LoadState(target));
+
+        Assert.AreEqual("ACC2253", error.Code, error.Message);
+        StringAssert.Contains(error.Message, path);
+        Assert.AreEqual(99f, weight.reshape(-1)[0].item<float>(), "nothing was restored");
+    }
+
+    [TestMethod]
+    [DataRow("random_states_0.bin")]
+    [DataRow("model.bin")]
+    [DataRow("optimizer.bin")]
+    [DataRow("custom_checkpoint_0.bin")]
+    public void A_missing_checkpoint_file_is_a_coded_error_naming_the_file(string file)
+    {
+        var (accelerator, weight, target) = SavedWithSchedulerAndCounter();
+        File.Delete(Path.Combine(target, file));
+
+        var error = Assert.ThrowsExactly<AccelerateException>(() => accelerator.LoadState(target));
+
+        Assert.AreEqual("ACC2252", error.Code, error.Message);
+        StringAssert.Contains(error.Message, Path.Combine(target, file));
+        Assert.AreEqual(99f, weight.reshape(-1)[0].item<float>(), "nothing was restored");
+    }
+
+    [TestMethod]
+    [DataRow("huge length")]
+    [DataRow("huge count")]
+    [DataRow("random")]
+    [DataRow("truncated")]
+    [DataRow("unknown dtype")]
+    public void A_state_dict_file_with_a_hostile_header_is_a_coded_error_not_an_out_of_memory(string hostile)
+    {
+        var path = Path.Combine(_project.FullName, "model.bin");
+        StateDictFile.Write(path, new Dictionary<string, Tensor> { ["w"] = torch.ones(4, 4) });
+        var good = File.ReadAllBytes(path);
+        byte[] bytes = hostile switch
+        {
+            // one entry "w", float32 (6), one dimension of 2^50 elements: 4 PiB declared, 0 bytes present
+            "huge length" => [1, 1, (byte)'w', 6, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02],
+            "huge count" => [0xff, 0xff, 0xff, 0xff, 0x0f, 1, (byte)'w'],
+            "random" => RandomBytes(good.Length, seed: 3),
+            "truncated" => good[..(good.Length - 5)],
+            _ => [1, 1, (byte)'w', 99, 1, 4],
+        };
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.ThrowsExactly<AccelerateException>(() => StateDictFile.Read(path));
+
+        Assert.AreEqual("ACC2253", error.Code, error.Message);
+        StringAssert.Contains(error.Message, path);
+    }
+
+    [TestMethod]
     public void Registered_objects_are_saved_and_restored_and_others_are_refused()
     {
         var (accelerator, _, _) = Prepared(new AcceleratorOptions());
@@ -148,11 +261,34 @@ public sealed class CheckpointTests
         return (accelerator, model, optimizer);
     }
 
+    /// <summary>A saved checkpoint with a scheduler and a registered object, and the model's first weight set to 99 after the save.</summary>
+    private (Accelerator accelerator, Tensor weight, string target) SavedWithSchedulerAndCounter()
+    {
+        var (accelerator, model, optimizer) = Prepared(new AcceleratorOptions());
+        accelerator.PrepareScheduler(optim.lr_scheduler.StepLR(optimizer, 1, 0.5));
+        accelerator.RegisterForCheckpointing(new Counter { Value = 3 });
+        var target = accelerator.SaveState(Path.Combine(_project.FullName, "state"));
+        var weight = model.parameters().First();
+        using (torch.no_grad()) weight.fill_(99);
+        return (accelerator, weight, target);
+    }
+
+    private static byte[] RandomBytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
     private sealed class Counter : ICheckpointable
     {
         public int Value { get; set; }
 
-        public void SaveState(Stream stream) => new BinaryWriter(stream).Write(Value);
+        public void SaveState(Stream stream)
+        {
+            using var writer = new BinaryWriter(stream); // closes the stream, as most writers do
+            writer.Write(Value);
+        }
 
         public void LoadState(Stream stream) => Value = new BinaryReader(stream).ReadInt32();
     }

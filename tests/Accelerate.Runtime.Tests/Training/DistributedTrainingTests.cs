@@ -40,6 +40,7 @@ public sealed class DistributedTrainingTests
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true"]);
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
         two.Add(["model=wide", "optimizer=sgd", "batch=16", "steps=4", "size=128"]);
+        two.Add(["batch=32", "split=true", "steps=20", "size=224", "optimizer=adam", "save_at=10", "checkpoint=" + Path.Combine(_checkpoints, "split")]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -245,6 +246,26 @@ public sealed class DistributedTrainingTests
         AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks![0], 10)), 0, "rank 0");
         AssertClose(Parameters(rank0Init), Parameters(TrainingJob.RunOf(_twoRanks[1], 10)), 0, "rank 1 after Prepare");
         Assert.AreNotEqual(Parameters(rank0Init)[0], rank1First, "rank 1 started from other weights");
+    }
+
+    [TestMethod]
+    public void A_checkpoint_of_split_batches_resumes_on_another_number_of_processes_and_reaches_the_same_parameters()
+    {
+        var resumedAlone = InProcess("batch=32", "split=true", "steps=20", "size=224", "optimizer=adam", "resume=true", "checkpoint=" + Path.Combine(_checkpoints!, "split"));
+
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks![0], 17)), Parameters(resumedAlone), 1e-5, "one process resuming what two saved");
+        Assert.HasCount(10, Losses(resumedAlone), "it runs the 10 batches after the checkpoint");
+    }
+
+    [TestMethod]
+    public void A_checkpoint_of_per_rank_batches_is_refused_on_another_number_of_processes()
+    {
+        var error = Assert.ThrowsExactly<AccelerateException>(() =>
+            InProcess("batch=16", "steps=20", "size=224", "optimizer=adam", "resume=true", "checkpoint=" + Path.Combine(_checkpoints!, "two")));
+
+        Assert.AreEqual("ACC2251", error.Code, error.Message);
+        StringAssert.Contains(error.Message, "2 processes");
+        StringAssert.Contains(error.Message, "SplitBatches");
     }
 
     [TestMethod]

@@ -38,6 +38,24 @@ internal static class TrainingJob
         }
     }
 
+    /// <summary>
+    /// Starts <paramref name="worldSize"/> ranks with <paramref name="args"/> and returns them running;
+    /// <paramref name="adjust"/> may change a rank's environment. The caller waits for them and disposes them.
+    /// </summary>
+    public static RankProcesses Start(int worldSize, string[] args, Action<int, Dictionary<string, string?>>? adjust = null)
+    {
+        var job = new RankProcesses();
+        var port = RankProcesses.FreePort();
+        var secret = RankProcesses.NewSecret();
+        for (var rank = 0; rank < worldSize; rank++)
+        {
+            var environment = RankProcesses.Contract(rank, worldSize, port, secret);
+            adjust?.Invoke(rank, environment);
+            job.Start(environment, ["dotnet", WorkerPath, .. args]);
+        }
+        return job;
+    }
+
     /// <summary>A suite argument: several runs in one job, each a list of key=value pairs.</summary>
     public static string Suite(params string[][] runs) => "runs=" + string.Join("|", runs.Select(r => string.Join(",", r)));
 

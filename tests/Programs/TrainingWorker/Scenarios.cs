@@ -108,7 +108,7 @@ public static class Scenarios
             SplitBatches = Get(args, "split", "false") == "true",
             ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
             AutomaticCheckpointNaming = args.ContainsKey("project"),
-            TotalLimit = 2,
+            TotalLimit = int.Parse(Get(args, "limit", "2"), CultureInfo.InvariantCulture),
             OverlapGradientSync = Get(args, "overlap", "true") == "true",
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
@@ -123,7 +123,9 @@ public static class Scenarios
         if (resume && checkpoint is not null) accelerator.LoadState(checkpoint);
         var every = int.Parse(Get(args, "every", "0"), CultureInfo.InvariantCulture);
         var restarted = Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") is { } count && count != "0";
-        if (restarted && args.ContainsKey("project")) Console.WriteLine("resumed from " + accelerator.LoadState());
+        // save_to=<folder>: the periodic saves replace that one folder instead of naming checkpoint_N.
+        var saveTo = args.TryGetValue("save_to", out var folder) ? folder : null;
+        if (restarted && (args.ContainsKey("project") || saveTo is not null)) Console.WriteLine("resumed from " + accelerator.LoadState(saveTo));
         var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
@@ -150,7 +152,7 @@ public static class Scenarios
                 lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
                 batches++;
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
-                if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState());
+                if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState(saveTo));
                 if (!restarted && batches == crashAt && accelerator.ProcessIndex == dieRank)
                     throw new InvalidOperationException($"rank {dieRank} fails at batch {crashAt} on purpose");
                 if (!restarted && batches == dieAt && accelerator.ProcessIndex == dieRank)
