@@ -51,13 +51,14 @@ internal static class JsonNodeReader
         {
             case JsonTokenType.StartObject:
                 var entries = new List<(ScalarNode, ConfigNode)>();
+                var keys = new HashSet<string>(StringComparer.Ordinal);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
                     var (keyLine, keyColumn) = Position(reader.TokenStartIndex, lineStarts);
                     var key = new ScalarNode(reader.GetString()!, true, keyLine, keyColumn);
                     reader.Read();
                     var value = ReadValue(ref reader, lineStarts, path, depth + 1);
-                    if (entries.Any(e => e.Item1.Text == key.Text))
+                    if (!keys.Add(key.Text))
                         throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, key.Line, key.Column, key.Text,
                             $"the key '{key.Text}' appears twice; keep one."));
                     entries.Add((key, value));
