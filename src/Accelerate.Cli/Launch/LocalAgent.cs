@@ -207,7 +207,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 {
                     // The mode applies to the last folder created only: make each level the launcher owns itself.
                     foreach (var level in new[] { Path.GetDirectoryName(attemptDirectory)!, attemptDirectory, directory })
-                        Directory.CreateDirectory(level, OwnerOnly);
+                    {
+                        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(level);
+                        else Directory.CreateDirectory(level, OwnerOnly);
+                    }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

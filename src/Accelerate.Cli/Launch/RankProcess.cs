@@ -101,13 +101,12 @@ internal sealed class RankProcess : IDisposable
     }
 
     /// <summary>A rank's log, readable by the owner only (it may hold anything the program prints).</summary>
-    private static StreamWriter OwnerOnlyLog(string path) =>
-        new(new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        })) { AutoFlush = true };
+    private static StreamWriter OwnerOnlyLog(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return new StreamWriter(new FileStream(path, options)) { AutoFlush = true };
+    }
 
     private async Task<RankExit> Finish(Task exited, string errorFile)
     {

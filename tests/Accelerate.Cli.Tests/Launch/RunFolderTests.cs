@@ -2,6 +2,7 @@ namespace Accelerate.Cli.Tests.Launch;
 
 /// <summary>Where the launcher keeps error files and --tee logs, and who can read them.</summary>
 [TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class RunFolderTests
 {
     private const UnixFileMode OwnerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

@@ -3,6 +3,7 @@ using Accelerate.Distributed.SharedMemory;
 namespace Accelerate.Tests.Distributed;
 
 [TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SharedMemoryTests
 {
     private static readonly UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -51,13 +51,9 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     public static SharedMemoryRegion Create(string path, int ranks, long slotBytes)
     {
         var length = Length(ranks, slotBytes);
-        var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.ReadWrite,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var stream = new FileStream(path, options);
         try
         {
             var error = PosixFallocate((int)stream.SafeFileHandle.DangerousGetHandle(), 0, length);
