@@ -24,13 +24,26 @@ public static class Program
         }
 
         var rest = args[1..];
-        return args[0] switch
+        try
         {
-            "launch" => LaunchCommand.Run(rest),
-            "config" => ConfigCommand.Run(rest),
-            "env" => EnvCommand.Run(rest),
-            _ => Unknown(args[0]),
-        };
+            return args[0] switch
+            {
+                "launch" => LaunchCommand.Run(rest),
+                "config" => ConfigCommand.Run(rest),
+                "env" => EnvCommand.Run(rest),
+                _ => Unknown(args[0]),
+            };
+        }
+        catch (Exception e)
+        {
+            // Last resort: every foreseen failure has its own code and message; this one still gets a line, not a crash dump.
+            var debug = args.Contains("--debug") || Environment.GetEnvironmentVariable("ACCELERATE_DEBUG_MODE") is "1" or "true" or "TRUE" or "True";
+            var message = string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+            Console.Error.WriteLine($"accelerate: error ACC3051: unexpected {e.GetType().Name}: {message} " +
+                (debug ? "Details follow; please report them." : "Run again with --debug for the details, and report them if the message does not say what to fix."));
+            if (debug) Console.Error.WriteLine(e);
+            return 1;
+        }
     }
 
     private static int Unknown(string command)

@@ -21,4 +21,10 @@ public static class ConfigErrorCode
     public const string AlreadyExists = "ACC2407";
     /// <summary>The questionnaire needs a terminal.</summary>
     public const string NoTerminal = "ACC2408";
+    /// <summary>YAML aliases that are too many or would expand the file beyond the reading budget (an alias bomb).</summary>
+    public const string AliasExpansion = "ACC2409";
+    /// <summary>Values nested deeper than the reader allows.</summary>
+    public const string NestingDepth = "ACC2410";
+    /// <summary>A file larger than any config file needs to be.</summary>
+    public const string FileTooLarge = "ACC2411";
 }

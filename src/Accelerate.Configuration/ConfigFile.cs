@@ -24,6 +24,7 @@ public static class ConfigFile
         string text;
         try
         {
+            if (new FileInfo(path).Length > ReadingLimits.MaxFileBytes) throw TooLarge(path);
             text = File.ReadAllText(path, Encoding.UTF8);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -38,9 +39,14 @@ public static class ConfigFile
     /// <exception cref="ConfigFileException">The text is malformed, or has unknown keys or bad values.</exception>
     public static ClusterConfig Parse(string text, ConfigFormat format, string path = "<config>")
     {
+        if (text.Length > ReadingLimits.MaxFileBytes) throw TooLarge(path);
         var root = format == ConfigFormat.Json ? JsonNodeReader.Read(text, path) : YamlNodeReader.Read(text, path);
         return ConfigBinder.Bind(root, path);
     }
+
+    private static ConfigFileException TooLarge(string path) =>
+        new(new ConfigFileError(ConfigErrorCode.FileTooLarge, path, 0, 0, null,
+            $"the file is larger than {ReadingLimits.MaxFileBytes >> 20} MiB; a config file is a few hundred bytes. Point --config_file at the right file, or write a new one with `accelerate config`."));
 
     /// <summary>
     /// Finds and reads the config a launch uses, as HF accelerate: an explicit <paramref name="configFile"/> must exist;

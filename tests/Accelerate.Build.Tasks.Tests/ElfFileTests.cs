@@ -70,4 +70,43 @@ public sealed class ElfFileTests
             File.Delete(path);
         }
     }
+
+    [TestMethod]
+    public void A_crafted_well_formed_object_reads_its_requirement_symbol_and_relocation()
+    {
+        var file = ElfFile.Parse("crafted.so", new CraftedElf().Bytes);
+
+        var need = file.VersionNeeds.Single();
+        Assert.AreEqual(("libfoo.so", "FOO_1", (ushort)2), (need.File, need.Version, need.VersionIndex));
+        Assert.AreEqual("foo", file.SymbolsBoundTo(need).Single().Name);
+        Assert.IsTrue(file.RelocatedSymbolIndexes.Contains(1));
+    }
+
+    private static readonly Dictionary<string, Func<byte[]>> Hostile = new()
+    {
+        ["a section table offset that wraps around"] = () => new CraftedElf().WithSectionTableOffset(ulong.MaxValue - 63).Bytes,
+        ["a section table offset beyond 2 GiB"] = () => new CraftedElf().WithSectionTableOffset(0x1_0000_0000).Bytes,
+        ["a section offset plus size that wraps around"] = () => new CraftedElf().WithOffset(CraftedElf.Relocations, ulong.MaxValue - 7).WithSize(CraftedElf.Relocations, 32).Bytes,
+        ["a string table offset that wraps around"] = () => new CraftedElf().WithOffset(CraftedElf.Strings, ulong.MaxValue - 3).WithSize(CraftedElf.Strings, 8).Bytes,
+        ["a version requirement linked to a missing section"] = () => new CraftedElf().WithLink(CraftedElf.VersionNeeds, 99).Bytes,
+        ["dynamic symbols linked to a missing section"] = () => new CraftedElf().WithLink(CraftedElf.Symbols, 0xffff_ffff).Bytes,
+        ["dynamic symbols whose strings are not a string table"] = () => new CraftedElf().WithLink(CraftedElf.Symbols, CraftedElf.Relocations).Bytes,
+        ["relocations of an odd entry size"] = () => new CraftedElf().WithEntrySize(CraftedElf.Relocations, 5).Bytes,
+        ["relocations larger than their entries allow"] = () => new CraftedElf().WithEntrySize(CraftedElf.Relocations, 23).Bytes,
+        ["dynamic symbols of an odd entry size"] = () => new CraftedElf().WithEntrySize(CraftedElf.Symbols, 7).Bytes,
+        ["a dynamic symbol table size that is not a whole number of symbols"] = () => new CraftedElf().WithSize(CraftedElf.Symbols, 47).Bytes,
+        ["version indexes fewer than the dynamic symbols"] = () => new CraftedElf().WithSize(CraftedElf.VersionSymbols, 2).Bytes,
+        ["version indexes of an odd entry size"] = () => new CraftedElf().WithEntrySize(CraftedElf.VersionSymbols, 3).Bytes,
+    };
+
+    public static IEnumerable<string> HostileFiles => Hostile.Keys;
+
+    [TestMethod]
+    [DynamicData(nameof(HostileFiles))]
+    public void A_malformed_object_is_rejected_as_invalid_data_naming_the_file(string what)
+    {
+        var bytes = Hostile[what]();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ElfFile.Parse("hostile.so", bytes), what);
+        StringAssert.Contains(e.Message, "hostile.so", what);
+    }
 }

@@ -90,4 +90,18 @@ public sealed class RepairLibTorchSharpTaskTests
         Assert.AreEqual("ACC1002", engine.Errors.Single().Code);
         StringAssert.Contains(engine.Errors.Single().Message, bogus);
     }
+
+    [TestMethod]
+    public void A_library_whose_version_requirements_link_to_a_missing_section_is_ACC1002()
+    {
+        var hostile = Path.Combine(_directory, "libLibTorchSharp.so");
+        File.WriteAllBytes(hostile, new CraftedElf().WithLink(CraftedElf.VersionNeeds, 99).Bytes);
+        var (task, engine) = NewTask(SystemLibraryLocator.DefinedVersions);
+        task.Library = new TaskItem(hostile);
+
+        Assert.IsFalse(task.Execute());
+
+        Assert.AreEqual("ACC1002", engine.Errors.Single().Code);
+        StringAssert.Contains(engine.Errors.Single().Message, "links to section 99");
+    }
 }

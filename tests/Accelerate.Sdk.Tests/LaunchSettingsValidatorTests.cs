@@ -192,6 +192,35 @@ public sealed class LaunchSettingsValidatorTests
         }
     }
 
+    [TestMethod]
+    public void An_alias_bomb_in_the_config_file_is_ACC1121_with_the_readers_code_not_gigabytes_of_memory()
+    {
+        var folder = Directory.CreateTempSubdirectory("accelerate-bomb-").FullName;
+        try
+        {
+            var bomb = new System.Text.StringBuilder("distributed_type: NO\nfsdp_config:\n  l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+            for (var level = 1; level < 9; level++)
+                bomb.Append($"  l{level}: &l{level} [{string.Join(", ", Enumerable.Repeat($"*l{level - 1}", 9))}]\n");
+            var config = Path.Combine(folder, "bomb.yaml");
+            File.WriteAllText(config, bomb.ToString());
+            var engine = new RecordingBuildEngine();
+            var task = new ValidateLaunchSettings { BuildEngine = engine, ProjectFile = Path.Combine(folder, "p.csproj"), ConfigFile = config };
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+
+            Assert.IsFalse(task.Execute());
+
+            Assert.IsLessThan(64L << 20, GC.GetTotalAllocatedBytes(precise: true) - before, "bytes allocated while validating");
+            var error = engine.Errors.Single();
+            Assert.AreEqual("ACC1121", error.Code);
+            Assert.AreEqual(config, error.File);
+            StringAssert.Contains(error.Message, "ACC2409");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static Microsoft.Build.Framework.ITaskItem Item(string name, string value)
     {
         var item = new Microsoft.Build.Utilities.TaskItem(name);

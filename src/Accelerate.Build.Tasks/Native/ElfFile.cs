@@ -10,13 +10,16 @@ namespace Accelerate.Build.Native;
 /// </summary>
 public sealed class ElfFile
 {
+    private const uint SectionTypeStrings = 3;
     private const uint SectionTypeRela = 4;
     private const uint SectionTypeRel = 9;
     private const uint SectionTypeDynamicSymbols = 11;
     private const uint SectionTypeVersionDefinitions = 0x6ffffffd;
     private const uint SectionTypeVersionNeeds = 0x6ffffffe;
     private const uint SectionTypeVersionSymbols = 0x6fffffff;
+    private const uint SectionTypeNoBits = 8;
     private const ushort VersionIndexMask = 0x7fff;
+    private const int SymbolSize = 24, RelaSize = 24, RelSize = 16, VersionIndexSize = 2;
 
     private readonly byte[] _bytes;
 
@@ -44,11 +47,20 @@ public sealed class ElfFile
     /// <summary>Reads an ELF file; throws <see cref="InvalidDataException"/> when it is not one this reader handles.</summary>
     public static ElfFile Read(string path) => Parse(path, File.ReadAllBytes(path));
 
-    /// <summary>Parses ELF bytes already in memory.</summary>
+    /// <summary>Parses ELF bytes already in memory; throws <see cref="InvalidDataException"/> for any malformed input.</summary>
     public static ElfFile Parse(string path, byte[] bytes)
     {
         var file = new ElfFile(path, bytes);
-        file.ParseSections();
+        try
+        {
+            file.ParseSections();
+        }
+        catch (Exception e) when (e is ArgumentException or OverflowException or IndexOutOfRangeException)
+        {
+            // Every field is checked before use; this is the backstop for a check missed, so that a hostile file
+            // is still reported as unreadable rather than as a crash of the build.
+            throw new InvalidDataException($"{path} is a malformed ELF file ({e.Message}).", e);
+        }
         return file;
     }
 
@@ -81,15 +93,17 @@ public sealed class ElfFile
         var sectionCount = ReadU16(0x3C);
         if (sectionTableOffset == 0 || sectionCount == 0)
             throw new InvalidDataException($"{Path} has no section headers.");
-        if (sectionEntrySize < 64 || sectionTableOffset + (ulong)sectionCount * sectionEntrySize > (ulong)span.Length)
+        // Compared as remaining room, never as offset + size, so that huge values cannot wrap around.
+        var length = (ulong)span.Length;
+        if (sectionEntrySize < 64 || sectionTableOffset > length || (length - sectionTableOffset) / sectionEntrySize < sectionCount)
             throw new InvalidDataException($"{Path} has a section header table outside the file.");
 
         var sections = new Section[sectionCount];
         for (var i = 0; i < sectionCount; i++)
         {
-            var at = checked((int)(sectionTableOffset + (ulong)(i * sectionEntrySize)));
-            sections[i] = new Section(ReadU32(at + 4), ReadU64(at + 0x18), ReadU64(at + 0x20), ReadU32(at + 0x28), ReadU64(at + 0x38));
-            if (sections[i].Type != 8 /* NOBITS */ && sections[i].Offset + sections[i].Size > (ulong)span.Length)
+            var at = (int)sectionTableOffset + i * sectionEntrySize;
+            sections[i] = new Section(i, ReadU32(at + 4), ReadU64(at + 0x18), ReadU64(at + 0x20), ReadU32(at + 0x28), ReadU64(at + 0x38));
+            if (sections[i].Type != SectionTypeNoBits && (sections[i].Offset > length || sections[i].Size > length - sections[i].Offset))
                 throw new InvalidDataException($"{Path}: section {i} lies outside the file.");
         }
 
@@ -102,10 +116,10 @@ public sealed class ElfFile
             switch (s.Type)
             {
                 case SectionTypeVersionNeeds:
-                    VersionNeeds = ReadVersionNeeds(s, sections[s.Link]);
+                    VersionNeeds = ReadVersionNeeds(s, LinkedStrings(sections, s));
                     break;
                 case SectionTypeVersionDefinitions:
-                    VersionDefinitions = ReadVersionDefinitions(s, sections[s.Link]);
+                    VersionDefinitions = ReadVersionDefinitions(s, LinkedStrings(sections, s));
                     break;
             }
         }
@@ -113,27 +127,56 @@ public sealed class ElfFile
         var relocated = new HashSet<int>();
         foreach (var s in sections)
         {
-            if ((s.Type != SectionTypeRela && s.Type != SectionTypeRel) || s.Link != dynsymIndex) continue;
-            var entrySize = s.EntrySize != 0 ? s.EntrySize : (s.Type == SectionTypeRela ? 24UL : 16UL);
+            if (s.Type != SectionTypeRela && s.Type != SectionTypeRel) continue;
+            var entrySize = EntrySize(s, s.Type == SectionTypeRela ? RelaSize : RelSize, "relocation");
+            if (s.Link != dynsymIndex) continue;
             for (ulong at = 0; at + entrySize <= s.Size; at += entrySize)
-                relocated.Add((int)(ReadU64(checked((int)(s.Offset + at + 8))) >> 32));
+                relocated.Add((int)(ReadU64((int)(s.Offset + at + 8)) >> 32));
         }
         RelocatedSymbolIndexes = relocated;
     }
 
+    /// <summary>The entry size of <paramref name="section"/>, which must be the standard one (or 0, meaning it).</summary>
+    private ulong EntrySize(Section section, int standard, string what)
+    {
+        if (section.EntrySize != 0 && section.EntrySize != (ulong)standard)
+            throw new InvalidDataException($"{Path}: section {section.Index} has {what} entries of {section.EntrySize} bytes; they are {standard} bytes.");
+        if (section.Size % (ulong)standard != 0)
+            throw new InvalidDataException($"{Path}: section {section.Index} is {section.Size} bytes, not a whole number of {standard}-byte {what} entries.");
+        return (ulong)standard;
+    }
+
+    /// <summary>The string table <paramref name="section"/> links to, checked to exist and to be one.</summary>
+    private Section LinkedStrings(Section[] sections, Section section)
+    {
+        if (section.Link >= (uint)sections.Length)
+            throw new InvalidDataException($"{Path}: section {section.Index} links to section {section.Link}, but the file has {sections.Length} sections.");
+        var strings = sections[section.Link];
+        if (strings.Type != SectionTypeStrings)
+            throw new InvalidDataException($"{Path}: section {section.Index} links to section {section.Link} for its names, which is not a string table.");
+        return strings;
+    }
+
     private List<ElfDynamicSymbol> ReadDynamicSymbols(Section[] sections, Section dynsym)
     {
-        var strings = sections[dynsym.Link];
+        var strings = LinkedStrings(sections, dynsym);
+        EntrySize(dynsym, SymbolSize, "symbol");
         var versym = sections.FirstOrDefault(s => s.Type == SectionTypeVersionSymbols);
-        var count = (int)(dynsym.Size / 24);
+        var count = (int)(dynsym.Size / SymbolSize);
+        if (versym.Type == SectionTypeVersionSymbols)
+        {
+            EntrySize(versym, VersionIndexSize, "version index");
+            if (versym.Size / VersionIndexSize < (ulong)count)
+                throw new InvalidDataException($"{Path}: section {versym.Index} has {versym.Size / VersionIndexSize} version indexes for {count} dynamic symbols.");
+        }
         var symbols = new List<ElfDynamicSymbol>(count);
         for (var i = 0; i < count; i++)
         {
-            var at = checked((int)(dynsym.Offset + (ulong)(i * 24)));
+            var at = (int)dynsym.Offset + i * SymbolSize;
             var name = ReadString(strings, ReadU32(at));
             var sectionIndex = ReadU16(at + 6);
             var version = versym.Type == SectionTypeVersionSymbols
-                ? (ushort)(ReadU16(checked((int)(versym.Offset + (ulong)(i * 2)))) & VersionIndexMask)
+                ? (ushort)(ReadU16((int)versym.Offset + i * VersionIndexSize) & VersionIndexMask)
                 : (ushort)1;
             symbols.Add(new ElfDynamicSymbol(i, name, version, sectionIndex == 0));
         }
@@ -202,5 +245,5 @@ public sealed class ElfFile
     private uint ReadU32(int at) => BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan(at, 4));
     private ulong ReadU64(int at) => BinaryPrimitives.ReadUInt64LittleEndian(_bytes.AsSpan(at, 8));
 
-    private readonly record struct Section(uint Type, ulong Offset, ulong Size, uint Link, ulong EntrySize);
+    private readonly record struct Section(int Index, uint Type, ulong Offset, ulong Size, uint Link, ulong EntrySize);
 }

@@ -23,7 +23,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         using var registrations = new SignalRegistrations(_signal, _secondSignal);
         // Without --log_dir, error files (and --tee logs) go to a temporary folder, removed after a clean run without --tee.
         var temporary = plan.LogDirectory is null && plan.Tee == 0;
-        var root = Path.Combine(plan.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"accelerate-{Environment.ProcessId}"), job.RunId);
+        var root = Path.Combine(plan.LogDirectory ?? CreateTemporaryFolder(), job.RunId);
         if (plan.LogDirectory is null && plan.Tee != 0) console.Info($"rank logs: {root}");
         int? exitCode = null;
         try
@@ -175,6 +175,26 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         return 0;
     }
 
+    /// <summary>Folders the launcher makes (under --log_dir or the temporary one): error files and logs are for the owner only.</summary>
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// A new folder under $TMPDIR as mkdtemp makes it: a random name (nobody can create it first or guess it) and
+    /// mode 0700 (nobody else can read the error files and logs in it).
+    /// </summary>
+    private static string CreateTemporaryFolder()
+    {
+        try
+        {
+            return Directory.CreateTempSubdirectory("accelerate-").FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new LaunchException("ACC3050", $"Cannot create a folder for the ranks' error files in {Path.GetTempPath()} ({e.Message}). " +
+                "Point TMPDIR at a writable folder, or pass --log_dir.", 1);
+        }
+    }
+
     private List<RankProcess> StartAll(string attemptDirectory, int attempt)
     {
         var ranks = new List<RankProcess>(plan.LocalProcesses);
@@ -183,7 +203,20 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             for (var local = 0; local < plan.LocalProcesses; local++)
             {
                 var directory = Path.Combine(attemptDirectory, local.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                Directory.CreateDirectory(directory);
+                try
+                {
+                    // The mode applies to the last folder created only: make each level the launcher owns itself.
+                    foreach (var level in new[] { Path.GetDirectoryName(attemptDirectory)!, attemptDirectory, directory })
+                    {
+                        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(level);
+                        else Directory.CreateDirectory(level, OwnerOnly);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new LaunchException("ACC3050", $"Cannot create the folder {directory} for rank logs and error files ({e.Message}). " +
+                        (plan.LogDirectory is null ? "Point TMPDIR at a writable folder, or pass --log_dir." : "Pass a writable --log_dir."), 1);
+                }
                 var errorFile = Path.Combine(directory, "error.json");
                 File.Delete(errorFile);
                 var environment = RankEnvironment.For(plan, job, local, attempt, errorFile);
@@ -191,7 +224,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 // --log_dir alone keeps both streams; --tee chooses which.
                 var tee = plan.Tee != 0 ? plan.Tee : plan.LogDirectory is null ? 0 : 3;
                 ranks.Add(new RankProcess(program, plan.ProgramArguments, environment, plan.MachineRank * plan.LocalProcesses + local,
-                    local, errorFile, directory, tee, toConsole, console));
+                    local, errorFile, directory, tee, toConsole, plan.ShutdownTimeout, console));
             }
         }
         catch

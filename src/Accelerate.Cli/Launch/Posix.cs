@@ -16,6 +16,12 @@ internal static class Posix
         if (Kill(-pid, signal) != 0) Kill(pid, signal);
     }
 
+    /// <summary>Sends <paramref name="signal"/> to the process group <paramref name="groupId"/> only; false when no such group is left.</summary>
+    public static bool SignalGroup(int groupId, int signal) => Kill(-groupId, signal) == 0;
+
+    /// <summary>Whether any process is left in the process group <paramref name="groupId"/>.</summary>
+    public static bool GroupExists(int groupId) => Kill(-groupId, 0) == 0;
+
     /// <summary>Short name of a signal number (SIGKILL), or "signal N".</summary>
     public static string SignalName(int signal) => signal switch
     {

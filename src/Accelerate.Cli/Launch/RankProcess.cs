@@ -4,7 +4,9 @@ namespace Accelerate.Cli.Launch;
 
 /// <summary>
 /// One running rank: its process (started so that it dies with the launcher and leads its own process group),
-/// its output pumped line by line to the console and tee files, and the tail of its stderr.
+/// its output pumped line by line to the console and tee files, and the tail of its stderr. When the rank exits,
+/// whatever it left running in its process group is stopped too (as torchrun does), so that nothing holds its
+/// ports or memory into the next attempt.
 /// </summary>
 internal sealed class RankProcess : IDisposable
 {
@@ -18,6 +20,7 @@ internal sealed class RankProcess : IDisposable
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StreamWriter? _stdoutFile;
     private readonly StreamWriter? _stderrFile;
+    private readonly TimeSpan _shutdownTimeout;
 
     /// <summary>Global rank.</summary>
     public int Rank { get; }
@@ -33,8 +36,9 @@ internal sealed class RankProcess : IDisposable
     /// signal fires when the forking thread ends, not the process.
     /// </summary>
     public RankProcess(ProgramCommand program, IReadOnlyList<string> programArguments, IReadOnlyDictionary<string, string> environment,
-        int rank, int localRank, string errorFile, string logDirectory, int tee, bool toConsole, LauncherConsole console)
+        int rank, int localRank, string errorFile, string logDirectory, int tee, bool toConsole, TimeSpan shutdownTimeout, LauncherConsole console)
     {
+        _shutdownTimeout = shutdownTimeout;
         Rank = rank;
         LocalRank = localRank;
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -52,8 +56,8 @@ internal sealed class RankProcess : IDisposable
 
         if (tee != 0)
         {
-            if ((tee & 1) != 0) _stdoutFile = new StreamWriter(Path.Combine(logDirectory, "stdout.log")) { AutoFlush = true };
-            if ((tee & 2) != 0) _stderrFile = new StreamWriter(Path.Combine(logDirectory, "stderr.log")) { AutoFlush = true };
+            if ((tee & 1) != 0) _stdoutFile = OwnerOnlyLog(Path.Combine(logDirectory, "stdout.log"));
+            if ((tee & 2) != 0) _stderrFile = OwnerOnlyLog(Path.Combine(logDirectory, "stderr.log"));
         }
 
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
@@ -96,15 +100,37 @@ internal sealed class RankProcess : IDisposable
         if (!Completion.IsCompleted) Posix.SignalTree(Pid, signal);
     }
 
+    /// <summary>A rank's log, readable by the owner only (it may hold anything the program prints).</summary>
+    private static StreamWriter OwnerOnlyLog(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return new StreamWriter(new FileStream(path, options)) { AutoFlush = true };
+    }
+
     private async Task<RankExit> Finish(Task exited, string errorFile)
     {
         await exited.ConfigureAwait(false);
         var time = DateTimeOffset.Now;
+        if (SessionWrapper is not null) await StopLeftovers().ConfigureAwait(false);
         // A child the rank left behind may hold its pipes open; do not wait on it for long.
         await Task.WhenAny(Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         string[] tail;
         lock (_tail) tail = [.. _tail];
         return new RankExit(Rank, LocalRank, Pid, _process.ExitCode, time, tail, errorFile);
+    }
+
+    /// <summary>
+    /// Stops what the rank left in its process group: SIGTERM, then SIGKILL after the shutdown grace period.
+    /// Only the group is signalled, never the pid alone, which may already belong to another process.
+    /// </summary>
+    private async Task StopLeftovers()
+    {
+        if (!Posix.SignalGroup(Pid, Posix.SIGTERM)) return;
+        var deadline = DateTime.UtcNow + _shutdownTimeout;
+        // Orphans are not this process's children and cannot be waited on; poll the group with a short pause.
+        while (Posix.GroupExists(Pid) && DateTime.UtcNow < deadline) await Task.Delay(20).ConfigureAwait(false);
+        Posix.SignalGroup(Pid, Posix.SIGKILL);
     }
 
     /// <inheritdoc />

@@ -7,6 +7,8 @@ internal sealed class ConfigBinder
 {
     private readonly string path;
     private readonly List<ConfigFileError> errors = [];
+    // A node that YAML aliases share becomes one object, however often it is referred to.
+    private readonly Dictionary<ConfigNode, object?> objects = new(ReferenceEqualityComparer.Instance);
 
     private ConfigBinder(string path) => this.path = path;
 
@@ -190,11 +192,17 @@ internal sealed class ConfigBinder
     private ConfigFileException Fail(string code, int line, int column, string? key, string message) =>
         new(new ConfigFileError(code, path, line, column, key, message));
 
-    private static object? ToObject(ConfigNode node) => node switch
+    private object? ToObject(ConfigNode node)
     {
-        ScalarNode scalar => scalar.ToPlainValue(),
-        SequenceNode sequence => sequence.Items.Select(ToObject).ToList(),
-        MappingNode mapping => mapping.Entries.ToDictionary(e => e.Key.Text, e => ToObject(e.Value)),
-        _ => throw new InvalidOperationException(node.GetType().Name),
-    };
+        if (objects.TryGetValue(node, out var known)) return known;
+        object? value = node switch
+        {
+            ScalarNode scalar => scalar.ToPlainValue(),
+            SequenceNode sequence => sequence.Items.Select(ToObject).ToList(),
+            MappingNode mapping => mapping.Entries.ToDictionary(e => e.Key.Text, e => ToObject(e.Value)),
+            _ => throw new InvalidOperationException(node.GetType().Name),
+        };
+        objects[node] = value;
+        return value;
+    }
 }

@@ -7,17 +7,20 @@ namespace Accelerate.Configuration.Reading;
 internal static class YamlNodeReader
 {
     /// <summary>The root node, or null for an empty document.</summary>
+    /// <remarks>
+    /// An alias shares its anchor's node instead of copying it, but everything that walks the tree (binding, writing
+    /// the file back) sees it expanded; so the expanded size is what is budgeted (<see cref="ReadingLimits"/>).
+    /// </remarks>
     public static ConfigNode? Read(string text, string path)
     {
         var parser = new Parser(new StringReader(text));
-        var anchors = new Dictionary<string, ConfigNode>();
         try
         {
             parser.Consume<StreamStart>();
             if (parser.TryConsume<StreamEnd>(out _)) return null;
             parser.Consume<DocumentStart>();
             if (parser.Accept<DocumentEnd>(out _)) return null;
-            return ReadNode(parser, anchors, path);
+            return new Reader(parser, path).ReadNode(depth: 0);
         }
         catch (YamlException e) when (e is not null)
         {
@@ -36,55 +39,100 @@ internal static class YamlNodeReader
         return (marker >= 0 && message.StartsWith("(", StringComparison.Ordinal) ? message[(marker + 3)..] : message).TrimEnd('.');
     }
 
-    private static ConfigNode ReadNode(IParser parser, Dictionary<string, ConfigNode> anchors, string path)
+    /// <summary>One document's reading: its anchors and the running totals of the expanded tree.</summary>
+    private sealed class Reader(IParser parser, string path)
     {
-        if (parser.TryConsume<AnchorAlias>(out var alias))
+        private readonly Dictionary<string, (ConfigNode Node, long Values, long Characters)> _anchors = [];
+        private long _values;
+        private long _characters;
+        private int _aliases;
+
+        public ConfigNode ReadNode(int depth)
         {
-            if (anchors.TryGetValue(alias.Value.Value, out var target)) return target;
-            throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, Line(alias), Column(alias), null,
-                $"not valid YAML: the alias *{alias.Value} refers to no anchor defined before it."));
-        }
-        ConfigNode node;
-        string? anchor;
-        if (parser.TryConsume<Scalar>(out var scalar))
-        {
-            anchor = scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value;
-            node = new ScalarNode(scalar.Value, scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded,
-                Line(scalar), Column(scalar));
-        }
-        else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
-        {
-            anchor = sequenceStart.Anchor.IsEmpty ? null : sequenceStart.Anchor.Value;
-            var items = new List<ConfigNode>();
-            while (!parser.TryConsume<SequenceEnd>(out _)) items.Add(ReadNode(parser, anchors, path));
-            node = new SequenceNode(items, Line(sequenceStart), Column(sequenceStart));
-        }
-        else if (parser.TryConsume<MappingStart>(out var mappingStart))
-        {
-            anchor = mappingStart.Anchor.IsEmpty ? null : mappingStart.Anchor.Value;
-            var entries = new List<(ScalarNode, ConfigNode)>();
-            while (!parser.TryConsume<MappingEnd>(out _))
+            if (parser.TryConsume<AnchorAlias>(out var alias))
             {
-                var keyNode = ReadNode(parser, anchors, path);
-                if (keyNode is not ScalarNode key)
-                    throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, keyNode.Line, keyNode.Column, null,
-                        "a key must be a plain name, not a list or mapping."));
-                var value = ReadNode(parser, anchors, path);
-                if (entries.Any(e => e.Item1.Text == key.Text))
-                    throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, key.Line, key.Column, key.Text,
-                        $"the key '{key.Text}' appears twice; keep one."));
-                entries.Add((key, value));
+                if (!_anchors.TryGetValue(alias.Value.Value, out var target))
+                    throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, Line(alias), Column(alias), null,
+                        $"not valid YAML: the alias *{alias.Value} refers to no anchor defined before it."));
+                if (++_aliases > ReadingLimits.MaxAliases)
+                    throw Budget(alias, $"more than {ReadingLimits.MaxAliases} alias references (*name)");
+                _values += target.Values;
+                _characters += target.Characters;
+                CheckExpansion(alias);
+                return target.Node;
             }
-            node = new MappingNode(entries, Line(mappingStart), Column(mappingStart));
+
+            var valuesBefore = _values;
+            var charactersBefore = _characters;
+            ConfigNode node;
+            string? anchor;
+            if (parser.TryConsume<Scalar>(out var scalar))
+            {
+                anchor = scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value;
+                node = new ScalarNode(scalar.Value, scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded,
+                    Line(scalar), Column(scalar));
+                _values++;
+                _characters += scalar.Value.Length;
+                CheckExpansion(scalar);
+            }
+            else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+            {
+                CheckDepth(sequenceStart, depth);
+                anchor = sequenceStart.Anchor.IsEmpty ? null : sequenceStart.Anchor.Value;
+                _values++;
+                var items = new List<ConfigNode>();
+                while (!parser.TryConsume<SequenceEnd>(out _)) items.Add(ReadNode(depth + 1));
+                node = new SequenceNode(items, Line(sequenceStart), Column(sequenceStart));
+            }
+            else if (parser.TryConsume<MappingStart>(out var mappingStart))
+            {
+                CheckDepth(mappingStart, depth);
+                anchor = mappingStart.Anchor.IsEmpty ? null : mappingStart.Anchor.Value;
+                _values++;
+                var entries = new List<(ScalarNode, ConfigNode)>();
+                var keys = new HashSet<string>(StringComparer.Ordinal);
+                while (!parser.TryConsume<MappingEnd>(out _))
+                {
+                    var keyNode = ReadNode(depth + 1);
+                    if (keyNode is not ScalarNode key)
+                        throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, keyNode.Line, keyNode.Column, null,
+                            "a key must be a plain name, not a list or mapping."));
+                    var value = ReadNode(depth + 1);
+                    if (!keys.Add(key.Text))
+                        throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, key.Line, key.Column, key.Text,
+                            $"the key '{key.Text}' appears twice; keep one."));
+                    entries.Add((key, value));
+                }
+                node = new MappingNode(entries, Line(mappingStart), Column(mappingStart));
+            }
+            else
+            {
+                var unexpected = parser.Current!;
+                throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, Line(unexpected), Column(unexpected), null,
+                    $"not valid YAML: unexpected {unexpected.GetType().Name}."));
+            }
+            if (anchor is not null) _anchors[anchor] = (node, _values - valuesBefore, _characters - charactersBefore);
+            return node;
         }
-        else
+
+        private void CheckDepth(ParsingEvent at, int depth)
         {
-            var unexpected = parser.Current!;
-            throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.Syntax, path, Line(unexpected), Column(unexpected), null,
-                $"not valid YAML: unexpected {unexpected.GetType().Name}."));
+            if (depth >= ReadingLimits.MaxDepth)
+                throw new ConfigFileException(new ConfigFileError(ConfigErrorCode.NestingDepth, path, Line(at), Column(at), null,
+                    $"values are nested more than {ReadingLimits.MaxDepth} levels deep here; a config file needs a few. Flatten the file, or remove what does not belong in it."));
         }
-        if (anchor is not null) anchors[anchor] = node;
-        return node;
+
+        private void CheckExpansion(ParsingEvent at)
+        {
+            if (_values > ReadingLimits.MaxExpandedValues)
+                throw Budget(at, $"more than {ReadingLimits.MaxExpandedValues:N0} values once its aliases are expanded");
+            if (_characters > ReadingLimits.MaxExpandedCharacters)
+                throw Budget(at, $"more than {ReadingLimits.MaxExpandedCharacters >> 20} MiB of text once its aliases are expanded");
+        }
+
+        private ConfigFileException Budget(ParsingEvent at, string what) =>
+            new(new ConfigFileError(ConfigErrorCode.AliasExpansion, path, Line(at), Column(at), null,
+                $"the file has {what}, far more than any config file needs. Write the values out instead of repeating them through aliases (*name), and remove what does not belong in the file."));
     }
 
     private static int Line(ParsingEvent e) => (int)e.Start.Line;

@@ -13,12 +13,14 @@ internal static class ProcessGroupFactory
     {
         var rendezvousTimeout = settings.RendezvousTimeout ?? timeout;
         var useMpi = settings.Backend == "mpi" || (settings.Backend == "auto" && environment.Launcher is "mpirun" or "mpiexec" && MpiAvailable(log));
-        return settings.Backend switch
+        var group = settings.Backend switch
         {
             _ when useMpi => Mpi.MpiProcessGroup.Create(environment, settings.DebugMode),
             "nccl" => Nccl.NcclProcessGroup.Create(() => CreateTcp(environment, rendezvousTimeout, settings, log), TorchSharp.torch.cuda.is_available()),
             _ => CreateTcp(environment, rendezvousTimeout, settings, log),
         };
+        LaunchSecretVariable.Forget();
+        return group;
     }
 
     private static ProcessGroup CreateTcp(DistributedEnvironment environment, TimeSpan rendezvousTimeout, CollectiveSettings settings, Action<string> log)

@@ -21,10 +21,10 @@ internal sealed class LauncherRun : IDisposable
 
     private readonly DirectoryInfo _temporary = Directory.CreateTempSubdirectory("accelerate-launch-test-");
 
-    private LauncherRun(ProcessStartInfo start)
+    private LauncherRun(ProcessStartInfo start, bool tmpdirGiven)
     {
         // The launcher keeps a failed run's error files in the temporary folder: give each run its own, removed on dispose.
-        start.Environment["TMPDIR"] = _temporary.FullName;
+        if (!tmpdirGiven) start.Environment["TMPDIR"] = _temporary.FullName;
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => Add(e.Data, _stdout, _outClosed);
         _process.ErrorDataReceived += (_, e) => Add(e.Data, _stderr, _errClosed);
@@ -47,7 +47,7 @@ internal sealed class LauncherRun : IDisposable
             if (value is null) start.Environment.Remove(name);
             else start.Environment[name] = value;
         }
-        return new LauncherRun(start);
+        return new LauncherRun(start, tmpdirGiven: environment?.ContainsKey("TMPDIR") == true);
     }
 
     /// <summary>Launches RankProbe with <paramref name="options"/> and then its <paramref name="probeArgs"/>.</summary>
@@ -58,6 +58,9 @@ internal sealed class LauncherRun : IDisposable
         : Process.GetCurrentProcess().MainModule?.FileName is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
 
     public int Pid => _process.Id;
+
+    /// <summary>The launcher's TMPDIR: a folder of this run's own.</summary>
+    public string TemporaryFolder => _temporary.FullName;
 
     /// <summary>Every line so far, stdout and stderr in arrival order.</summary>
     public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }

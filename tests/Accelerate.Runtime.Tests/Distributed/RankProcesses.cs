@@ -43,17 +43,21 @@ internal sealed class RankProcesses : IDisposable
         ["OMP_NUM_THREADS"] = "1",
     };
 
-    /// <summary>Starts every rank of a job on this host running <paramref name="scenario"/>.</summary>
-    public static RankProcesses StartJob(int worldSize, string scenario, Action<int, Dictionary<string, string?>>? adjust = null)
+    /// <summary>
+    /// Starts every rank of a job on this host running <paramref name="scenario"/>; <paramref name="prefix"/> gives a
+    /// command to run a rank's worker inside (e.g. nsenter), or null.
+    /// </summary>
+    public static RankProcesses StartJob(int worldSize, string scenario, Action<int, Dictionary<string, string?>>? adjust = null,
+        Func<int, string[]?>? prefix = null, RankProcesses? into = null)
     {
         var port = FreePort();
         var secret = NewSecret();
-        var job = new RankProcesses();
+        var job = into ?? new RankProcesses();
         for (var rank = 0; rank < worldSize; rank++)
         {
             var environment = Contract(rank, worldSize, port, secret);
             adjust?.Invoke(rank, environment);
-            job.Start(environment, ["dotnet", WorkerPath, .. scenario.Split(' ')]);
+            job.Start(environment, [.. prefix?.Invoke(rank) ?? [], "dotnet", WorkerPath, .. scenario.Split(' ')]);
         }
         return job;
     }

@@ -11,16 +11,19 @@ using TorchSharp;
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
+//   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
 try
 {
     LibTorchLoader.EnsureLoaded();
+    if (scenario == "children") Scenarios.Children("before");
     var group = DistributedState.Initialize() ?? throw new InvalidOperationException("not launched as several ranks");
     Console.WriteLine($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
     var code = scenario switch
     {
         "check" => Scenarios.Check(group),
         "join" => 0,
+        "children" => Scenarios.Children("after"),
         "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16),
         "mismatch" => Scenarios.Mismatch(group),
         "mismatch-shape" => Scenarios.MismatchShape(group),
@@ -39,6 +42,32 @@ catch (AccelerateException e)
 
 internal static class Scenarios
 {
+    /// <summary>Prints "{when} own=… managed-child=… native-child=…", each yes when that process sees the secret.</summary>
+    public static int Children(string when)
+    {
+        const string Check = "if [ -n \"$ACCELERATE_LAUNCH_SECRET\" ]; then echo yes; else echo no; fi";
+        var own = Environment.GetEnvironmentVariable("ACCELERATE_LAUNCH_SECRET") is null ? "no" : "yes";
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, ArgumentList = { "-c", Check } };
+        using var managed = Process.Start(start)!;
+        var managedChild = managed.StandardOutput.ReadToEnd().Trim();
+        managed.WaitForExit();
+        var output = Path.GetTempFileName();
+        try
+        {
+            RunThroughLibc(Check + " > " + output);
+            Console.WriteLine($"{when} own={own} managed-child={managedChild} native-child={File.ReadAllText(output).Trim()}");
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+        return 0;
+    }
+
+    // libc's system(): a child started by native code, from the C library's environment rather than .NET's.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "system")]
+    private static extern int RunThroughLibc([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string command);
+
     public static int Stall(ProcessGroup group, int stalled, long elements)
     {
         using var tensor = torch.ones(elements);

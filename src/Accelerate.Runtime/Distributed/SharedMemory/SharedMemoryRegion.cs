@@ -42,12 +42,37 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
 
     private static long Length(int ranks, long slotBytes) => (long)Line * ranks + 2L * ranks * slotBytes;
 
-    /// <summary>Creates the file (by the first rank of the machine).</summary>
+    /// <summary>
+    /// Creates the file (by the first rank of the machine): new (never one that exists), readable and writable by
+    /// this user only, with its whole length reserved, so that a full /dev/shm fails here, with an
+    /// <see cref="IOException"/>, instead of killing a rank with SIGBUS when it first touches a page. A file it
+    /// created is removed again when anything fails.
+    /// </summary>
     public static SharedMemoryRegion Create(string path, int ranks, long slotBytes)
     {
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, Length(ranks, slotBytes), MemoryMappedFileAccess.ReadWrite);
-        return new SharedMemoryRegion(file, ranks, 0, slotBytes);
+        var length = Length(ranks, slotBytes);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var stream = new FileStream(path, options);
+        try
+        {
+            var error = PosixFallocate((int)stream.SafeFileHandle.DangerousGetHandle(), 0, length);
+            if (error != 0)
+                throw new IOException($"cannot reserve {length / (1024.0 * 1024.0):0.#} MiB in {Path.GetDirectoryName(path)} " +
+                    $"({Marshal.GetPInvokeErrorMessage(error)}); it is too small or full");
+            var file = MemoryMappedFile.CreateFromFile(stream, null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+            return new SharedMemoryRegion(file, ranks, 0, slotBytes);
+        }
+        catch
+        {
+            stream.Dispose();
+            File.Delete(path);
+            throw;
+        }
     }
+
+    [DllImport("libc", EntryPoint = "posix_fallocate")]
+    private static extern int PosixFallocate(int fd, long offset, long length);
 
     /// <summary>Maps the file the first rank created.</summary>
     public static SharedMemoryRegion Open(string path, int ranks, int me, long slotBytes)

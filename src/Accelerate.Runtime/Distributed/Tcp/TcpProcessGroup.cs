@@ -64,40 +64,79 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
 
     // ---- shared memory set-up ----
 
+    /// <summary>
+    /// Maps one region for the ranks of this machine, or none: every rank must have it mapped, so a rank that cannot
+    /// open it (its own /dev/shm, as in a container that shares only the network) makes all of them use TCP.
+    /// </summary>
     private SharedMemoryRegion? MapSharedMemory(Team local, Action<string> log)
     {
         const int NameBytes = 256;
         var name = new byte[NameBytes];
         SharedMemoryRegion? region = null;
         string? path = null;
-        if (local.Me == 0)
+        try
         {
-            try
+            if (local.Me == 0)
             {
-                path = Path.Combine(SharedDirectory(), $"accelerate-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}");
-                region = SharedMemoryRegion.Create(path, local.Size, SlotBytes);
-                Encoding.UTF8.GetBytes(path).CopyTo(name, 0);
+                try
+                {
+                    path = Path.Combine(SharedDirectory(), $"accelerate-{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}");
+                    region = SharedMemoryRegion.Create(path, local.Size, SlotBytes);
+                    Encoding.UTF8.GetBytes(path).CopyTo(name, 0);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    log($"ACC2180: shared memory is unavailable ({e.Message}); ranks on this machine exchange data over TCP loopback. " +
+                        "Give the machine (or container) a larger /dev/shm, e.g. docker run --shm-size=1g, to use it.");
+                    path = null;
+                }
+                fixed (byte* n = name)
+                    for (var i = 1; i < local.Size; i++) Link(local.Ranks[i]).Send((nint)n, NameBytes);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            else
             {
-                log($"shared memory is unavailable ({e.Message}); ranks on this machine exchange data over TCP loopback.");
-                path = null;
+                fixed (byte* n = name) Link(local.Ranks[0]).Receive((nint)n, NameBytes);
+                var text = Encoding.UTF8.GetString(name).TrimEnd('\0');
+                try
+                {
+                    if (text.Length > 0) region = SharedMemoryRegion.Open(text, local.Size, local.Me, SlotBytes);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    log($"ACC2181: cannot open the shared memory of local rank 0 ({e.Message}): this rank has a /dev/shm of its own " +
+                        "(a container sharing only the network?). Every rank on this machine exchanges data over TCP loopback; share /dev/shm (docker run --ipc=host) to use it.");
+                }
             }
-            fixed (byte* n = name)
-                for (var i = 1; i < local.Size; i++) Link(local.Ranks[i]).Send((nint)n, NameBytes);
-        }
-        else
-        {
-            fixed (byte* n = name) Link(local.Ranks[0]).Receive((nint)n, NameBytes);
-            var text = Encoding.UTF8.GetString(name).TrimEnd('\0');
-            if (text.Length > 0) region = SharedMemoryRegion.Open(text, local.Size, local.Me, SlotBytes);
-        }
 
-        // Once everyone has it mapped, the file can go: nothing is left behind in /dev/shm even after a crash.
-        var token = 0;
-        TeamAllReduce(local, (nint)(&token), 1, ElementType.Int32, ReduceOp.Sum);
-        if (path is not null) File.Delete(path);
-        return region;
+            // Everyone has it mapped, or nobody uses it.
+            var missing = region is null ? 1 : 0;
+            TeamAllReduce(local, (nint)(&missing), 1, ElementType.Int32, ReduceOp.Sum);
+            if (missing > 0 && region is not null)
+            {
+                if (local.Me == 0)
+                    log($"ACC2181: {missing} of the {local.Size} ranks on this machine cannot open its shared memory (their own lines say why); every rank here exchanges data over TCP loopback.");
+                region.Dispose();
+                region = null;
+            }
+            return region;
+        }
+        catch
+        {
+            region?.Dispose();
+            throw;
+        }
+        finally
+        {
+            // Once everyone has it mapped, or the set-up failed, the file can go: nothing is left behind in /dev/shm.
+            if (path is not null) TryDelete(path);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     private static string SharedDirectory() =>
