@@ -19,7 +19,7 @@ namespace Accelerate.Hosting;
 public static class TrainingHost
 {
     /// <summary>The variable the launcher sets from <c>--main_training_function</c>.</summary>
-    public const string MainTrainingFunctionVariable = "ACCELERATE_MAIN_TRAINING_FUNCTION";
+    public const string MainTrainingFunctionVariable = LaunchVariables.MainTrainingFunction;
 
     /// <summary>Exit code when an exception escapes the training function.</summary>
     public const int ExceptionExitCode = 1;
