@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Accelerate.Distributed;
@@ -16,6 +17,8 @@ namespace Accelerate.Hosting;
 /// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
 /// </remarks>
 [DebuggerNonUserCode]
+// Called by the generated entry point, not by user code: hidden from completion.
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class TrainingHost
 {
     /// <summary>The variable the launcher sets from <c>--main_training_function</c>.</summary>
