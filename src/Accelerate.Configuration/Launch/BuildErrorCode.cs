@@ -1,11 +1,16 @@
 namespace Accelerate.Configuration.Launch;
 
 /// <summary>
-/// Stable codes of the SDK's build-time launch checks (range ACC1100–1199), listed in docs/diagnostics.md.
-/// Here rather than beside the build tasks because <see cref="LaunchSettings"/> names each property's code.
+/// Stable codes of the build tasks (range ACC1001–1199): the libtorch repair and the SDK's launch checks,
+/// listed in docs/diagnostics.md. Here rather than beside the build tasks because <see cref="LaunchSettings"/>
+/// names each property's code.
 /// </summary>
 public static class BuildErrorCode
 {
+    /// <summary>A symbol version libLibTorchSharp.so needs is missing on this system and bound to real functions.</summary>
+    public const string LibTorchSharpCannotLoad = "ACC1001";
+    /// <summary>libLibTorchSharp.so could not be read as ELF.</summary>
+    public const string LibTorchSharpNotElf = "ACC1002";
     /// <summary><c>NumProcesses</c> is not a whole number, 1 or more.</summary>
     public const string BadNumProcesses = "ACC1100";
     /// <summary><c>NumMachines</c> is not a whole number, 1 or more.</summary>
