@@ -33,6 +33,7 @@ namespace Accelerate.Generators
             public const string EntryPoints = nameof(EntryPoints);
             public const string Settings = nameof(Settings);
             public const string Input = nameof(Input);
+            public const string Diagnostics = nameof(Diagnostics);
         }
 
         /// <inheritdoc />
@@ -72,47 +73,65 @@ namespace Accelerate.Generators
                 .Select(static (pair, _) => new GenerationInput(pair.Left, pair.Right))
                 .WithTrackingName(Steps.Input);
 
-            context.RegisterSourceOutput(input, Execute);
+            context.RegisterSourceOutput(input, EmitEntryPoint);
+
+            // Diagnostics go out on their own, one value each, with the compilation: a location in its syntax tree is a real
+            // source location, which #pragma warning disable and [SuppressMessage] apply to (a location made from a file path
+            // is not). With no diagnostic this output has nothing to redo, so edits still leave the pipeline cached.
+            var diagnostics = input
+                .SelectMany(static (input, _) => Diagnose(input))
+                .WithTrackingName(Steps.Diagnostics)
+                .Combine(context.CompilationProvider);
+            context.RegisterSourceOutput(diagnostics, static (context, pair) => context.ReportDiagnostic(pair.Left.ToDiagnostic(pair.Right)));
         }
 
-        private static void Execute(SourceProductionContext context, GenerationInput input)
+        /// <summary>What keeps each training function, or the project, from getting an entry point.</summary>
+        private static EquatableArray<DiagnosticInfo> Diagnose(GenerationInput input)
         {
-            if (input.Declarations.Functions.Count == 0) return;
+            var diagnostics = new List<DiagnosticInfo>();
+            if (input.Declarations.Functions.Count == 0) return diagnostics.ToEquatableArray();
 
-            var callable = new List<TrainingFunctionModel>();
             var byName = new Dictionary<string, TrainingFunctionModel>(StringComparer.OrdinalIgnoreCase);
             foreach (var function in input.Declarations.Functions)
             {
-                foreach (var diagnostic in function.Diagnostics) context.ReportDiagnostic(diagnostic.ToDiagnostic());
+                diagnostics.AddRange(function.Diagnostics);
                 if (byName.TryGetValue(function.Name, out var first))
-                {
-                    context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.DuplicateName, function.Attribute, function.Method, function.Name, first.Method).ToDiagnostic());
-                    continue;
-                }
-                byName.Add(function.Name, function);
-                if (function.IsValid) callable.Add(function);
+                    diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.DuplicateName, function.Attribute, function.Method, function.Name, first.Method));
+                else
+                    byName.Add(function.Name, function);
             }
 
-            var executable = input.Settings.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication or OutputKind.WindowsRuntimeApplication;
-            if (!executable)
+            if (!IsExecutable(input.Settings))
             {
                 foreach (var function in input.Declarations.Functions)
-                    context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.NotExecutable, function.Attribute, function.Method, Describe(input.Settings.OutputKind)).ToDiagnostic());
+                    diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.NotExecutable, function.Attribute, function.Method, Describe(input.Settings.OutputKind)));
             }
 
             foreach (var entryPoint in input.Declarations.EntryPoints)
-                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.EntryPointExists, entryPoint.Location, entryPoint.Description, input.Declarations.Functions[0].Method).ToDiagnostic());
+                diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.EntryPointExists, entryPoint.Location, entryPoint.Description, input.Declarations.Functions[0].Method));
 
             if (input.Settings.BuildChoice is { } choice && !byName.ContainsKey(choice))
             {
                 var names = string.Join(", ", byName.Keys.Select(n => $"'{n}'"));
-                context.ReportDiagnostic(DiagnosticInfo.Create(GeneratorDiagnostics.UnknownBuildChoice, input.Declarations.Functions[0].Attribute, choice, names).ToDiagnostic());
+                diagnostics.Add(DiagnosticInfo.Create(GeneratorDiagnostics.UnknownBuildChoice, input.Declarations.Functions[0].Attribute, choice, names));
             }
+            return diagnostics.ToEquatableArray();
+        }
 
+        private static void EmitEntryPoint(SourceProductionContext context, GenerationInput input)
+        {
             // A second entry point or a library would only add compiler errors to ours.
-            if (!executable || input.Declarations.EntryPoints.Count > 0 || callable.Count == 0) return;
+            if (!IsExecutable(input.Settings) || input.Declarations.EntryPoints.Count > 0) return;
+
+            // The first function of each name (a second one is ACCG012), if nothing else is wrong with it.
+            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var callable = input.Declarations.Functions.Where(function => names.Add(function.Name) && function.IsValid).ToList();
+            if (callable.Count == 0) return;
             context.AddSource(EntryPointEmitter.HintName, EntryPointEmitter.Emit(callable, input.Settings.BuildChoice, input.Settings.LambdaAttributes));
         }
+
+        private static bool IsExecutable(ProjectSettings settings) =>
+            settings.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication or OutputKind.WindowsRuntimeApplication;
 
         private static string Describe(OutputKind kind) => kind switch
         {

@@ -217,6 +217,41 @@ public sealed class DiagnosticTests
     }
 
     [TestMethod]
+    public void Warning_ACCG014_is_silenced_by_pragma_warning_disable_around_the_attribute()
+    {
+        var source = GeneratorHarness.WithUsings("""
+            public static class Train
+            {
+            #pragma warning disable ACCG014
+                [TrainingFunction]
+            #pragma warning restore ACCG014
+                public static void Run() { }
+            }
+            """);
+        var result = GeneratorHarness.Run(
+            GeneratorHarness.Compile([("Program.cs", source)]),
+            new Dictionary<string, string> { ["MainTrainingFunction"] = "pretrain" });
+
+        var reported = result.GeneratorDiagnostics.Where(d => d.Id == "ACCG014" && !d.IsSuppressed).ToList();
+        Assert.IsEmpty(reported, string.Join("; ", reported));
+        Assert.HasCount(1, result.GeneratedSources, "the entry point is still generated");
+    }
+
+    [TestMethod]
+    public void Every_descriptor_explains_itself_and_links_to_its_row_in_the_diagnostics_index()
+    {
+        var index = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "diagnostics.md"));
+        foreach (var descriptor in GeneratorDiagnostics.All)
+        {
+            Assert.IsFalse(string.IsNullOrWhiteSpace(descriptor.Description.ToString()), $"{descriptor.Id} has no description");
+            var anchor = descriptor.Id.ToLowerInvariant();
+            StringAssert.StartsWith(descriptor.HelpLinkUri, "https://", descriptor.Id);
+            StringAssert.EndsWith(descriptor.HelpLinkUri, $"/docs/diagnostics.md#{anchor}", descriptor.Id);
+            StringAssert.Contains(index, $"<a id=\"{anchor}\"></a>{descriptor.Id} |", $"docs/diagnostics.md has no row for {descriptor.Id}");
+        }
+    }
+
+    [TestMethod]
     public void Every_diagnostic_code_is_unique_and_tested()
     {
         var ids = GeneratorDiagnostics.All.Select(d => d.Id).ToList();

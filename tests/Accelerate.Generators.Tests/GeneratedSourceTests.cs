@@ -16,7 +16,7 @@ public sealed class GeneratedSourceTests
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Compile(source));
 
-        Snapshot.Match(shape + ".g.cs", result.SingleSource);
+        Snapshot.Match(shape + ".generated.txt", result.SingleSource);
         Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
     }
 
@@ -27,7 +27,7 @@ public sealed class GeneratedSourceTests
             GeneratorHarness.Compile(Shapes.SeveralNamed),
             new Dictionary<string, string> { ["MainTrainingFunction"] = "finetune" });
 
-        Snapshot.Match("SeveralNamedWithBuildChoice.g.cs", result.SingleSource);
+        Snapshot.Match("SeveralNamedWithBuildChoice.generated.txt", result.SingleSource);
         Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
     }
 
@@ -38,7 +38,7 @@ public sealed class GeneratedSourceTests
             [("Program.cs", GeneratorHarness.WithUsings(Shapes.Int32WithArguments.Replace("namespace Company.Training;", "namespace Company.Training { }")))],
             parseOptions: new Microsoft.CodeAnalysis.CSharp.CSharpParseOptions(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp9)));
 
-        Snapshot.Match("Int32WithArgumentsCSharp9.g.cs", result.SingleSource);
+        Snapshot.Match("Int32WithArgumentsCSharp9.generated.txt", result.SingleSource);
         Assert.IsEmpty(result.Errors, string.Join("\n", result.Errors));
     }
 
@@ -64,5 +64,23 @@ public sealed class GeneratedSourceTests
 
         Assert.IsEmpty(result.GeneratedSources);
         Assert.IsEmpty(result.GeneratorDiagnostics);
+    }
+
+    [TestMethod]
+    public void The_entry_point_says_it_is_generated_code()
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile(Shapes.VoidWithoutParameters));
+
+        StringAssert.Contains(result.SingleSource, "[global::System.CodeDom.Compiler.GeneratedCode(\"Accelerate.Generators\", \"");
+    }
+
+    [TestMethod]
+    public void The_runtime_types_only_the_entry_point_calls_are_hidden_from_completion()
+    {
+        foreach (var type in new[] { typeof(Accelerate.Hosting.TrainingHost), typeof(Accelerate.Hosting.TrainingFunction), typeof(Accelerate.Hosting.TrainingContext) })
+        {
+            var browsable = type.GetCustomAttributes(typeof(System.ComponentModel.EditorBrowsableAttribute), false).Cast<System.ComponentModel.EditorBrowsableAttribute>().SingleOrDefault();
+            Assert.AreEqual(System.ComponentModel.EditorBrowsableState.Never, browsable?.State, type.Name);
+        }
     }
 }

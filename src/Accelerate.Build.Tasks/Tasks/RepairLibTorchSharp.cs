@@ -1,4 +1,5 @@
 using Accelerate.Build.Native;
+using Accelerate.Configuration.Launch;
 using Microsoft.Build.Framework;
 using Task = Microsoft.Build.Utilities.Task;
 
@@ -35,7 +36,7 @@ public sealed class RepairLibTorchSharp : Task
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            Log.LogError(null, "ACC1002", null, path, 0, 0, 0, 0,
+            Log.LogError(null, BuildErrorCode.LibTorchSharpNotElf, null, path, 0, 0, 0, 0,
                 "Cannot read {0} to check that it loads on this machine: {1} Restore the package again (delete its folder in the NuGet cache and run 'dotnet restore'), or set AccelerateRepairLibTorch=false to skip the check.",
                 path, e.Message);
             return false;
@@ -45,7 +46,7 @@ public sealed class RepairLibTorchSharp : Task
         {
             var need = refusal.Requirement;
             var symbols = refusal.Symbols.Count == 0 ? "(no symbols)" : string.Join(", ", refusal.Symbols.Take(8)) + (refusal.Symbols.Count > 8 ? $" and {refusal.Symbols.Count - 8} more" : "");
-            Log.LogError(null, "ACC1001", null, path, 0, 0, 0, 0,
+            Log.LogError(null, BuildErrorCode.LibTorchSharpCannotLoad, null, path, 0, 0, 0, 0,
                 "{0} needs {1} from {2}, which this machine's {2} ({3}) does not define. Symbols bound to it: {4}. These are real functions, so the library cannot be made to load here. Build and run on a system whose {2} defines {1} ({5}), or use a TorchSharp package built for this system.",
                 Path.GetFileName(path), need.Version, need.File, SystemLibraryLocator.Find(need.File) ?? "not found", symbols, RequiredSystem(need.Version));
         }

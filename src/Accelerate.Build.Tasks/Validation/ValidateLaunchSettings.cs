@@ -1,6 +1,7 @@
 using System.Xml;
 using System.Xml.Linq;
 using Accelerate.Configuration;
+using Accelerate.Configuration.Launch;
 using Microsoft.Build.Framework;
 using Task = Microsoft.Build.Utilities.Task;
 
@@ -55,7 +56,7 @@ public sealed class ValidateLaunchSettings : Task
         catch (ConfigFileException e) when (e.Code == ConfigErrorCode.FileNotFound)
         {
             var source = Locate("AccelerateConfig", globals);
-            Report(new LaunchDiagnostic("ACC1120",
+            Report(new LaunchDiagnostic(BuildErrorCode.ConfigFileMissing,
                 $"AccelerateConfig names the config file '{e.Errors[0].Path}' ({source.Description}), which does not exist. Create it with 'accelerate config --config_file {e.Errors[0].Path}', or fix the path.",
                 source.File, source.Line));
             return false;
@@ -63,7 +64,7 @@ public sealed class ValidateLaunchSettings : Task
         catch (ConfigFileException e)
         {
             foreach (var error in e.Errors)
-                Log.LogError(null, "ACC1121", null, error.Path, error.Line, error.Column, 0, 0,
+                Log.LogError(null, BuildErrorCode.ConfigFileInvalid, null, error.Path, error.Line, error.Column, 0, 0,
                     "The accelerate config file is not valid: {0} ({1}{2}). Fix the file, or point AccelerateConfig at another one.",
                     error.Message, error.Code, error.Key is null ? "" : $", key {error.Key}");
             return false;

@@ -38,12 +38,12 @@ internal sealed class LaunchArguments
             if (equals >= 0) value = body[(equals + 1)..];
             else if (!option.TakesValue) value = "true";
             else if (i + 1 < args.Count) value = args[++i];
-            else throw new LaunchException("ACC3002", $"{arg} needs a value: {arg} {option.ValueHint}.");
+            else throw new LaunchException(LaunchErrorCode.MissingValue, $"{arg} needs a value: {arg} {option.ValueHint}.");
 
             if (!option.TakesValue && value is not ("true" or "false" or "True" or "False" or "1" or "0"))
-                throw new LaunchException("ACC3003", $"{arg} is a flag: give it alone, or as {arg}=true / {arg}=false (got '{value}').");
+                throw new LaunchException(LaunchErrorCode.BadValue, $"{arg} is a flag: give it alone, or as {arg}=true / {arg}=false (got '{value}').");
             if (option.AllowedValues is { } allowed && !allowed.Contains(value))
-                throw new LaunchException("ACC3003", $"{arg} '{value}' is not allowed: use one of {string.Join(", ", allowed)}.");
+                throw new LaunchException(LaunchErrorCode.BadValue, $"{arg} '{value}' is not allowed: use one of {string.Join(", ", allowed)}.");
             parsed.Options[option.Name] = option.TakesValue ? value : (value is "true" or "True" or "1" ? "true" : "false");
             parsed.Spellings[option.Name] = arg.Split('=')[0];
         }
@@ -68,6 +68,6 @@ internal sealed class LaunchArguments
             .Take(3)
             .ToList();
         var hint = close.Count > 0 ? $" Did you mean {string.Join(" or ", close.Select(c => "--" + c))}?" : "";
-        return new LaunchException("ACC3001", $"Unknown option '{arg}'.{hint} See 'accelerate launch -h' for every option; put program arguments after the program (or after '--').");
+        return new LaunchException(LaunchErrorCode.UnknownOption, $"Unknown option '{arg}'.{hint} See 'accelerate launch -h' for every option; put program arguments after the program (or after '--').");
     }
 }

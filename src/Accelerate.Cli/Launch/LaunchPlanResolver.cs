@@ -1,5 +1,6 @@
 using System.Globalization;
 using Accelerate.Configuration;
+using Accelerate.Configuration.Launch;
 namespace Accelerate.Cli.Launch;
 
 /// <summary>
@@ -30,12 +31,12 @@ internal sealed class LaunchPlanResolver
     private LaunchPlan Build(int gpuCount, int cores)
     {
         if (_args.Program is null)
-            throw new LaunchException("ACC3007", "No program given. Usage: accelerate launch [options] <program.dll | executable | project> [program args...] (see 'accelerate launch -h').");
+            throw new LaunchException(LaunchErrorCode.NoProgram, "No program given. Usage: accelerate launch [options] <program.dll | executable | project> [program args...] (see 'accelerate launch -h').");
 
         var cpuFlag = Bool("cpu");
         var multiGpuFlag = Bool("multi_gpu");
         if (cpuFlag == true && multiGpuFlag == true)
-            throw new LaunchException("ACC3005", "--cpu and --multi_gpu contradict each other: give one of them.");
+            throw new LaunchException(LaunchErrorCode.Contradiction, "--cpu and --multi_gpu contradict each other: give one of them.");
 
         var configType = _config?.DistributedType.ToWire();
         var useCpu = Pick("cpu", cpuFlag,
@@ -44,66 +45,66 @@ internal sealed class LaunchPlanResolver
         var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == "MULTI_GPU" ? true : null, null, false, "");
 
         var standalone = Bool("standalone") == true;
-        var numMachines = Pick("num_machines", Int("num_machines", "nnodes", 1), _config?.NumMachines, null, 1, "one machine");
+        var numMachines = Pick("num_machines", Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
         if (standalone && numMachines != 1)
-            throw new LaunchException("ACC3005", $"--standalone runs on one machine, but --num_machines is {numMachines}: drop one of them.");
-        var machineRank = Pick("machine_rank", Int("machine_rank", "node_rank", 0), _config?.MachineRank, null, 0, "machine 0");
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"--standalone runs on one machine, but --num_machines is {numMachines}: drop one of them.");
+        var machineRank = Pick("machine_rank", Int("machine_rank", Alias("machine_rank"), 0), _config?.MachineRank, null, 0, "machine 0");
         if (machineRank >= numMachines)
-            throw new LaunchException("ACC3003", $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
+            throw new LaunchException(LaunchErrorCode.BadValue, $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
 
         var perGpu = useCpu ? 1 : Math.Max(gpuCount, 1);
         var nprocPerNode = ProcessesPerNode(gpuCount, cores);
         var numProcessesFlag = Int("num_processes", null, 1);
         if (nprocPerNode is { } perNode && numProcessesFlag is { } total && perNode * numMachines != total)
-            throw new LaunchException("ACC3005", $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
         var numProcesses = Pick("num_processes", numProcessesFlag ?? nprocPerNode * numMachines, _config?.NumProcesses is > 0 ? _config.NumProcesses : null,
             null, perGpu * numMachines, useCpu ? "one CPU process per machine" : "one process per GPU");
         if (numProcesses % numMachines != 0)
-            throw new LaunchException("ACC3003", $"--num_processes {numProcesses} does not split evenly over --num_machines {numMachines}: use a multiple of {numMachines}.");
+            throw new LaunchException(LaunchErrorCode.BadValue, $"--num_processes {numProcesses} does not split evenly over --num_machines {numMachines}: use a multiple of {numMachines}.");
         if (multiGpu && numProcesses < 2)
-            throw new LaunchException("ACC3005", $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
         if (multiGpu && gpuCount == 0)
-            throw new LaunchException("ACC3005", "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
+            throw new LaunchException(LaunchErrorCode.Contradiction, "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
         if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
             _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
 
         var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision?.ToWire(), null, "no", "full precision");
-        if (mixedPrecision is not ("no" or "fp16" or "bf16"))
-            throw new LaunchException("ACC3003", $"mixed_precision '{mixedPrecision}' in {_configPath} is not allowed: use no, fp16 or bf16.");
+        if (!Allowed("mixed_precision").Contains(mixedPrecision))
+            throw new LaunchException(LaunchErrorCode.BadValue, $"mixed_precision '{mixedPrecision}' in {_configPath} is not allowed: use {OneOf("mixed_precision")}.");
 
-        var mainIp = PickText("main_process_ip", Text("main_process_ip", "master_addr"), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)
-            throw new LaunchException("ACC3006", $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
-        var portFlag = standalone ? 0 : Int("main_process_port", "master_port", 0);
+            throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
+        var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0);
         var port = Pick("main_process_port", portFlag, _config?.MainProcessPort, null, numMachines == 1 ? 0 : 29500,
             numMachines == 1 ? "0 = a free port" : "torchrun's default");
-        if (port > 65535) throw new LaunchException("ACC3003", $"--main_process_port {port} is not a port: use 1..65535, or 0 for a free one.");
+        if (port > 65535) throw new LaunchException(LaunchErrorCode.BadValue, $"--main_process_port {port} is not a port: use 1..65535, or 0 for a free one.");
         if (numMachines > 1 && port == 0)
-            throw new LaunchException("ACC3003", "--main_process_port 0 (a free port) only works on one machine: every machine must be told the same port.");
+            throw new LaunchException(LaunchErrorCode.BadValue, "--main_process_port 0 (a free port) only works on one machine: every machine must be told the same port.");
 
         var rdzvBackend = PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend?.ToWire(), null, "static", "");
-        if (rdzvBackend is not ("static" or "c10d"))
-            throw new LaunchException("ACC3003", $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use static or c10d.");
+        if (!Allowed("rdzv_backend").Contains(rdzvBackend))
+            throw new LaunchException(LaunchErrorCode.BadValue, $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}.");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
-        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt("ACCELERATE_RDZV_TIMEOUT"), 900, "torchrun's static rendezvous");
+        var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt(Variable("rdzv_timeout")), 900, "torchrun's static rendezvous");
         if (_config?.MpirunHostfile is { } hostfile)
             _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
 
         var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
         if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-            throw new LaunchException("ACC3003", $"--gpu_ids '{gpuIds}' is not allowed: use 'all' or GPU numbers separated by commas, like 0,2.");
+            throw new LaunchException(LaunchErrorCode.BadValue, $"--gpu_ids '{gpuIds}' is not allowed: use 'all' or GPU numbers separated by commas, like 0,2.");
 
         var local = numProcesses / numMachines;
-        var threads = Pick("num_cpu_threads_per_process", Int("num_cpu_threads_per_process", null, 1), null, EnvInt("OMP_NUM_THREADS"),
+        var threads = Pick("num_cpu_threads_per_process", Int("num_cpu_threads_per_process", null, 1), null, EnvInt(Variable("num_cpu_threads_per_process")),
             Math.Max(1, cores / local), $"{cores} cores / {local} local processes");
-        var accumulation = Pick("gradient_accumulation_steps", Int("gradient_accumulation_steps", null, 1), null, EnvInt("ACCELERATE_GRADIENT_ACCUMULATION_STEPS"), 1, "");
+        var accumulation = Pick("gradient_accumulation_steps", Int("gradient_accumulation_steps", null, 1), null, EnvInt(Variable("gradient_accumulation_steps")), 1, "");
         var debug = Pick("debug", Bool("debug"), _config?.Debug, null, false, "");
         var function = PickText("main_training_function", _args.Get("main_training_function"), _config?.MainTrainingFunction,
-            _environment("ACCELERATE_MAIN_TRAINING_FUNCTION") is { Length: > 0 } f ? ("ACCELERATE_MAIN_TRAINING_FUNCTION", f) : null, "", "the program's only [TrainingFunction]");
+            _environment(Variable("main_training_function")) is { Length: > 0 } f ? (Variable("main_training_function"), f) : null, "", "the program's only [TrainingFunction]");
         var maxRestarts = Pick("max_restarts", Int("max_restarts", null, 0), null, null, 0, "");
         var monitor = Pick("monitor_interval", Seconds("monitor_interval"), null, null, 0.1, "");
         var shutdown = Pick("shutdown_timeout", Seconds("shutdown_timeout"), null,
-            _environment("TORCH_ELASTIC_SHUTDOWN_TIMEOUT") is { } s && double.TryParse(s, CultureInfo.InvariantCulture, out var sv) ? ("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", sv) : null, 30.0, "torchrun's grace");
+            _environment(Variable("shutdown_timeout")) is { } s && double.TryParse(s, CultureInfo.InvariantCulture, out var sv) ? (Variable("shutdown_timeout"), sv) : null, 30.0, "torchrun's grace");
         var tee = Pick("tee", Int("tee", null, 0), null, null, 0, "console only");
         var logDir = PickText("log_dir", _args.Get("log_dir"), null, null, "", "a temporary folder for error files");
         var filterText = PickText("local_ranks_filter", _args.Get("local_ranks_filter"), null, null, "", "every rank");
@@ -180,16 +181,18 @@ internal sealed class LaunchPlanResolver
         return name == "main_process_port" && _args.Get("standalone") == "true" ? "--standalone" : "--" + name;
     }
 
-    private static string? Alias(string name) => name switch
-    {
-        "num_machines" => "nnodes",
-        "machine_rank" => "node_rank",
-        "main_process_ip" => "master_addr",
-        "main_process_port" => "master_port",
-        "num_processes" => "nproc_per_node",
-        "rdzv_timeout" => "rdzv_conf",
-        _ => null,
-    };
+    /// <summary>torchrun's spelling that also sets <paramref name="name"/> (<c>nnodes</c> for <c>num_machines</c>).</summary>
+    private static string? Alias(string name) => LaunchSettings.SpellingFor(name);
+
+    /// <summary>The environment variable a setting falls back to, as <see cref="LaunchSettings"/> names it.</summary>
+    private static string Variable(string name) => LaunchSettings.ByOption(name)!.EnvironmentVariable!;
+
+    private static string[] Allowed(string name) => LaunchSettings.ByOption(name)!.AllowedValues!;
+
+    /// <summary>"no, fp16 or bf16".</summary>
+    private static string OneOf(string name) => Allowed(name) is var values && values.Length > 1
+        ? string.Join(", ", values[..^1]) + " or " + values[^1]
+        : values[0];
 
     private SettingOrigin Origin(string name) => _settings.Last(s => s.Name == name).Origin;
 
@@ -199,7 +202,7 @@ internal sealed class LaunchPlanResolver
     {
         var (a, b) = (_args.Get(name), _args.Get(alias));
         if (a is not null && b is not null && a != b)
-            throw new LaunchException("ACC3005", $"{_args.Spellings[name]} {a} and {_args.Spellings[alias]} {b} disagree: give only one.");
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{_args.Spellings[name]} {a} and {_args.Spellings[alias]} {b} disagree: give only one.");
         return a ?? b;
     }
 
@@ -209,7 +212,7 @@ internal sealed class LaunchPlanResolver
         if (text is null) return null;
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum) return value;
         var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
-        throw new LaunchException("ACC3003", $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
+        throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
     }
 
     /// <summary>torchrun's <c>--rdzv_conf k=v,...</c>: its <c>timeout</c> / <c>join_timeout</c> (seconds) set the rendezvous timeout.</summary>
@@ -226,7 +229,7 @@ internal sealed class LaunchPlanResolver
                 if (parts[0] is "timeout" or "join_timeout") timeout = seconds;
                 continue;
             }
-            throw new LaunchException("ACC3003", $"{_args.Spellings["rdzv_conf"]} '{pair}' is not allowed: use key=seconds pairs separated by commas, with timeout or join_timeout (others are accepted and ignored), like timeout=600.");
+            throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["rdzv_conf"]} '{pair}' is not allowed: use key=seconds pairs separated by commas, with timeout or join_timeout (others are accepted and ignored), like timeout=600.");
         }
         return timeout;
     }
@@ -237,7 +240,7 @@ internal sealed class LaunchPlanResolver
         "cpu" => cores,
         "auto" => gpuCount > 0 ? gpuCount : cores,
         "gpu" when gpuCount > 0 => gpuCount,
-        "gpu" => throw new LaunchException("ACC3003", $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
+        "gpu" => throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
         _ => Int("nproc_per_node", null, 1),
     };
 
@@ -245,16 +248,14 @@ internal sealed class LaunchPlanResolver
     {
         if (_args.Get(name) is not { } text) return null;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0) return value;
-        throw new LaunchException("ACC3003", $"{_args.Spellings[name]} '{text}' is not allowed: use a number of seconds, like 0.5 or 30.");
+        throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings[name]} '{text}' is not allowed: use a number of seconds, like 0.5 or 30.");
     }
 
-    private (string, int)? EnvInt(string variable)
-    {
-        var text = _environment(variable);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 1) return (variable, value);
-        throw new LaunchException("ACC3003", $"The environment variable {variable}='{text}' is not a whole number of at least 1: fix or unset it.");
-    }
+    private (string, int)? EnvInt(string variable) =>
+        LaunchValues.Int(_environment, variable, static (variable, text) => new LaunchException(LaunchErrorCode.BadValue,
+            $"The environment variable {variable}='{text}' is not a whole number of at least 1: fix or unset it."), minimum: 1) is { } value
+            ? (variable, value)
+            : null;
 
     private IReadOnlySet<int>? ParseFilter(string text, int local)
     {
@@ -263,7 +264,7 @@ internal sealed class LaunchPlanResolver
         foreach (var part in text.Split(','))
         {
             if (!int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var rank) || rank >= local)
-                throw new LaunchException("ACC3003", $"{_args.Spellings["local_ranks_filter"]} '{text}' is not allowed: use local ranks 0..{local - 1} separated by commas, like 0 or 0,2.");
+                throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["local_ranks_filter"]} '{text}' is not allowed: use local ranks 0..{local - 1} separated by commas, like 0 or 0,2.");
             ranks.Add(rank);
         }
         return ranks;

@@ -30,7 +30,7 @@ internal static class PortProbe
         {
             var holder = Holder(port);
             var who = holder is null ? "another process" : $"process {holder.Value.Pid} ({holder.Value.Command})";
-            throw new LaunchException("ACC3020",
+            throw new LaunchException(LaunchErrorCode.PortBusy,
                 $"Port {port} ({optionName}) is already in use by {who}, so rank 0 could not serve the rendezvous there. " +
                 $"Stop that process, pick another port, or pass {optionName} 0 to use a free one.", 1);
         }

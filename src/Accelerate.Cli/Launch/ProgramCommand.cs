@@ -17,20 +17,20 @@ internal sealed record ProgramCommand(string FileName, IReadOnlyList<string> Arg
         if (program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) && !noPython)
         {
             if (!File.Exists(program))
-                throw new LaunchException("ACC3008", $"Program '{program}' not found. Give the path of a built .dll (e.g. bin/Debug/net10.0/App.dll), an executable, or a project.");
+                throw new LaunchException(LaunchErrorCode.ProgramNotFound, $"Program '{program}' not found. Give the path of a built .dll (e.g. bin/Debug/net10.0/App.dll), an executable, or a project.");
             return new ProgramCommand(DotnetHost(), [Path.GetFullPath(program)], display);
         }
         if (program.Contains('/'))
         {
             if (!File.Exists(program))
-                throw new LaunchException("ACC3008", $"Program '{program}' not found. Give the path of a built .dll, an executable, or a project.");
+                throw new LaunchException(LaunchErrorCode.ProgramNotFound, $"Program '{program}' not found. Give the path of a built .dll, an executable, or a project.");
             return new ProgramCommand(Path.GetFullPath(program), [], display);
         }
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
         if (File.Exists(program)) return new ProgramCommand(Path.GetFullPath(program), [], display);
         return onPath is not null ? new ProgramCommand(onPath, [], display)
-            : throw new LaunchException("ACC3008", $"Program '{program}' not found here or on PATH. Give the path of a built .dll, an executable, or a project.");
+            : throw new LaunchException(LaunchErrorCode.ProgramNotFound, $"Program '{program}' not found here or on PATH. Give the path of a built .dll, an executable, or a project.");
     }
 
     /// <summary>The dotnet host running this launcher (so host flags and versions carry over), else the one on PATH.</summary>
@@ -55,7 +55,7 @@ internal sealed record ProgramCommand(string FileName, IReadOnlyList<string> Arg
         process.WaitForExit();
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (process.ExitCode != 0 || lines.Length == 0)
-            throw new LaunchException("ACC3009", $"Building '{project}' failed (dotnet build exited with {process.ExitCode}); fix the build, or launch the built .dll:\n{output}{errors.Result}".TrimEnd(), 1);
+            throw new LaunchException(LaunchErrorCode.BuildFailed, $"Building '{project}' failed (dotnet build exited with {process.ExitCode}); fix the build, or launch the built .dll:\n{output}{errors.Result}".TrimEnd(), 1);
         var target = lines[^1];
         return target.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
             ? new ProgramCommand(DotnetHost(), [target], Path.GetFileName(target))

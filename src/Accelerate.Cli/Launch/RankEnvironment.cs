@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Accelerate.Cli.Launch;
 
 /// <summary>Builds the launch contract (docs/launch-contract.md) for one rank.</summary>
@@ -9,35 +7,35 @@ internal static class RankEnvironment
     public static Dictionary<string, string> For(LaunchPlan plan, JobIdentity job, int localRank, int restartCount, string errorFile)
     {
         var rank = plan.MachineRank * plan.LocalProcesses + localRank;
-        string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+        static string Text(int value) => LaunchValues.Format(value);
         var variables = new Dictionary<string, string>
         {
-            ["RANK"] = Text(rank),
-            ["LOCAL_RANK"] = Text(localRank),
-            ["WORLD_SIZE"] = Text(plan.NumProcesses),
-            ["LOCAL_WORLD_SIZE"] = Text(plan.LocalProcesses),
-            ["GROUP_RANK"] = Text(plan.MachineRank),
-            ["GROUP_WORLD_SIZE"] = Text(plan.NumMachines),
-            ["ROLE_RANK"] = Text(rank),
-            ["ROLE_WORLD_SIZE"] = Text(plan.NumProcesses),
-            ["ROLE_NAME"] = plan.Role,
-            ["MASTER_ADDR"] = plan.MainProcessIp,
-            ["MASTER_PORT"] = Text(job.MasterPort),
-            ["TORCHELASTIC_RESTART_COUNT"] = Text(restartCount),
-            ["TORCHELASTIC_MAX_RESTARTS"] = Text(plan.MaxRestarts),
-            ["TORCHELASTIC_RUN_ID"] = job.RunId,
-            ["TORCHELASTIC_ERROR_FILE"] = errorFile,
-            ["OMP_NUM_THREADS"] = Text(plan.ThreadsPerProcess),
-            ["ACCELERATE_MIXED_PRECISION"] = plan.MixedPrecision,
-            ["ACCELERATE_USE_CPU"] = plan.UseCpu ? "True" : "False",
-            ["ACCELERATE_GRADIENT_ACCUMULATION_STEPS"] = Text(plan.GradientAccumulationSteps),
-            ["ACCELERATE_LAUNCH_SECRET"] = job.Secret,
-            ["ACCELERATE_LAUNCHER_PID"] = Text(Environment.ProcessId),
-            ["ACCELERATE_RDZV_TIMEOUT"] = Text((int)plan.RendezvousTimeout.TotalSeconds),
+            [LaunchVariables.Rank] = Text(rank),
+            [LaunchVariables.LocalRank] = Text(localRank),
+            [LaunchVariables.WorldSize] = Text(plan.NumProcesses),
+            [LaunchVariables.LocalWorldSize] = Text(plan.LocalProcesses),
+            [LaunchVariables.GroupRank] = Text(plan.MachineRank),
+            [LaunchVariables.GroupWorldSize] = Text(plan.NumMachines),
+            [LaunchVariables.RoleRank] = Text(rank),
+            [LaunchVariables.RoleWorldSize] = Text(plan.NumProcesses),
+            [LaunchVariables.RoleName] = plan.Role,
+            [LaunchVariables.MasterAddress] = plan.MainProcessIp,
+            [LaunchVariables.MasterPort] = Text(job.MasterPort),
+            [LaunchVariables.RestartCount] = Text(restartCount),
+            [LaunchVariables.MaxRestarts] = Text(plan.MaxRestarts),
+            [LaunchVariables.RunId] = job.RunId,
+            [LaunchVariables.ErrorFile] = errorFile,
+            [LaunchVariables.OmpNumThreads] = Text(plan.ThreadsPerProcess),
+            [LaunchVariables.MixedPrecision] = plan.MixedPrecision,
+            [LaunchVariables.UseCpu] = LaunchValues.Format(plan.UseCpu),
+            [LaunchVariables.GradientAccumulationSteps] = Text(plan.GradientAccumulationSteps),
+            [LaunchVariables.LaunchSecret] = job.Secret,
+            [LaunchVariables.LauncherPid] = Text(Environment.ProcessId),
+            [LaunchVariables.RendezvousTimeout] = Text((int)plan.RendezvousTimeout.TotalSeconds),
         };
-        if (plan.Debug) variables["ACCELERATE_DEBUG_MODE"] = "true";
-        if (plan.GpuIds is not null) variables["CUDA_VISIBLE_DEVICES"] = plan.GpuIds;
-        if (plan.MainTrainingFunction is not null) variables["ACCELERATE_MAIN_TRAINING_FUNCTION"] = plan.MainTrainingFunction;
+        if (plan.Debug) variables[LaunchVariables.DebugMode] = "true";
+        if (plan.GpuIds is not null) variables[LaunchVariables.CudaVisibleDevices] = plan.GpuIds;
+        if (plan.MainTrainingFunction is not null) variables[LaunchVariables.MainTrainingFunction] = plan.MainTrainingFunction;
         return variables;
     }
 }

@@ -86,7 +86,7 @@ internal sealed class RankProcess : IDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new LaunchException("ACC3008", $"Could not start '{program.FileName}': {e.Message}. Check that it exists and is executable.", 1);
+            throw new LaunchException(LaunchErrorCode.ProgramNotFound, $"Could not start '{program.FileName}': {e.Message}. Check that it exists and is executable.", 1);
         }
         Pid = _process.Id;
         _process.BeginOutputReadLine();

@@ -14,6 +14,9 @@ namespace Accelerate.Generators.Emitting
     {
         public const string HintName = "Accelerate.TrainingEntryPoint.g.cs";
 
+        /// <summary>The generator's version, for <c>[GeneratedCode]</c>.</summary>
+        private static readonly string Version = typeof(EntryPointEmitter).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+
         /// <param name="lambdaAttributes">C# 10 or later: mark each lambda so the debugger steps through it too.</param>
         public static string Emit(IReadOnlyList<TrainingFunctionModel> functions, string? buildChoice, bool lambdaAttributes = true)
         {
@@ -26,6 +29,7 @@ namespace Accelerate.Generators.Emitting
 
 namespace Accelerate.Generated
 {
+    [global::System.CodeDom.Compiler.GeneratedCode(""Accelerate.Generators"", """ + Version + @""")]
     [global::System.Diagnostics.DebuggerNonUserCode]
     internal static class TrainingEntryPoint
     {

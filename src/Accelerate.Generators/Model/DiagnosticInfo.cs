@@ -10,8 +10,9 @@ namespace Accelerate.Generators.Model
         public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SourceLocation? location, params string[] arguments) =>
             new(descriptor.Id, location, arguments.ToEquatableArray());
 
-        public Diagnostic ToDiagnostic() =>
-            Diagnostic.Create(GeneratorDiagnostics.Find(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
+        /// <summary>The diagnostic, located in <paramref name="compilation"/>'s syntax tree of its file, so that suppressions in the source apply.</summary>
+        public Diagnostic ToDiagnostic(Compilation compilation) =>
+            Diagnostic.Create(GeneratorDiagnostics.Find(Id), Location?.ToLocation(compilation) ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
 
         public bool IsError => GeneratorDiagnostics.Find(Id).DefaultSeverity == DiagnosticSeverity.Error;
     }

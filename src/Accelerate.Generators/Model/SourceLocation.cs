@@ -13,6 +13,15 @@ namespace Accelerate.Generators.Model
 
         public static SourceLocation? From(SyntaxToken token) => From(token.GetLocation());
 
-        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+        /// <summary>
+        /// The location in <paramref name="compilation"/>'s tree of <see cref="FilePath"/>: a source location, which
+        /// #pragma warning disable applies to. A file the compilation no longer has gets a location by path.
+        /// </summary>
+        public Location ToLocation(Compilation compilation)
+        {
+            foreach (var tree in compilation.SyntaxTrees)
+                if (tree.FilePath == FilePath && Span.End <= tree.Length) return Location.Create(tree, Span);
+            return Location.Create(FilePath, Span, LineSpan);
+        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Accelerate.Distributed;
 
 /// <summary>
@@ -18,26 +16,17 @@ internal sealed record CollectiveSettings(string Backend, TimeSpan? RendezvousTi
 
     public static CollectiveSettings Read(Func<string, string?> variables)
     {
-        var backend = (variables("ACCELERATE_DISTRIBUTED_BACKEND") ?? "auto").Trim().ToLowerInvariant();
+        var backend = (variables(LaunchVariables.DistributedBackend) ?? "auto").Trim().ToLowerInvariant();
         if (backend.Length == 0) backend = "auto";
         if (!Backends.Contains(backend))
             throw new AccelerateException("ACC2124", $"ACCELERATE_DISTRIBUTED_BACKEND='{backend}' is not a backend. Use one of {string.Join(", ", Backends)} (auto picks mpi under mpirun, shared memory plus TCP otherwise).");
         return new CollectiveSettings(
             backend,
-            Seconds(variables, "ACCELERATE_RDZV_TIMEOUT"),
-            Seconds(variables, "ACCELERATE_COLLECTIVE_TIMEOUT") ?? DefaultCollectiveTimeout,
-            IsTrue(variables("ACCELERATE_DEBUG_MODE")));
+            Seconds(variables, LaunchVariables.RendezvousTimeout),
+            Seconds(variables, LaunchVariables.CollectiveTimeout) ?? DefaultCollectiveTimeout,
+            LaunchValues.Flag(variables, LaunchVariables.DebugMode));
     }
 
-    private static bool IsTrue(string? text) =>
-        text is not null && (text.Equals("true", StringComparison.OrdinalIgnoreCase) || text == "1" || text.Equals("yes", StringComparison.OrdinalIgnoreCase));
-
-    private static TimeSpan? Seconds(Func<string, string?> variables, string name)
-    {
-        var text = variables(name);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds < int.MaxValue / 1000.0)
-            return TimeSpan.FromSeconds(seconds);
-        throw new AccelerateException("ACC2124", $"{name}='{text}' is not a positive number of seconds. Set it to e.g. 300, or unset it.");
-    }
+    private static TimeSpan? Seconds(Func<string, string?> variables, string name) => LaunchValues.Seconds(variables, name, static (name, text) =>
+        new AccelerateException("ACC2124", $"{name}='{text}' is not a positive number of seconds. Set it to e.g. 300, or unset it."));
 }

@@ -22,7 +22,7 @@ public static partial class LaunchContract
     /// <summary>Reads an environment given as a lookup, for tests and for launchers that prepare one.</summary>
     public static DistributedEnvironment Read(Func<string, string?> variables)
     {
-        if (Int(variables, "WORLD_SIZE") is { } worldSize && Int(variables, "RANK") is { } rank)
+        if (Int(variables, LaunchVariables.WorldSize) is { } worldSize && Int(variables, LaunchVariables.Rank) is { } rank)
             return FromTorchContract(variables, rank, worldSize);
         if (Int(variables, "OMPI_COMM_WORLD_SIZE") is { } ompiSize && Int(variables, "OMPI_COMM_WORLD_RANK") is { } ompiRank)
             return FromMpi(variables, ompiRank, ompiSize, Int(variables, "OMPI_COMM_WORLD_LOCAL_RANK"), Int(variables, "OMPI_COMM_WORLD_LOCAL_SIZE"), "mpirun");
@@ -35,23 +35,23 @@ public static partial class LaunchContract
 
     private static DistributedEnvironment FromTorchContract(Func<string, string?> variables, int rank, int worldSize)
     {
-        var launcher = variables("TORCHELASTIC_RUN_ID") is null
+        var launcher = variables(LaunchVariables.RunId) is null
             ? variables("KUBERNETES_SERVICE_HOST") is null ? "env" : "kubernetes"
-            : variables("ACCELERATE_LAUNCH_SECRET") is null ? "torchrun" : "accelerate";
+            : variables(LaunchVariables.LaunchSecret) is null ? "torchrun" : "accelerate";
         // A PyTorchJob runs one process per pod; otherwise, without more detail, all ranks share one machine.
-        var onePerMachine = launcher == "kubernetes" && variables("LOCAL_RANK") is null;
-        var localWorldSize = Int(variables, "LOCAL_WORLD_SIZE") ?? (onePerMachine ? 1 : worldSize);
+        var onePerMachine = launcher == "kubernetes" && variables(LaunchVariables.LocalRank) is null;
+        var localWorldSize = Int(variables, LaunchVariables.LocalWorldSize) ?? (onePerMachine ? 1 : worldSize);
         return Validate(new DistributedEnvironment(
             rank,
-            Int(variables, "LOCAL_RANK") ?? (onePerMachine ? 0 : rank),
+            Int(variables, LaunchVariables.LocalRank) ?? (onePerMachine ? 0 : rank),
             worldSize,
             localWorldSize,
-            Int(variables, "GROUP_RANK") ?? (onePerMachine ? rank : 0),
-            Int(variables, "GROUP_WORLD_SIZE") ?? (onePerMachine ? worldSize : 1),
-            variables("MASTER_ADDR") ?? "127.0.0.1",
-            Int(variables, "MASTER_PORT") ?? DefaultMasterPort,
-            variables("ACCELERATE_LAUNCH_SECRET"),
-            launcher), "RANK", "WORLD_SIZE");
+            Int(variables, LaunchVariables.GroupRank) ?? (onePerMachine ? rank : 0),
+            Int(variables, LaunchVariables.GroupWorldSize) ?? (onePerMachine ? worldSize : 1),
+            variables(LaunchVariables.MasterAddress) ?? "127.0.0.1",
+            Int(variables, LaunchVariables.MasterPort) ?? DefaultMasterPort,
+            variables(LaunchVariables.LaunchSecret),
+            launcher), LaunchVariables.Rank, LaunchVariables.WorldSize);
     }
 
     private static DistributedEnvironment FromMpi(Func<string, string?> variables, int rank, int size, int? localRank, int? localSize, string launcher)
@@ -65,9 +65,9 @@ public static partial class LaunchContract
             rank / Math.Max(1, perNode),
             Math.Max(1, (size + perNode - 1) / Math.Max(1, perNode)),
             // All ranks on one machine meet on loopback; across machines MASTER_ADDR must name rank 0's host (mpirun -x MASTER_ADDR=...).
-            variables("MASTER_ADDR") ?? (perNode >= size ? "127.0.0.1" : ""),
-            Int(variables, "MASTER_PORT") ?? DefaultMasterPort,
-            variables("ACCELERATE_LAUNCH_SECRET"),
+            variables(LaunchVariables.MasterAddress) ?? (perNode >= size ? "127.0.0.1" : ""),
+            Int(variables, LaunchVariables.MasterPort) ?? DefaultMasterPort,
+            variables(LaunchVariables.LaunchSecret),
             launcher), launcher == "mpirun" ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK", launcher == "mpirun" ? "OMPI_COMM_WORLD_SIZE" : "PMI_SIZE");
     }
 
@@ -75,10 +75,10 @@ public static partial class LaunchContract
     {
         var nodes = Int(variables, "SLURM_NNODES") ?? Int(variables, "SLURM_JOB_NUM_NODES") ?? 1;
         var perNode = FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? FirstCount(variables("SLURM_TASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
-        var master = variables("MASTER_ADDR") ?? FirstHost(variables("SLURM_JOB_NODELIST") ?? variables("SLURM_NODELIST") ?? "") ?? "127.0.0.1";
+        var master = variables(LaunchVariables.MasterAddress) ?? FirstHost(variables("SLURM_JOB_NODELIST") ?? variables("SLURM_NODELIST") ?? "") ?? "127.0.0.1";
         // Lightning's convention, so that jobs sharing a node do not collide: 15000 + the job id's last four digits.
         var jobId = Int(variables, "SLURM_JOB_ID");
-        var port = Int(variables, "MASTER_PORT") ?? (jobId is { } id ? 15000 + id % 10000 : DefaultMasterPort);
+        var port = Int(variables, LaunchVariables.MasterPort) ?? (jobId is { } id ? 15000 + id % 10000 : DefaultMasterPort);
         return Validate(new DistributedEnvironment(
             rank,
             Int(variables, "SLURM_LOCALID") ?? rank % perNode,
@@ -88,7 +88,7 @@ public static partial class LaunchContract
             nodes,
             master,
             port,
-            variables("ACCELERATE_LAUNCH_SECRET"),
+            variables(LaunchVariables.LaunchSecret),
             "srun"), "SLURM_PROCID", "SLURM_NTASKS");
     }
 
@@ -120,13 +120,8 @@ public static partial class LaunchContract
         return environment;
     }
 
-    private static int? Int(Func<string, string?> variables, string name)
-    {
-        var text = variables(name);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md).");
-    }
+    private static int? Int(Func<string, string?> variables, string name) => LaunchValues.Int(variables, name, static (name, text) =>
+        new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md)."));
 
     [GeneratedRegex(@"^(?<prefix>[^\[,]*)(\[(?<range>[^\],\-]+)[^\]]*\])?")]
     private static partial Regex FirstHostPattern();

@@ -10,7 +10,7 @@ namespace Accelerate.Hosting;
 /// </summary>
 internal sealed class LauncherWatch : IDisposable
 {
-    public const string Variable = "ACCELERATE_LAUNCHER_PID";
+    public const string Variable = LaunchVariables.LauncherPid;
 
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
     private readonly Process? _launcher;

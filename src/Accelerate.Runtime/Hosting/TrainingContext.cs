@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 
 namespace Accelerate.Hosting;
@@ -8,6 +9,8 @@ namespace Accelerate.Hosting;
 /// built on first use so that a method that does not take one never loads libtorch.
 /// </summary>
 [DebuggerNonUserCode]
+// Called by the generated entry point, not by user code: hidden from completion.
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TrainingContext
 {
     private readonly Lazy<Accelerator> _accelerator;

@@ -12,7 +12,7 @@ namespace Accelerate.Hosting;
 /// </summary>
 internal static class TrainingErrorFile
 {
-    public const string Variable = "TORCHELASTIC_ERROR_FILE";
+    public const string Variable = LaunchVariables.ErrorFile;
 
     /// <summary>The record for <paramref name="exception"/>, as JSON text.</summary>
     public static string Format(Exception exception, DateTimeOffset time)

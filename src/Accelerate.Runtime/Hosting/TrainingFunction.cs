@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 
 namespace Accelerate.Hosting;
@@ -8,6 +9,8 @@ namespace Accelerate.Hosting;
 /// how to call it. The factory methods cover the four accepted return types.
 /// </summary>
 [DebuggerNonUserCode]
+// Called by the generated entry point, not by user code: hidden from completion.
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class TrainingFunction
 {
     private readonly Func<TrainingContext, Task<int>> _invoke;

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Accelerate.Distributed;
@@ -16,10 +17,12 @@ namespace Accelerate.Hosting;
 /// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
 /// </remarks>
 [DebuggerNonUserCode]
+// Called by the generated entry point, not by user code: hidden from completion.
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class TrainingHost
 {
     /// <summary>The variable the launcher sets from <c>--main_training_function</c>.</summary>
-    public const string MainTrainingFunctionVariable = "ACCELERATE_MAIN_TRAINING_FUNCTION";
+    public const string MainTrainingFunctionVariable = LaunchVariables.MainTrainingFunction;
 
     /// <summary>Exit code when an exception escapes the training function.</summary>
     public const int ExceptionExitCode = 1;

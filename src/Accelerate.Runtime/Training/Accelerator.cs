@@ -31,10 +31,10 @@ public partial class Accelerator
         ValidateCheckpointOptions(options);
         Options = options;
         MixedPrecision = options.MixedPrecision ?? ReadMixedPrecision();
-        GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt("ACCELERATE_GRADIENT_ACCUMULATION_STEPS") ?? 1;
+        GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt(LaunchVariables.GradientAccumulationSteps) ?? 1;
         if (GradientAccumulationSteps < 1)
             throw new AccelerateException("ACC2202", $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
-        UseCpu = options.Cpu ?? ReadBool("ACCELERATE_USE_CPU");
+        UseCpu = options.Cpu ?? ReadBool(LaunchVariables.UseCpu);
         Device = !UseCpu && torch.cuda.is_available() ? new Device(DeviceType.CUDA, Environment.LocalRank) : torch.CPU;
         if (MixedPrecision == MixedPrecision.Fp16) LossScaler = new DynamicLossScaler(options.InitialLossScale, options.LossScaleGrowthInterval);
     }
@@ -110,7 +110,7 @@ public partial class Accelerator
 
     private MixedPrecision ReadMixedPrecision()
     {
-        var text = System.Environment.GetEnvironmentVariable("ACCELERATE_MIXED_PRECISION");
+        var text = System.Environment.GetEnvironmentVariable(LaunchVariables.MixedPrecision);
         if (string.IsNullOrWhiteSpace(text)) return MixedPrecision.No;
         return text.Trim().ToLowerInvariant() switch
         {
@@ -121,17 +121,8 @@ public partial class Accelerator
         };
     }
 
-    private static int? ReadInt(string name)
-    {
-        var text = System.Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        throw new AccelerateException("ACC2202", $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps.");
-    }
+    private static int? ReadInt(string name) => LaunchValues.Int(System.Environment.GetEnvironmentVariable, name, static (name, text) =>
+        new AccelerateException("ACC2202", $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps."));
 
-    private static bool ReadBool(string name)
-    {
-        var text = System.Environment.GetEnvironmentVariable(name);
-        return text is not null && (text.Equals("true", StringComparison.OrdinalIgnoreCase) || text == "1" || text.Equals("yes", StringComparison.OrdinalIgnoreCase));
-    }
+    private static bool ReadBool(string name) => LaunchValues.Flag(System.Environment.GetEnvironmentVariable, name);
 }

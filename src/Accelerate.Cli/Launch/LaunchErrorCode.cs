@@ -1,0 +1,30 @@
+namespace Accelerate.Cli.Launch;
+
+/// <summary>Stable codes of <c>accelerate launch</c> errors (range ACC3001–3099), listed in docs/diagnostics.md.</summary>
+internal static class LaunchErrorCode
+{
+    /// <summary>An option the launcher does not know.</summary>
+    public const string UnknownOption = "ACC3001";
+    /// <summary>An option given without its value.</summary>
+    public const string MissingValue = "ACC3002";
+    /// <summary>A value the option does not allow.</summary>
+    public const string BadValue = "ACC3003";
+    /// <summary>Options that contradict each other.</summary>
+    public const string Contradiction = "ACC3005";
+    /// <summary><c>--main_process_ip</c> missing or unusable with several machines.</summary>
+    public const string MainProcessIp = "ACC3006";
+    /// <summary>No program given.</summary>
+    public const string NoProgram = "ACC3007";
+    /// <summary>The program was not found or could not be started.</summary>
+    public const string ProgramNotFound = "ACC3008";
+    /// <summary>Building the project given as the program failed.</summary>
+    public const string BuildFailed = "ACC3009";
+    /// <summary><c>ACCELERATE_LAUNCH_SECRET</c> is not 64 hex characters.</summary>
+    public const string BadSecret = "ACC3011";
+    /// <summary>The rendezvous port is in use.</summary>
+    public const string PortBusy = "ACC3020";
+    /// <summary>Machines missing from the rendezvous.</summary>
+    public const string MachinesMissing = "ACC3030";
+    /// <summary>Machine 0 turned this machine away (mismatched options or secret).</summary>
+    public const string TurnedAway = "ACC3031";
+}
