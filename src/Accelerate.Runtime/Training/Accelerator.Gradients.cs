@@ -165,7 +165,11 @@ public partial class Accelerator
         if (_models.Any(m => m.Slots.Any(s => s.HasMaster))) _computeStale = true;
     }
 
-    /// <summary>An accumulation step: the gradient leaves the parameter (so the optimizer sees none) and joins the stash.</summary>
+    /// <summary>
+    /// An accumulation step: the gradient leaves the parameter (so the optimizer sees none) and joins
+    /// the stash. The stash lives until the synchronizing step, so it is taken out of any dispose
+    /// scope the user opened around this step.
+    /// </summary>
     private static void KeepAside(ParameterSlot slot)
     {
         var grad = slot.Compute.grad;
@@ -175,10 +179,10 @@ public partial class Accelerator
         {
             if (slot.HasMaster)
             {
-                slot.Stash = grad.to(slot.Master.dtype, copy: true);
+                slot.Stash = grad.to(slot.Master.dtype, copy: true).DetachFromDisposeScope();
                 grad.Dispose();
             }
-            else slot.Stash = grad;
+            else slot.Stash = grad.DetachFromDisposeScope();
         }
         else
         {

@@ -18,6 +18,11 @@ public sealed class DistributedTrainingTests
         ["model=cnn", "optimizer=adam"],
     ];
 
+    private static readonly string[] AccumulationPrecisions = ["no", "bf16", "fp16"];
+    private static readonly string[] AccumulationRun =
+        ["optimizer=adam", "batch=8", "accumulation=2", "steps=12", "size=224", "accumulate_scope=true", "clip=0.5", "loss_scale=1024"];
+    private const int FirstAccumulationRun = 17;
+
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
     private static string? _checkpoints;
@@ -40,6 +45,11 @@ public sealed class DistributedTrainingTests
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true"]);
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
         two.Add(["model=wide", "optimizer=sgd", "batch=16", "steps=4", "size=128"]);
+        foreach (var precision in AccumulationPrecisions)
+        {
+            two.Add([.. AccumulationRun, "precision=" + precision]);
+            two.Add([.. AccumulationRun, "precision=" + precision, "dispose_scope=true"]);
+        }
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -90,6 +100,27 @@ public sealed class DistributedTrainingTests
             AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 14)), 1e-6, $"rank {i} with a dispose scope per step");
             AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 15)), 1e-6, $"rank {i} with a dispose scope per step, buckets reduced after backward");
         }
+    }
+
+    [TestMethod]
+    [DataRow(0, "no")]
+    [DataRow(1, "bf16")]
+    [DataRow(2, "fp16")]
+    public void Accumulation_with_a_dispose_scope_per_step_and_clipping_trains_as_without_one(int index, string precision)
+    {
+        var reference = InProcess(AccumulationRun.Select(a => a == "batch=8" ? "batch=16" : a).ToArray());
+
+        foreach (var rank in _twoRanks!)
+        {
+            var plain = TrainingJob.RunOf(rank, FirstAccumulationRun + 2 * index);
+            var scoped = TrainingJob.RunOf(rank, FirstAccumulationRun + 2 * index + 1);
+            Assert.AreEqual(6L, scoped["optimizer_steps"]!.GetValue<long>(), $"rank {rank["rank"]} {precision}");
+            AssertClose(Parameters(plain), Parameters(scoped), 0, $"rank {rank["rank"]} {precision}: with and without a dispose scope per step");
+            Assert.HasCount(6, Doubles(scoped["clipped_norms"]!));
+            if (precision == "no") AssertClose(Parameters(reference), Parameters(scoped), 1e-5, $"rank {rank["rank"]}: two ranks of 8 vs one of 16");
+        }
+        var last = FirstAccumulationRun + 2 * index + 1;
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], last)), Parameters(TrainingJob.RunOf(_twoRanks[1], last)), 0, $"{precision}: the ranks stay identical");
     }
 
     [TestMethod]

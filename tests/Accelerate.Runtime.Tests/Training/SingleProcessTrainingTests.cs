@@ -60,6 +60,26 @@ public sealed class SingleProcessTrainingTests
     }
 
     [TestMethod]
+    [DataRow("no", "0")]
+    [DataRow("bf16", "0")]
+    [DataRow("fp16", "0")]
+    [DataRow("no", "0.5")]
+    [DataRow("bf16", "0.5")]
+    [DataRow("fp16", "0.5")]
+    public void Accumulation_with_a_dispose_scope_per_step_trains_as_without_one(string precision, string clip)
+    {
+        string[] run = ["optimizer=adam", "batch=16", "accumulation=2", "steps=12", "accumulate_scope=true", "loss_scale=1024", "precision=" + precision, "clip=" + clip];
+        var plain = InProcess(run);
+        var scoped = InProcess([.. run, "dispose_scope=true"]);
+
+        Assert.AreEqual(6L, scoped["optimizer_steps"]!.GetValue<long>());
+        AssertClose(Parameters(plain), Parameters(scoped), 0, "parameters with and without a dispose scope per step");
+        var norms = Doubles(scoped["clipped_norms"]!);
+        Assert.HasCount(clip == "0" ? 0 : 6, norms, "ClipGradNorm ran on every synchronizing step");
+        CollectionAssert.AreEqual(Doubles(plain["clipped_norms"]!), norms, "the same gradient norms were clipped");
+    }
+
+    [TestMethod]
     public void The_optimizer_does_not_step_and_the_scheduler_does_not_advance_on_accumulation_steps()
     {
         var run = InProcess("batch=16", "accumulation=2", "steps=4", "gamma=0.5");

@@ -128,10 +128,12 @@ public static class Scenarios
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
         var stepScopes = Get(args, "dispose_scope", "false") == "true";
+        var clip = double.Parse(Get(args, "clip", "0"), CultureInfo.InvariantCulture);
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
         var lossScales = new JsonArray();
+        var norms = new JsonArray();
         while (batches < steps)
         {
             foreach (var (inputs, targets) in loader)
@@ -145,6 +147,7 @@ public static class Scenarios
                 var lossValue = loss.to(ScalarType.Float32).item<float>();
                 losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
+                if (clip > 0 && accelerator.SyncGradients) norms.Add(accelerator.ClipGradNorm(model.parameters(), clip));
                 optimizer.step();
                 scheduler.step();
                 lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
@@ -177,6 +180,7 @@ public static class Scenarios
             ["overlapped_buckets"] = accelerator.OverlappedBuckets,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
+            ["clipped_norms"] = norms,
             ["learning_rate"] = scheduler.get_last_lr().First(),
             ["compute_dtype"] = model.parameters().First().dtype.ToString(),
             ["master_dtype"] = optimizer.parameters().First().dtype.ToString(),
