@@ -22,6 +22,14 @@ public sealed class DistributedTrainingTests
     private static readonly string[] AccumulationRun =
         ["optimizer=adam", "batch=8", "accumulation=2", "steps=12", "size=224", "accumulate_scope=true", "clip=0.5", "loss_scale=1024"];
     private const int FirstAccumulationRun = 17;
+    private static readonly string[][] MixedPrecisionLines =
+    [
+        ["precision=bf16"],
+        ["precision=fp16"],
+        ["precision=bf16", "inputs=raw", "invoke=call"],
+        ["precision=fp16", "inputs=raw", "invoke=call"],
+    ];
+    private const int FirstLineRun = 23;
 
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
@@ -50,6 +58,7 @@ public sealed class DistributedTrainingTests
             two.Add([.. AccumulationRun, "precision=" + precision]);
             two.Add([.. AccumulationRun, "precision=" + precision, "dispose_scope=true"]);
         }
+        foreach (var line in MixedPrecisionLines) two.Add(["scenario=line", .. line]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -121,6 +130,22 @@ public sealed class DistributedTrainingTests
         }
         var last = FirstAccumulationRun + 2 * index + 1;
         AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], last)), Parameters(TrainingJob.RunOf(_twoRanks[1], last)), 0, $"{precision}: the ranks stay identical");
+    }
+
+    [TestMethod]
+    [DataRow(0, "BFloat16")]
+    [DataRow(1, "Float16")]
+    [DataRow(2, "Float32")]
+    [DataRow(3, "Float32")]
+    public void The_template_loop_over_hand_made_tensors_fits_the_line_under_mixed_precision_on_two_ranks(int index, string outputDtype)
+    {
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, FirstLineRun + index);
+            Assert.AreEqual(outputDtype, run["output_dtype"]!.GetValue<string>(), $"rank {rank["rank"]}");
+            MixedPrecisionTests.AssertFitsTheLine(run);
+        }
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], FirstLineRun + index)), Parameters(TrainingJob.RunOf(_twoRanks[1], FirstLineRun + index)), 0, "the ranks stay identical");
     }
 
     [TestMethod]

@@ -17,6 +17,7 @@ public static class Scenarios
         "data" => Data(args),
         "ops" => Operations(args),
         "suite" => Suite(args),
+        "line" => Line(args),
         _ => Train(args),
     };
 
@@ -184,6 +185,57 @@ public static class Scenarios
             ["learning_rate"] = scheduler.get_last_lr().First(),
             ["compute_dtype"] = model.parameters().First().dtype.ToString(),
             ["master_dtype"] = optimizer.parameters().First().dtype.ToString(),
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    /// <summary>
+    /// The template's loop over hand-made tensors: fits y = 2x + 1 with <c>model=linear</c> (one
+    /// <c>nn.Linear</c>) or <c>model=sequential</c> (a small MLP), called through <c>invoke=forward</c>
+    /// or <c>invoke=call</c>, on points split between the ranks (<c>inputs=split</c>) or on fp32
+    /// tensors that never went through the accelerator (<c>inputs=raw</c>).
+    /// </summary>
+    public static JsonObject Line(IReadOnlyDictionary<string, string> args)
+    {
+        var precision = Enum.Parse<MixedPrecision>(Get(args, "precision", "No"), ignoreCase: true);
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = precision, Cpu = true });
+        torch.manual_seed(42);
+        var x = torch.randn(512, 1);
+        var y = 2 * x + 1 + 0.05 * torch.randn(512, 1);
+        var raw = Get(args, "inputs", "split") == "raw";
+        var inputs = raw ? x : accelerator.SplitRowsBetweenProcesses(x).to(accelerator.Device);
+        var targets = raw ? y : accelerator.SplitRowsBetweenProcesses(y).to(accelerator.Device);
+        nn.Module<Tensor, Tensor> network = Get(args, "model", "linear") == "sequential"
+            ? nn.Sequential(("hidden", nn.Linear(1, 8)), ("act", nn.Tanh()), ("out", nn.Linear(8, 1)))
+            : nn.Linear(1, 1);
+        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
+        var call = Get(args, "invoke", "forward") == "call";
+
+        var outputType = "";
+        var loss = 0f;
+        for (var step = 0; step < 150; step++)
+        {
+            using var _ = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var output = call ? model.call(inputs) : model.forward(inputs);
+            outputType = output.dtype.ToString();
+            var batchLoss = nn.functional.mse_loss(output, targets);
+            loss = batchLoss.to(ScalarType.Float32).item<float>();
+            accelerator.Backward(batchLoss);
+            optimizer.step();
+        }
+
+        var parameters = new JsonArray();
+        foreach (var (_, tensor) in accelerator.GetStateDict(model))
+            foreach (var value in tensor.to(ScalarType.Float32).reshape(-1).data<float>().ToArray()) parameters.Add(value);
+        var result = new JsonObject
+        {
+            ["rank"] = accelerator.ProcessIndex,
+            ["input_dtype"] = inputs.dtype.ToString(),
+            ["output_dtype"] = outputType,
+            ["loss"] = loss,
+            ["parameters"] = parameters,
         };
         End(accelerator, args);
         return result;
