@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using Accelerate.Hosting;
+using Accelerate.Tests.Training;
 
 namespace Accelerate.Tests.Hosting;
 
@@ -137,6 +138,29 @@ public sealed class TrainingHostTests
             stop.Set();
             run.Wait(TimeSpan.FromSeconds(30));
         }
+    }
+
+    [TestMethod]
+    [DataRow("bf16")]
+    [DataRow("fp16")]
+    public void An_fp32_tensor_meeting_the_weights_under_mixed_precision_is_ACC2240_with_the_fix_and_no_native_stack(string precision)
+    {
+        using var _ = new EnvironmentScope(("ACCELERATE_MIXED_PRECISION", precision));
+
+        var code = Run(TrainingFunction.FromVoid("f", "F()", context =>
+        {
+            var model = context.Accelerator.PrepareModel(TorchSharp.torch.nn.Linear(1, 1));
+            // A single module run with forward: no hook sees the input, so nothing converts it.
+            model.forward(TorchSharp.torch.randn(4, 1));
+        }));
+
+        Assert.AreEqual(TrainingHost.ExceptionExitCode, code);
+        var error = _error.ToString();
+        StringAssert.Contains(error, "ACC2240: Mixed precision " + precision);
+        StringAssert.Contains(error, "model.call(x)");
+        StringAssert.Contains(error, "mat1 and mat2 must have the same dtype");
+        Assert.DoesNotContain("frame #", error, "libtorch's C++ stack is left out");
+        StringAssert.Contains(error, "TrainingHostTests", "the .NET stack shows where it happened");
     }
 
     [TestMethod]
