@@ -1,4 +1,6 @@
+using TorchSharp;
 using static Accelerate.Tests.Training.TrainingRuns;
+using static TorchSharp.torch;
 
 namespace Accelerate.Tests.Training;
 
@@ -35,6 +37,26 @@ public sealed class MixedPrecisionTests
         Assert.AreEqual("Float32", run["output_dtype"]!.GetValue<string>());
         if (model == "linear") AssertFitsTheLine(run);
         else Assert.IsTrue(run["loss"]!.GetValue<float>() < 0.05f, $"the MLP fits the line: loss {run["loss"]}");
+    }
+
+    [TestMethod]
+    [DataRow(MixedPrecision.Bf16, ScalarType.BFloat16)]
+    [DataRow(MixedPrecision.Fp16, ScalarType.Float16)]
+    public void A_model_prepared_inside_a_dispose_scope_keeps_its_reduced_precision_copies_after_the_scope(MixedPrecision precision, ScalarType dtype)
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = precision, InitialLossScale = 1024 });
+        var network = nn.Linear(2, 1);
+        var optimizer = optim.SGD(network.parameters(), 0.1);
+        using (torch.NewDisposeScope()) accelerator.Prepare(network, optimizer);
+        using var input = torch.randn(4, 2);
+
+        optimizer.zero_grad();
+        accelerator.Backward(network.call(input).mean());
+        optimizer.step();
+
+        Assert.IsFalse(network.weight!.IsInvalid, "the fp16/bf16 copy outlived the scope Prepare ran in");
+        Assert.AreEqual(dtype, network.weight.dtype);
+        Assert.AreEqual(1L, accelerator.Step);
     }
 
     internal static void AssertFitsTheLine(System.Text.Json.Nodes.JsonObject run)
