@@ -20,6 +20,8 @@ public sealed class TemplateTests
         var create = DotNet.Run(PackageFeed.Workspace, "new", "accelerate-train", "-n", "FromTemplate", "--debug:custom-hive", hive);
         Assert.AreEqual(0, create.ExitCode, create.Output);
         _project = Path.Combine(PackageFeed.Workspace, "FromTemplate");
+        var build = DotNet.Run(_project, "build");
+        Assert.AreEqual(0, build.ExitCode, build.Output);
     }
 
     [TestMethod]
@@ -41,9 +43,6 @@ public sealed class TemplateTests
     [DataRow("fp16")]
     public void The_template_trains_on_two_processes_under_mixed_precision_unchanged(string precision)
     {
-        var build = DotNet.Run(_project, "build");
-        Assert.AreEqual(0, build.ExitCode, build.Output);
-
         AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2", "-p:MixedPrecision=" + precision));
     }
 
