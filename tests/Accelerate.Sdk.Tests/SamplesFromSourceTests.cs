@@ -69,4 +69,13 @@ public sealed class SamplesFromSourceTests
         StringAssert.Contains(output, "[rank 0] hello from rank 0 of 2");
         StringAssert.Contains(output, "[rank 1] hello from rank 1 of 2");
     }
+
+    [TestMethod]
+    public void HelloRanks_runs_unchanged_under_mixed_precision()
+    {
+        var (exitCode, output) = RunSample("HelloRanks", "-p:MixedPrecision=bf16");
+
+        Assert.AreEqual(0, exitCode, output);
+        StringAssert.Contains(output, "hello from rank 0 of 1");
+    }
 }
