@@ -47,10 +47,11 @@ public static class Train
             if (epoch % 10 == 0 || epoch == epochs) accelerator.Print($"epoch {epoch}: loss {loss:F5}");
         }
 
-        // Every process prints the same checksum: the processes stayed in sync.
+        // Every process prints the same checksum: the processes stayed in sync. GetStateDict gives the
+        // fp32 weights also under --mixed_precision fp16/bf16, where the model holds reduced-precision copies.
         using (no_grad())
         {
-            var checksum = model.parameters().Select(p => p.abs().sum().item<float>()).Sum();
+            var checksum = accelerator.GetStateDict(model).Values.Select(p => p.abs().sum().item<float>()).Sum();
             Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses} done: loss {loss:F5}, parameter checksum {checksum:F4}");
         }
     }

@@ -37,6 +37,30 @@ public sealed class SamplesFromSourceTests
     }
 
     [TestMethod]
+    [DataRow("bf16")]
+    [DataRow("fp16")]
+    public void The_regression_sample_trains_unchanged_under_mixed_precision(string precision)
+    {
+        var (exitCode, output) = RunSample("Regression", "-p:MixedPrecision=" + precision, "--", "10");
+
+        Assert.AreEqual(0, exitCode, output);
+        var done = Regex.Match(output, @"process 0/1 done: loss ([0-9.]+), parameter checksum ([0-9.]+)");
+        Assert.IsTrue(done.Success, output);
+        Assert.IsTrue(double.Parse(done.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 0.2, output);
+    }
+
+    [TestMethod]
+    [DataRow("bf16")]
+    [DataRow("fp16")]
+    public void The_image_classifier_sample_learns_the_stripes_unchanged_under_mixed_precision(string precision)
+    {
+        var (exitCode, output) = RunSample("ImageClassifier", "-p:MixedPrecision=" + precision, "--", "1");
+
+        Assert.AreEqual(0, exitCode, output);
+        StringAssert.Contains(output, "process 0/1 done: test accuracy");
+    }
+
+    [TestMethod]
     public void HelloRanks_runs_without_the_runtime_and_sees_its_place_in_the_job()
     {
         var (exitCode, output) = RunSample("HelloRanks", "-p:NumProcesses=2");
@@ -44,5 +68,14 @@ public sealed class SamplesFromSourceTests
         Assert.AreEqual(0, exitCode, output);
         StringAssert.Contains(output, "[rank 0] hello from rank 0 of 2");
         StringAssert.Contains(output, "[rank 1] hello from rank 1 of 2");
+    }
+
+    [TestMethod]
+    public void HelloRanks_runs_unchanged_under_mixed_precision()
+    {
+        var (exitCode, output) = RunSample("HelloRanks", "-p:MixedPrecision=bf16");
+
+        Assert.AreEqual(0, exitCode, output);
+        StringAssert.Contains(output, "hello from rank 0 of 1");
     }
 }

@@ -1,11 +1,16 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace Accelerate.Sdk.Tests;
 
 /// <summary><c>dotnet new accelerate-train</c> from the packed template, installed into a private template hive.</summary>
 [TestClass]
 public sealed class TemplateTests
 {
-    [TestMethod]
-    public void The_template_creates_a_project_that_trains_in_one_process_and_on_two()
+    private static string _project = "";
+
+    [ClassInitialize]
+    public static void CreateProjectFromTemplate(TestContext _)
     {
         var hive = Path.Combine(PackageFeed.Workspace, "template-hive");
         var package = Path.Combine(PackageFeed.FeedDirectory, $"Accelerate.Templates.{PackageFeed.Version}.nupkg");
@@ -14,20 +19,39 @@ public sealed class TemplateTests
         Assert.AreEqual(0, install.ExitCode, install.Output);
         var create = DotNet.Run(PackageFeed.Workspace, "new", "accelerate-train", "-n", "FromTemplate", "--debug:custom-hive", hive);
         Assert.AreEqual(0, create.ExitCode, create.Output);
+        _project = Path.Combine(PackageFeed.Workspace, "FromTemplate");
+        var build = DotNet.Run(_project, "build");
+        Assert.AreEqual(0, build.ExitCode, build.Output);
+    }
 
-        var project = Path.Combine(PackageFeed.Workspace, "FromTemplate");
-        StringAssert.Contains(File.ReadAllText(Path.Combine(project, "FromTemplate.csproj")), $"Sdk=\"Accelerate.Sdk/{PackageFeed.Version}\"");
-        var (exitCode, output) = DotNet.Run(project, "run");
+    [TestMethod]
+    public void The_template_creates_a_project_that_trains_in_one_process_and_on_two()
+    {
+        StringAssert.Contains(File.ReadAllText(Path.Combine(_project, "FromTemplate.csproj")), $"Sdk=\"Accelerate.Sdk/{PackageFeed.Version}\"");
+        var (exitCode, output) = DotNet.Run(_project, "run");
 
         Assert.AreEqual(0, exitCode, output);
-        var weight = System.Text.RegularExpressions.Regex.Match(output, @"process 0/1: weight (-?[0-9.]+)");
+        var weight = Regex.Match(output, @"process 0/1: weight (-?[0-9.]+)");
         Assert.IsTrue(weight.Success, output);
-        Assert.AreEqual(2.0, double.Parse(weight.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned");
+        Assert.AreEqual(2.0, double.Parse(weight.Groups[1].Value, CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned");
 
-        var launched = DotNet.Run(project, "run", "--no-build", "-p:NumProcesses=2");
+        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2"));
+    }
+
+    [TestMethod]
+    [DataRow("bf16")]
+    [DataRow("fp16")]
+    public void The_template_trains_on_two_processes_under_mixed_precision_unchanged(string precision)
+    {
+        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2", "-p:MixedPrecision=" + precision));
+    }
+
+    private static void AssertBothProcessesLearnTheLine((int ExitCode, string Output) launched)
+    {
         Assert.AreEqual(0, launched.ExitCode, launched.Output);
-        var results = System.Text.RegularExpressions.Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: (weight .*)");
+        var results = Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: weight (-?[0-9.]+)(.*)");
         Assert.AreEqual(2, results.Count, launched.Output);
-        Assert.AreEqual(results[0].Groups[2].Value.Trim(), results[1].Groups[2].Value.Trim(), "both processes learned the same line");
+        Assert.AreEqual(results[0].Groups[2].Value + results[0].Groups[3].Value.Trim(), results[1].Groups[2].Value + results[1].Groups[3].Value.Trim(), "both processes learned the same line");
+        Assert.AreEqual(2.0, double.Parse(results[0].Groups[2].Value, CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned:\n" + launched.Output);
     }
 }

@@ -107,6 +107,13 @@ public static class TrainingHost
             }
             catch (Exception e)
             {
+                if (MixedPrecisionMismatch.Explain(e, context?.CreatedAccelerator) is { } explained)
+                {
+                    // The libtorch message's C++ stack says nothing the code does not; the .NET stack shows the line.
+                    Say($"{explained.GetType().FullName}: {explained.Message}{System.Environment.NewLine}{e.StackTrace}");
+                    WriteErrorRecord(explained);
+                    return ExceptionExitCode;
+                }
                 Say(e.ToString());
                 WriteErrorRecord(e);
                 return ExceptionExitCode;

@@ -31,13 +31,26 @@ public partial class Accelerator
     public void Backward(Tensor loss)
     {
         ArgumentNullException.ThrowIfNull(loss);
+        if (loss.IsInvalid)
+            throw new AccelerateException("ACC2244", "The loss given to Backward was already disposed (Dispose was called on it, or the dispose scope it was computed in has ended). Call Backward inside the scope that computed the loss, before disposing it.");
+        if (!loss.requires_grad)
+            throw new AccelerateException("ACC2241", "The loss given to Backward does not depend on anything that needs a gradient: it was computed under torch.no_grad(), from detached tensors, or from a model whose parameters do not require gradients. Compute the loss from the prepared model's output outside no_grad.");
+        if (loss.numel() != 1)
+            throw new AccelerateException("ACC2242", $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
-        if (factor == 1.0) loss.backward();
-        else
+        try
         {
-            using var scaled = loss * factor;
-            scaled.backward();
+            if (factor == 1.0) loss.backward();
+            else
+            {
+                using var scaled = loss * factor;
+                scaled.backward();
+            }
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("backward through the graph a second time"))
+        {
+            throw new AccelerateException("ACC2243", "Backward ran a second time through the same forward pass, whose intermediate values the first backward already freed. Call Backward once per forward pass; to train on several losses of one pass, add them up and call Backward once with the sum.", e);
         }
         AfterBackward();
     }
@@ -165,7 +178,11 @@ public partial class Accelerator
         if (_models.Any(m => m.Slots.Any(s => s.HasMaster))) _computeStale = true;
     }
 
-    /// <summary>An accumulation step: the gradient leaves the parameter (so the optimizer sees none) and joins the stash.</summary>
+    /// <summary>
+    /// An accumulation step: the gradient leaves the parameter (so the optimizer sees none) and joins
+    /// the stash. The stash lives until the synchronizing step, so it is taken out of any dispose
+    /// scope the user opened around this step.
+    /// </summary>
     private static void KeepAside(ParameterSlot slot)
     {
         var grad = slot.Compute.grad;
@@ -175,10 +192,10 @@ public partial class Accelerator
         {
             if (slot.HasMaster)
             {
-                slot.Stash = grad.to(slot.Master.dtype, copy: true);
+                slot.Stash = grad.to(slot.Master.dtype, copy: true).DetachFromDisposeScope();
                 grad.Dispose();
             }
-            else slot.Stash = grad;
+            else slot.Stash = grad.DetachFromDisposeScope();
         }
         else
         {

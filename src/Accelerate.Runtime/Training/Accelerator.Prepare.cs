@@ -39,7 +39,9 @@ public partial class Accelerator
     /// parameters and buffers are copied from rank 0 to every rank, and under mixed precision its
     /// floating-point parameters are replaced by reduced-precision copies for the forward pass while
     /// the original parameters (the ones an optimizer built from <c>model.parameters()</c> holds) stay
-    /// in fp32 as master weights. From now on <see cref="Backward"/> keeps its gradients in sync.
+    /// in fp32 as master weights; the model then converts fp32 inputs itself where TorchSharp runs
+    /// its hooks (see <c>docs/accelerator.md</c>, "Mixed precision"). From now on
+    /// <see cref="Backward"/> keeps its gradients in sync.
     /// </summary>
     public TModule PrepareModel<TModule>(TModule model) where TModule : nn.Module
     {
@@ -47,6 +49,7 @@ public partial class Accelerator
         if (_models.Any(m => ReferenceEquals(m.Module, model))) return model;
         if (Options.DevicePlacement && Device.type != DeviceType.CPU) model.to(Device);
         var prepared = PreparedModel.Bind(model, ComputeType);
+        if (ComputeType is { } computeType) PrecisionBoundary.Attach(prepared, computeType);
         if (Group is { } group && UseDistributed)
         {
             using var _ = torch.no_grad();
@@ -122,18 +125,25 @@ public partial class Accelerator
     /// <summary>
     /// Points the optimizer's parameter groups at the fp32 masters. TorchSharp optimizers keep the
     /// enumerable they were given (<c>model.parameters()</c> is lazy), so after the model's parameters
-    /// were swapped for reduced-precision copies they would otherwise read the copies.
+    /// were swapped for reduced-precision copies they would otherwise read the copies. The list
+    /// also brings the copies up to date after each step (<see cref="MasterParameters"/>).
     /// </summary>
     private void BindToMasters(optim.Optimizer optimizer)
     {
-        var masters = _models.SelectMany(m => m.Slots).Where(s => s.HasMaster).ToDictionary(s => s.Compute.Handle, s => s.Master);
+        var slots = _models.SelectMany(m => m.Slots).Where(s => s.HasMaster).ToList();
+        var masters = slots.ToDictionary(s => s.Compute.Handle, s => s.Master);
         if (masters.Count == 0) return;
         var state = OptimizerStateField?.GetValue(optimizer);
         var containsKey = state?.GetType().GetMethod("ContainsKey");
         if (containsKey is not null && masters.Keys.Any(h => (bool)containsKey.Invoke(state, new object[] { h })!))
             throw new AccelerateException("ACC2204", "The optimizer was built from the reduced-precision parameters of an already prepared model. Create the optimizer from model.parameters() before preparing the model (or pass both to one Prepare call), so that it updates the fp32 master weights.");
+        var slotOfMaster = slots.ToDictionary(s => s.Master.Handle);
         foreach (var group in optimizer.ParamGroups.OfType<ParamGroup>())
-            group.Parameters = group.Parameters.Select(p => masters.TryGetValue(p.Handle, out var master) ? master : p).ToList();
+        {
+            var bound = group.Parameters.Select(p => masters.TryGetValue(p.Handle, out var master) ? master : p).ToList();
+            var boundSlots = bound.Select(p => slotOfMaster.GetValueOrDefault(p.Handle)).OfType<ParameterSlot>().ToList();
+            group.Parameters = new MasterParameters(bound, boundSlots, () => _computeStale);
+        }
     }
 
     private static readonly System.Reflection.FieldInfo? OptimizerStateField =

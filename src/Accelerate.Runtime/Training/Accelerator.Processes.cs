@@ -88,16 +88,25 @@ public partial class Accelerator
         return share;
     }
 
-    /// <summary>This rank's contiguous share of the rows of <paramref name="tensor"/> (dim 0), split as <see cref="SplitBetweenProcesses{T}"/>.</summary>
+    /// <summary>
+    /// This rank's contiguous share of the rows of <paramref name="tensor"/> (dim 0), split as
+    /// <see cref="SplitBetweenProcesses{T}"/>. Under mixed precision a floating-point tensor comes
+    /// back in the compute dtype (<see cref="ComputeType"/>), as a prepared loader's batches do.
+    /// </summary>
     public Tensor SplitRowsBetweenProcesses(Tensor tensor, bool applyPadding = false)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.dim() == 0)
+            throw new AccelerateException("ACC2245", "SplitRowsBetweenProcesses was given a scalar tensor, which has no rows to split. Pass a tensor whose first dimension holds the rows (unsqueeze(0) a single value), or SplitBetweenProcesses for a list.");
         var (start, length, longest) = Share((int)tensor.shape[0]);
         var share = tensor.narrow(0, start, length);
-        if (!applyPadding || length == longest || tensor.shape[0] == 0) return share;
-        var last = length > 0 ? share.narrow(0, length - 1, 1) : tensor.narrow(0, tensor.shape[0] - 1, 1);
-        var repeats = Enumerable.Repeat(last, longest - length);
-        return torch.cat(new[] { share }.Concat(repeats).ToArray(), 0);
+        if (applyPadding && length != longest && tensor.shape[0] != 0)
+        {
+            var last = length > 0 ? share.narrow(0, length - 1, 1) : tensor.narrow(0, tensor.shape[0] - 1, 1);
+            var repeats = Enumerable.Repeat(last, longest - length);
+            share = torch.cat(new[] { share }.Concat(repeats).ToArray(), 0);
+        }
+        return ComputeType is { } dtype && share.is_floating_point() && share.dtype != dtype ? share.to(dtype) : share;
     }
 
     /// <summary>Prints on the local main process only.</summary>

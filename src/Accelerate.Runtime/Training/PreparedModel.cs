@@ -42,8 +42,10 @@ internal sealed class PreparedModel
                 var compute = parameter;
                 if (computeType is { } dtype && parameter.is_floating_point() && parameter.dtype != dtype)
                 {
+                    // The copy lives as long as the model, whatever dispose scope Prepare was called in.
                     using (torch.no_grad())
-                        compute = new Parameter(parameter.detach().to(dtype), requires_grad: true);
+                    using (var converted = parameter.detach().to(dtype))
+                        compute = (Parameter)new Parameter(converted, requires_grad: true).DetachFromDisposeScope();
                     Replace(owner, name, parameter, compute);
                 }
                 slots.Add(new ParameterSlot(prefix + name, compute, parameter));

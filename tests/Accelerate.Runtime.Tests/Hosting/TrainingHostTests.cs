@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Reflection;
 using Accelerate.Hosting;
+using Accelerate.Tests.Training;
+using TorchSharp;
 
 namespace Accelerate.Tests.Hosting;
 
@@ -137,6 +139,52 @@ public sealed class TrainingHostTests
             stop.Set();
             run.Wait(TimeSpan.FromSeconds(30));
         }
+    }
+
+    [TestMethod]
+    [DataRow("bf16")]
+    [DataRow("fp16")]
+    public void An_fp32_tensor_meeting_the_weights_under_mixed_precision_is_ACC2240_with_the_fix_and_no_native_stack(string precision)
+    {
+        using var _ = new EnvironmentScope(("ACCELERATE_MIXED_PRECISION", precision));
+
+        var code = Run(TrainingFunction.FromVoid("f", "F()", context =>
+        {
+            var model = context.Accelerator.PrepareModel(TorchSharp.torch.nn.Linear(1, 1));
+            // A single module run with forward: no hook sees the input, so nothing converts it.
+            model.forward(TorchSharp.torch.randn(4, 1));
+        }));
+
+        Assert.AreEqual(TrainingHost.ExceptionExitCode, code);
+        var error = _error.ToString();
+        StringAssert.Contains(error, "ACC2240: Mixed precision " + precision);
+        StringAssert.Contains(error, "model.call(x)");
+        StringAssert.Contains(error, "mat1 and mat2 must have the same dtype");
+        Assert.DoesNotContain("frame #", error, "libtorch's C++ stack is left out");
+        StringAssert.Contains(error, "TrainingHostTests", "the .NET stack shows where it happened");
+    }
+
+    [TestMethod]
+    public void Reading_a_bf16_loss_with_item_float_is_ACC2246_with_a_way_that_works()
+    {
+        using var _ = new EnvironmentScope(("ACCELERATE_MIXED_PRECISION", "bf16"));
+        float suggested = 0;
+
+        var code = Run(TrainingFunction.FromVoid("f", "F()", context =>
+        {
+            var accelerator = context.Accelerator;
+            var model = accelerator.PrepareModel(TorchSharp.torch.nn.Linear(1, 1));
+            var rows = accelerator.SplitRowsBetweenProcesses(TorchSharp.torch.randn(4, 1));
+            var loss = TorchSharp.torch.nn.functional.mse_loss(model.forward(rows), rows);
+            suggested = loss.ToSingle();
+            Console.WriteLine(loss.item<float>());
+        }));
+
+        Assert.AreEqual(TrainingHost.ExceptionExitCode, code);
+        var error = _error.ToString();
+        StringAssert.Contains(error, "ACC2246: A bf16 tensor was read as a .NET number of another type");
+        StringAssert.Contains(error, "t.ToSingle()");
+        Assert.IsTrue(suggested > 0, "the way the message suggests reads the bf16 loss");
     }
 
     [TestMethod]

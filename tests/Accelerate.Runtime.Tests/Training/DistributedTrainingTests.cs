@@ -18,6 +18,20 @@ public sealed class DistributedTrainingTests
         ["model=cnn", "optimizer=adam"],
     ];
 
+    private static readonly string[] AccumulationPrecisions = ["no", "bf16", "fp16"];
+    private static readonly string[] AccumulationRun =
+        ["optimizer=adam", "batch=8", "accumulation=2", "steps=12", "size=224", "accumulate_scope=true", "clip=0.5", "loss_scale=1024"];
+    private const int SplitCheckpointRun = 17;
+    private const int FirstAccumulationRun = 18;
+    private static readonly string[][] MixedPrecisionLines =
+    [
+        ["precision=bf16"],
+        ["precision=fp16"],
+        ["precision=bf16", "inputs=raw", "invoke=call"],
+        ["precision=fp16", "inputs=raw", "invoke=call"],
+    ];
+    private const int FirstLineRun = 24;
+
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
     private static string? _checkpoints;
@@ -41,6 +55,12 @@ public sealed class DistributedTrainingTests
         two.Add([.. Equivalence[1], "batch=16", "steps=20", "size=224", "dispose_scope=true", "overlap=false"]);
         two.Add(["model=wide", "optimizer=sgd", "batch=16", "steps=4", "size=128"]);
         two.Add(["batch=32", "split=true", "steps=20", "size=224", "optimizer=adam", "save_at=10", "checkpoint=" + Path.Combine(_checkpoints, "split")]);
+        foreach (var precision in AccumulationPrecisions)
+        {
+            two.Add([.. AccumulationRun, "precision=" + precision]);
+            two.Add([.. AccumulationRun, "precision=" + precision, "dispose_scope=true"]);
+        }
+        foreach (var line in MixedPrecisionLines) two.Add(["scenario=line", .. line]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -91,6 +111,43 @@ public sealed class DistributedTrainingTests
             AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 14)), 1e-6, $"rank {i} with a dispose scope per step");
             AssertClose(plain[i], Parameters(TrainingJob.RunOf(_twoRanks![i], 15)), 1e-6, $"rank {i} with a dispose scope per step, buckets reduced after backward");
         }
+    }
+
+    [TestMethod]
+    [DataRow(0, "no")]
+    [DataRow(1, "bf16")]
+    [DataRow(2, "fp16")]
+    public void Accumulation_with_a_dispose_scope_per_step_and_clipping_trains_as_without_one(int index, string precision)
+    {
+        var reference = InProcess(AccumulationRun.Select(a => a == "batch=8" ? "batch=16" : a).ToArray());
+
+        foreach (var rank in _twoRanks!)
+        {
+            var plain = TrainingJob.RunOf(rank, FirstAccumulationRun + 2 * index);
+            var scoped = TrainingJob.RunOf(rank, FirstAccumulationRun + 2 * index + 1);
+            Assert.AreEqual(6L, scoped["optimizer_steps"]!.GetValue<long>(), $"rank {rank["rank"]} {precision}");
+            AssertClose(Parameters(plain), Parameters(scoped), 0, $"rank {rank["rank"]} {precision}: with and without a dispose scope per step");
+            Assert.HasCount(6, Doubles(scoped["clipped_norms"]!));
+            if (precision == "no") AssertClose(Parameters(reference), Parameters(scoped), 1e-5, $"rank {rank["rank"]}: two ranks of 8 vs one of 16");
+        }
+        var last = FirstAccumulationRun + 2 * index + 1;
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], last)), Parameters(TrainingJob.RunOf(_twoRanks[1], last)), 0, $"{precision}: the ranks stay identical");
+    }
+
+    [TestMethod]
+    [DataRow(0, "BFloat16")]
+    [DataRow(1, "Float16")]
+    [DataRow(2, "Float32")]
+    [DataRow(3, "Float32")]
+    public void The_template_loop_over_hand_made_tensors_fits_the_line_under_mixed_precision_on_two_ranks(int index, string outputDtype)
+    {
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, FirstLineRun + index);
+            Assert.AreEqual(outputDtype, run["output_dtype"]!.GetValue<string>(), $"rank {rank["rank"]}");
+            MixedPrecisionTests.AssertFitsTheLine(run);
+        }
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], FirstLineRun + index)), Parameters(TrainingJob.RunOf(_twoRanks[1], FirstLineRun + index)), 0, "the ranks stay identical");
     }
 
     [TestMethod]
@@ -253,7 +310,7 @@ public sealed class DistributedTrainingTests
     {
         var resumedAlone = InProcess("batch=32", "split=true", "steps=20", "size=224", "optimizer=adam", "resume=true", "checkpoint=" + Path.Combine(_checkpoints!, "split"));
 
-        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks![0], 17)), Parameters(resumedAlone), 1e-5, "one process resuming what two saved");
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks![0], SplitCheckpointRun)), Parameters(resumedAlone), 1e-5, "one process resuming what two saved");
         Assert.HasCount(10, Losses(resumedAlone), "it runs the 10 batches after the checkpoint");
     }
 

@@ -60,6 +60,67 @@ public sealed class SingleProcessTrainingTests
     }
 
     [TestMethod]
+    [DataRow("no", "0")]
+    [DataRow("bf16", "0")]
+    [DataRow("fp16", "0")]
+    [DataRow("no", "0.5")]
+    [DataRow("bf16", "0.5")]
+    [DataRow("fp16", "0.5")]
+    public void Accumulation_with_a_dispose_scope_per_step_trains_as_without_one(string precision, string clip)
+    {
+        string[] run = ["optimizer=adam", "batch=16", "accumulation=2", "steps=12", "accumulate_scope=true", "loss_scale=1024", "precision=" + precision, "clip=" + clip];
+        var plain = InProcess(run);
+        var scoped = InProcess([.. run, "dispose_scope=true"]);
+
+        Assert.AreEqual(6L, scoped["optimizer_steps"]!.GetValue<long>());
+        AssertClose(Parameters(plain), Parameters(scoped), 0, "parameters with and without a dispose scope per step");
+        var norms = Doubles(scoped["clipped_norms"]!);
+        Assert.HasCount(clip == "0" ? 0 : 6, norms, "ClipGradNorm ran on every synchronizing step");
+        CollectionAssert.AreEqual(Doubles(plain["clipped_norms"]!), norms, "the same gradient norms were clipped");
+    }
+
+    [TestMethod]
+    public void Backward_refuses_a_loss_it_cannot_differentiate_with_a_code_and_the_fix()
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = MixedPrecision.No });
+        var model = accelerator.PrepareModel(nn.Linear(2, 1));
+        using var input = torch.randn(4, 2);
+        Tensor withoutGradient;
+        using (torch.no_grad()) withoutGradient = model.forward(input).mean();
+        var perSample = model.forward(input);
+        var once = model.forward(input).mean();
+        accelerator.Backward(once);
+        var disposed = model.forward(input).mean();
+        disposed.Dispose();
+
+        var noGradient = Assert.ThrowsExactly<AccelerateException>(() => accelerator.Backward(withoutGradient));
+        var notScalar = Assert.ThrowsExactly<AccelerateException>(() => accelerator.Backward(perSample));
+        var twice = Assert.ThrowsExactly<AccelerateException>(() => accelerator.Backward(once));
+        var gone = Assert.ThrowsExactly<AccelerateException>(() => accelerator.Backward(disposed));
+
+        Assert.AreEqual("ACC2241", noGradient.Code);
+        StringAssert.Contains(noGradient.Message, "no_grad");
+        Assert.AreEqual("ACC2242", notScalar.Code);
+        StringAssert.Contains(notScalar.Message, "[4, 1]");
+        StringAssert.Contains(notScalar.Message, "loss.mean()");
+        Assert.AreEqual("ACC2243", twice.Code);
+        StringAssert.Contains(twice.Message, "once per forward pass");
+        Assert.AreEqual("ACC2244", gone.Code);
+        StringAssert.Contains(gone.Message, "dispose scope");
+    }
+
+    [TestMethod]
+    public void Split_rows_refuses_a_scalar_with_a_code_and_the_fix()
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = MixedPrecision.No });
+
+        var error = Assert.ThrowsExactly<AccelerateException>(() => accelerator.SplitRowsBetweenProcesses(torch.tensor(1.0f)));
+
+        Assert.AreEqual("ACC2245", error.Code);
+        StringAssert.Contains(error.Message, "unsqueeze(0)");
+    }
+
+    [TestMethod]
     public void The_optimizer_does_not_step_and_the_scheduler_does_not_advance_on_accumulation_steps()
     {
         var run = InProcess("batch=16", "accumulation=2", "steps=4", "gamma=0.5");

@@ -12,6 +12,8 @@ internal static class TrainingRuns
 
     public static float[] Losses(JsonObject run) => run["losses"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
 
+    public static double[] Doubles(JsonNode values) => values.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+
     public static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
     {
         Assert.HasCount(expected.Length, actual, what);

@@ -17,6 +17,7 @@ public static class Scenarios
         "data" => Data(args),
         "ops" => Operations(args),
         "suite" => Suite(args),
+        "line" => Line(args),
         _ => Train(args),
     };
 
@@ -130,10 +131,12 @@ public static class Scenarios
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
         var stepScopes = Get(args, "dispose_scope", "false") == "true";
+        var clip = double.Parse(Get(args, "clip", "0"), CultureInfo.InvariantCulture);
 
         var losses = new JsonArray();
         ref var batches = ref counter.Batches;
         var lossScales = new JsonArray();
+        var norms = new JsonArray();
         while (batches < steps)
         {
             foreach (var (inputs, targets) in loader)
@@ -147,6 +150,7 @@ public static class Scenarios
                 var lossValue = loss.to(ScalarType.Float32).item<float>();
                 losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
+                if (clip > 0 && accelerator.SyncGradients) norms.Add(accelerator.ClipGradNorm(model.parameters(), clip));
                 optimizer.step();
                 scheduler.step();
                 lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
@@ -179,9 +183,61 @@ public static class Scenarios
             ["overlapped_buckets"] = accelerator.OverlappedBuckets,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
+            ["clipped_norms"] = norms,
             ["learning_rate"] = scheduler.get_last_lr().First(),
             ["compute_dtype"] = model.parameters().First().dtype.ToString(),
             ["master_dtype"] = optimizer.parameters().First().dtype.ToString(),
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    /// <summary>
+    /// The template's loop over hand-made tensors: fits y = 2x + 1 with <c>model=linear</c> (one
+    /// <c>nn.Linear</c>) or <c>model=sequential</c> (a small MLP), called through <c>invoke=forward</c>
+    /// or <c>invoke=call</c>, on points split between the ranks (<c>inputs=split</c>) or on fp32
+    /// tensors that never went through the accelerator (<c>inputs=raw</c>).
+    /// </summary>
+    public static JsonObject Line(IReadOnlyDictionary<string, string> args)
+    {
+        var precision = Enum.Parse<MixedPrecision>(Get(args, "precision", "No"), ignoreCase: true);
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = precision, Cpu = true });
+        torch.manual_seed(42);
+        var x = torch.randn(512, 1);
+        var y = 2 * x + 1 + 0.05 * torch.randn(512, 1);
+        var raw = Get(args, "inputs", "split") == "raw";
+        var inputs = raw ? x : accelerator.SplitRowsBetweenProcesses(x).to(accelerator.Device);
+        var targets = raw ? y : accelerator.SplitRowsBetweenProcesses(y).to(accelerator.Device);
+        nn.Module<Tensor, Tensor> network = Get(args, "model", "linear") == "sequential"
+            ? nn.Sequential(("hidden", nn.Linear(1, 8)), ("act", nn.Tanh()), ("out", nn.Linear(8, 1)))
+            : nn.Linear(1, 1);
+        var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
+        var call = Get(args, "invoke", "forward") == "call";
+
+        var outputType = "";
+        var loss = 0f;
+        for (var step = 0; step < 150; step++)
+        {
+            using var _ = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var output = call ? model.call(inputs) : model.forward(inputs);
+            outputType = output.dtype.ToString();
+            var batchLoss = nn.functional.mse_loss(output, targets);
+            loss = batchLoss.to(ScalarType.Float32).item<float>();
+            accelerator.Backward(batchLoss);
+            optimizer.step();
+        }
+
+        var parameters = new JsonArray();
+        foreach (var (_, tensor) in accelerator.GetStateDict(model))
+            foreach (var value in tensor.to(ScalarType.Float32).reshape(-1).data<float>().ToArray()) parameters.Add(value);
+        var result = new JsonObject
+        {
+            ["rank"] = accelerator.ProcessIndex,
+            ["input_dtype"] = inputs.dtype.ToString(),
+            ["output_dtype"] = outputType,
+            ["loss"] = loss,
+            ["parameters"] = parameters,
         };
         End(accelerator, args);
         return result;

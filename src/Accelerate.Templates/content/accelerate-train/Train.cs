@@ -26,6 +26,8 @@ public static class Train
             optimizer.step();
         }
 
-        Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses}: weight {model.weight!.item<float>():F3}, bias {model.bias!.item<float>():F3}");
+        // The fp32 weights (under --mixed_precision fp16/bf16 the model itself holds reduced-precision copies).
+        var weights = accelerator.GetStateDict(model);
+        Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses}: weight {weights["weight"].item<float>():F3}, bias {weights["bias"].item<float>():F3}");
     }
 }
