@@ -38,6 +38,50 @@ public sealed class CrossHostTests
         }
     }
 
+    [TestMethod]
+    [DataRow("cut")]
+    [DataRow("freeze")]
+    public void A_rank_waiting_at_the_store_when_machine_0_vanishes_fails_naming_it_within_the_timeout(string how)
+    {
+        using var hosts = NamespacePair.Create();
+        var port = RankProcesses.FreePort();
+        var secret = RankProcesses.NewSecret();
+        using var job = new RankProcesses();
+        // A world of 3 where rank 2 never comes: ranks 0 and 1 wait at the store.
+        foreach (var (rank, host) in new[] { (0, hosts.A), (1, hosts.B) })
+        {
+            var environment = RankProcesses.Contract(rank, 3, port, secret, masterAddress: NamespacePair.AddressA);
+            environment["LOCAL_RANK"] = null;
+            environment["LOCAL_WORLD_SIZE"] = null;
+            environment["ACCELERATE_RDZV_TIMEOUT"] = "10";
+            job.Start(environment, ["ip", "netns", "exec", host, "dotnet", RankProcesses.WorkerPath, "join"]);
+        }
+        var (machine0, waiting) = (job.Ranks[0], job.Ranks[1]);
+        // Past the challenge (36 + 32 bytes) and the answer to publishing its address: rank 1 now waits for rank 2.
+        hosts.WaitForConnection(hosts.B, NamespacePair.AddressA, port, 100, job);
+
+        if (how == "cut") hosts.Cut();
+        else Signal(machine0.Process.Id, "STOP");
+        try
+        {
+            Assert.IsTrue(waiting.WaitForExit(TimeSpan.FromSeconds(60)), $"rank 1 still waits for a store that is gone.\n{job.Describe()}");
+            StringAssert.Contains(waiting.Output, "ACC2160", job.Describe());
+            StringAssert.Contains(waiting.Output, $"{NamespacePair.AddressA}:{port}", job.Describe());
+        }
+        finally
+        {
+            if (how == "freeze") Signal(machine0.Process.Id, "CONT");
+        }
+        Assert.IsTrue(machine0.WaitForExit(TimeSpan.FromSeconds(60)), job.Describe());
+        StringAssert.Contains(machine0.Output, "ACC2103", job.Describe());
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString()]);
+        kill.WaitForExit();
+    }
+
     private static RankProcesses StartAcross(NamespacePair hosts, string[] placement)
     {
         var port = RankProcesses.FreePort();
@@ -69,6 +113,31 @@ public sealed class CrossHostTests
 
         public string B { get; }
 
+        private string Veth { get; set; } = "";
+
+        /// <summary>Takes host A's end of the link down: packets between the hosts are dropped, no connection is reset.</summary>
+        public void Cut() => Ip($"-n {A} link set {Veth}a down");
+
+        /// <summary>
+        /// Waits until a process in <paramref name="host"/> holds a connection to <paramref name="address"/>:<paramref name="port"/>
+        /// that has received more than <paramref name="bytes"/> bytes (a rank past its handshake with the store has).
+        /// </summary>
+        public void WaitForConnection(string host, string address, int port, int bytes, RankProcesses job)
+        {
+            var deadline = DateTime.UtcNow + RankProcesses.Patience;
+            while (DateTime.UtcNow < deadline)
+            {
+                var start = new ProcessStartInfo("ip", ["netns", "exec", host, "ss", "-Htni", "state", "established", "dst", $"{address}:{port}"]) { RedirectStandardOutput = true };
+                using var ss = Process.Start(start)!;
+                var established = ss.StandardOutput.ReadToEnd();
+                ss.WaitForExit();
+                var received = System.Text.RegularExpressions.Regex.Match(established, @"bytes_received:(\d+)");
+                if (received.Success && long.Parse(received.Groups[1].Value) > bytes) return;
+                Thread.Sleep(100); // polling interval of a deadline-bounded wait
+            }
+            Assert.Fail($"No connection from {host} to {address}:{port} past {bytes} bytes within {RankProcesses.Patience.TotalSeconds} s.\n{job.Describe()}");
+        }
+
         public static NamespacePair Create()
         {
             var suffix = $"{Environment.ProcessId % 100000}-{Random.Shared.Next(1000)}";
@@ -85,6 +154,7 @@ public sealed class CrossHostTests
             {
                 Ip($"netns add {pair.B}");
                 var veth = $"v{suffix.Replace("-", "")}";
+                pair.Veth = veth;
                 Ip($"link add {veth}a netns {pair.A} type veth peer name {veth}b netns {pair.B}");
                 Ip($"-n {pair.A} addr add {AddressA}/24 dev {veth}a");
                 Ip($"-n {pair.B} addr add {AddressB}/24 dev {veth}b");
