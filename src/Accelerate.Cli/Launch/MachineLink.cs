@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
@@ -8,10 +9,18 @@ namespace Accelerate.Cli.Launch;
 /// The launchers' connections after the machine rendezvous, kept open for the whole job: machine 0 holds one to
 /// every other machine, the others one to machine 0. Carries one-line messages (DONE, FAILED, RESTART, STOPPED,
 /// START, STOP) so a failure on one machine stops or restarts the ranks on all of them, and a launcher that goes
-/// away is noticed by the others (its connection closes).
+/// away is noticed by the others (its connection closes, or TCP keepalive gives up on a machine that vanished).
+/// A line that does not follow that grammar, or is longer than <see cref="MaxLineLength"/>, arrives as
+/// <c>MALFORMED &lt;what&gt;</c> and ends the connection.
 /// </summary>
 internal sealed class MachineLink : IDisposable
 {
+    /// <summary>Longest control line a launcher reads from another.</summary>
+    public const int MaxLineLength = 64 * 1024;
+
+    /// <summary>Prefix of the message that stands for a line that breaks the grammar.</summary>
+    public const string Malformed = "MALFORMED ";
+
     private readonly Dictionary<int, Socket> _peers;
     private readonly Channel<(int Machine, string? Line)> _inbox = Channel.CreateUnbounded<(int, string?)>();
     private readonly HashSet<int> _done = [];
@@ -23,7 +32,10 @@ internal sealed class MachineLink : IDisposable
         _peers = peers;
         IsCoordinator = coordinator;
         foreach (var (machine, socket) in peers)
+        {
+            KeepAlive(socket);
             new Thread(() => Pump(machine, socket)) { IsBackground = true, Name = $"machine {machine} link" }.Start();
+        }
     }
 
     /// <summary>True on machine 0, which decides restarts and stops for the job.</summary>
@@ -79,16 +91,81 @@ internal sealed class MachineLink : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;,
+    /// FAILED &lt;exit code&gt; &lt;text&gt; or STOP &lt;exit code&gt; &lt;text&gt;.
+    /// </summary>
+    public static bool IsWellFormed(string line) => line.Split(' ', 3) switch
+    {
+        ["DONE"] or ["STOPPED"] or ["START"] => true,
+        ["RESTART", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+        ["FAILED" or "STOP", var code, _] => int.TryParse(code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+        _ => false,
+    };
+
+    /// <summary>The number in a well-formed RESTART, FAILED or STOP line.</summary>
+    public static int NumberOf(string line) => int.Parse(line.Split(' ', 3)[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
     private void Pump(int machine, Socket socket)
     {
         try
         {
-            using var reader = new StreamReader(new NetworkStream(socket, ownsSocket: false), Encoding.UTF8);
-            while (reader.ReadLine() is { } line) _inbox.Writer.TryWrite((machine, line));
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            var line = new MemoryStream();
+            var buffer = new byte[8192];
+            while (stream.Read(buffer) is var read && read > 0)
+            {
+                for (var i = 0; i < read; i++)
+                {
+                    if (buffer[i] != (byte)'\n')
+                    {
+                        line.WriteByte(buffer[i]);
+                        if (line.Length > MaxLineLength)
+                        {
+                            _inbox.Writer.TryWrite((machine, $"{Malformed}a line longer than {MaxLineLength} bytes"));
+                            return;
+                        }
+                        continue;
+                    }
+                    var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length).TrimEnd('\r');
+                    line.SetLength(0);
+                    if (!IsWellFormed(text))
+                    {
+                        _inbox.Writer.TryWrite((machine, $"{Malformed}'{Printable(text)}'"));
+                        return;
+                    }
+                    _inbox.Writer.TryWrite((machine, text));
+                }
+            }
         }
         catch (IOException) { }
         catch (ObjectDisposedException) { }
-        _inbox.Writer.TryWrite((machine, null));
+        finally
+        {
+            _inbox.Writer.TryWrite((machine, null));
+        }
+    }
+
+    private static string Printable(string line)
+    {
+        var text = new string(line.Select(c => c is >= ' ' and < (char)127 ? c : '?').ToArray());
+        return text.Length > 80 ? text[..80] + "..." : text;
+    }
+
+    /// <summary>
+    /// TCP keepalive: a machine that is powered off or cut off is noticed within about a minute, even while
+    /// nothing else is said (machine 0 waiting for DONE).
+    /// </summary>
+    private static void KeepAlive(Socket socket)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 5);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        }
+        catch (SocketException) { }
     }
 
     /// <inheritdoc />

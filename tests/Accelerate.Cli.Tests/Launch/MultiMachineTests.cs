@@ -179,6 +179,7 @@ public sealed class MultiMachineTests
             stranger.Connect(System.Net.IPAddress.Loopback, port);
             stranger.GetStream().Write("GET / HTTP/1.0\n"u8);
             using var reader = new StreamReader(stranger.GetStream());
+            StringAssert.StartsWith(reader.ReadLine(), "ACCELERATE-RDZV/2 ", "machine 0 greets with its nonce");
             StringAssert.StartsWith(reader.ReadLine(), "ERROR not an accelerate launcher check-in");
         }
         using var second = LauncherRun.Start(Options(1));
