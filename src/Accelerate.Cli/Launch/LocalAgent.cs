@@ -120,7 +120,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             if (words is ["FAILED", _, var what])
                 return OnFailure(MachineLink.NumberOf(line!), what,
                     () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
-            var gone = $"the launcher on machine {machine} is gone (stopped, killed, or its network failed)";
+            var gone = link.Gone(machine);
             link.Broadcast($"STOP 1 {gone}");
             console.Error($"{gone}; stopped the ranks on every machine.");
             return 1;
@@ -133,7 +133,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             console.Error($"stopped because {reason}. See machine 0's output for the failure summary.");
             return MachineLink.NumberOf(line!);
         }
-        console.Error("the launcher on machine 0 is gone (stopped, killed, or its network failed); stopped the ranks here.");
+        console.Error($"{link.Gone(0)}; stopped the ranks here.");
         return 1;
     }
 
@@ -186,7 +186,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             if (line == "DONE" || (line is null && link.Done.Contains(machine))) continue;
             if (IsMalformed(line)) return Garbled(machine, line!);
             var words = line?.Split(' ', 3) ?? [];
-            var what = words is ["FAILED", _, var text] ? text : $"the launcher on machine {machine} is gone";
+            var what = words is ["FAILED", _, var text] ? text : link.Gone(machine);
             var code = words is ["FAILED", _, _] ? MachineLink.NumberOf(line!) : 1;
             link.Broadcast($"STOP {code} {what}");
             console.Error($"{what}; the ranks here had finished. See machine {machine}'s output for its failure summary.");

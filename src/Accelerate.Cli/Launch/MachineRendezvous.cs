@@ -36,16 +36,17 @@ internal static class MachineRendezvous
     /// <param name="console">For progress lines.</param>
     public static (JobIdentity Job, MachineLink Link) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
     {
+        var heartbeatTimeout = MachineLink.HeartbeatTimeout(Environment.GetEnvironmentVariable);
         var deadline = DateTime.UtcNow + plan.RendezvousTimeout;
         return plan.MachineRank == 0
-            ? Host(plan, environmentSecret, deadline, console)
-            : Join(plan, environmentSecret, deadline, console);
+            ? Host(plan, environmentSecret, deadline, heartbeatTimeout, console)
+            : Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
     }
 
     /// <summary>A machine that passed its check-in, with the nonces machine 0's answer is bound to.</summary>
     private sealed record Arrival(int Machine, Socket Connection, string HostNonce, string JoinerNonce);
 
-    private static (JobIdentity, MachineLink) Host(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
+    private static (JobIdentity, MachineLink) Host(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
         PortProbe.EnsureFree(plan.MainProcessPort, "--main_process_port");
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -140,7 +141,7 @@ internal static class MachineRendezvous
                 TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId)}");
             console.Info($"machine 0: all {plan.NumMachines} machines arrived; starting ranks");
             // The connections stay open for the job; the listener is closed, so rank 0's store can bind the port.
-            var link = new MachineLink(met.ToDictionary(a => a.Key, a => a.Value.Connection), coordinator: true);
+            var link = new MachineLink(met.ToDictionary(a => a.Key, a => a.Value.Connection), coordinator: true, heartbeatTimeout);
             handedOver = true;
             return (job, link);
         }
@@ -177,7 +178,7 @@ internal static class MachineRendezvous
         return null;
     }
 
-    private static (JobIdentity, MachineLink) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, LauncherConsole console)
+    private static (JobIdentity, MachineLink) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
         var where = $"{plan.MainProcessIp}:{plan.MainProcessPort}";
         console.Info($"machine {plan.MachineRank}: joining machine 0 at {where} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
@@ -210,7 +211,7 @@ internal static class MachineRendezvous
                         throw new LaunchException("ACC3040", $"machine 0 at {where} handed out no secret although this machine has none; set the same ACCELERATE_LAUNCH_SECRET on every machine, or on none.", 1);
                     handedOver = true;
                     return (new JobIdentity(runId, sharedSecret == "-" ? environmentSecret! : sharedSecret, plan.MainProcessPort),
-                        new MachineLink(new() { [0] = connection }, coordinator: false));
+                        new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout));
                 case ["MISSING", var list] when list.Split(',').All(m => int.TryParse(m, NumberStyles.None, CultureInfo.InvariantCulture, out _)):
                     throw Missing(list.Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture)).ToList(), plan);
                 case ["ERROR", ..]:
