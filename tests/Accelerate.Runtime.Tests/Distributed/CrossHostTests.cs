@@ -82,7 +82,26 @@ public sealed class CrossHostTests
         kill.WaitForExit();
     }
 
-    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement)
+    [TestMethod]
+    public void Ranks_whose_link_is_cut_during_collectives_fail_naming_the_peer_within_the_collective_timeout()
+    {
+        using var hosts = NamespacePair.Create();
+        // "stall" with no stalled rank: both ranks all-reduce in a loop until something fails.
+        using var job = StartAcross(hosts, ["a", "b"], "stall 99", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "5");
+        foreach (var rank in job.Ranks) rank.WaitForLine("joined rank", RankProcesses.Patience);
+
+        hosts.Cut();
+
+        job.WaitForAll(TimeSpan.FromSeconds(60));
+        foreach (var (rank, other) in new[] { (0, 1), (1, 0) })
+        {
+            Assert.AreEqual(3, job.Ranks[rank].Process.ExitCode, job.Describe());
+            StringAssert.Contains(job.Ranks[rank].Output, "ACC2112", job.Describe());
+            StringAssert.Contains(job.Ranks[rank].Output, $"rank {other} (", job.Describe());
+        }
+    }
+
+    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
@@ -93,7 +112,8 @@ public sealed class CrossHostTests
             environment["LOCAL_RANK"] = null;
             environment["LOCAL_WORLD_SIZE"] = null;
             var name = placement[rank] == "a" ? hosts.A : hosts.B;
-            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, "check"]);
+            adjust?.Invoke(environment);
+            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')]);
         }
         return job;
     }
