@@ -45,6 +45,44 @@ public sealed class RendezvousJoinTests
     }
 
     [TestMethod]
+    public void A_stranger_dripping_bytes_at_a_peer_listener_is_cut_off_at_the_handshake_deadline()
+    {
+        var rank0 = StartRank(0, handshakeTimeout: TimeSpan.FromSeconds(2));
+        var listener = PublishedAddress(0);
+        Task<RendezvousResult>? rank1 = null;
+        using var dripper = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            dripper.Connect(IPAddress.Parse(listener.Address), listener.Port);
+            var started = DateTime.UtcNow;
+            var closed = false;
+            while (!closed && DateTime.UtcNow - started < TimeSpan.FromSeconds(40))
+            {
+                try
+                {
+                    dripper.Send([0x41]);
+                    // The 36-byte challenge comes first; after it, anything readable is the end of the connection.
+                    if (dripper.Poll(500_000, SelectMode.SelectRead)) closed = dripper.Receive(new byte[64]) is var n && n == 0;
+                }
+                catch (SocketException)
+                {
+                    closed = true;
+                }
+            }
+
+            Assert.IsTrue(closed, "the peer listener still held the dripping connection after 40 s");
+            Assert.IsLessThan(TimeSpan.FromSeconds(20), DateTime.UtcNow - started, "cut off near the 2 s handshake deadline");
+            Assert.IsTrue(_log.Any(line => line.Contains("did not finish the membership challenge within 2 s", StringComparison.Ordinal)), string.Join("\n", _log));
+            rank1 = StartRank(1);
+            Assert.IsTrue(Task.WaitAll([rank0, rank1], TimeSpan.FromSeconds(30)), string.Join("\n", _log));
+        }
+        finally
+        {
+            Release(rank1 is null ? [rank0] : [rank0, rank1]);
+        }
+    }
+
+    [TestMethod]
     public void A_job_whose_store_is_on_loopback_listens_on_loopback_only()
     {
         var rank0 = StartRank(0);
@@ -76,10 +114,10 @@ public sealed class RendezvousJoinTests
         return lines.Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]);
     }
 
-    private Task<RendezvousResult> StartRank(int rank)
+    private Task<RendezvousResult> StartRank(int rank, TimeSpan? handshakeTimeout = null)
     {
         var environment = new DistributedEnvironment(rank, rank, 2, 2, 0, 1, "127.0.0.1", _port, _secret, "accelerate");
-        return Task.Run(() => RendezvousJoin.Join(environment, new MembershipProof(_secret), RendezvousTimeout, _log.Enqueue));
+        return Task.Run(() => RendezvousJoin.Join(environment, new MembershipProof(_secret), RendezvousTimeout, _log.Enqueue, handshakeTimeout));
     }
 
     /// <summary>What rank <paramref name="rank"/> published at the store: where its peer listener is.</summary>

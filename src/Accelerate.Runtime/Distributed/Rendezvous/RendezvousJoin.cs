@@ -38,31 +38,46 @@ internal static class RendezvousJoin
             using var listener = new Socket(store.LocalAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(store.LocalAddress, 0));
             listener.Listen(Math.Max(world, 64));
-
-            var prefix = KeyPrefix();
-            var me = new PeerAddress(rank, world, Environment.MachineName, PeerAddress.LocalHostId(), store.LocalAddress.ToString(),
-                ((IPEndPoint)listener.LocalEndPoint!).Port, Environment.ProcessId);
-            var published = JsonSerializer.SerializeToUtf8Bytes(me);
-            var holder = store.CompareSet(prefix + "rank/" + rank, [], published);
-            if (!holder.AsSpan().SequenceEqual(published))
+            // Accepting starts now, so a stranger at this port meets its handshake deadline even before every rank arrived.
+            var links = new Socket?[world];
+            var accepting = AcceptHigherRanks(rank, world, listener, proof, links, deadline, handshakeTimeout ?? HandshakeDeadline.Default, log);
+            var connected = false;
+            try
             {
-                var other = JsonSerializer.Deserialize<PeerAddress>(holder);
-                throw new AccelerateException("ACC2106", $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
-                    "Give every process its own RANK (accelerate launch does), and set --machine_rank differently on each machine.");
+                var prefix = KeyPrefix();
+                var me = new PeerAddress(rank, world, Environment.MachineName, PeerAddress.LocalHostId(), store.LocalAddress.ToString(),
+                    ((IPEndPoint)listener.LocalEndPoint!).Port, Environment.ProcessId);
+                var published = JsonSerializer.SerializeToUtf8Bytes(me);
+                var holder = store.CompareSet(prefix + "rank/" + rank, [], published);
+                if (!holder.AsSpan().SequenceEqual(published))
+                {
+                    var other = JsonSerializer.Deserialize<PeerAddress>(holder);
+                    throw new AccelerateException("ACC2106", $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
+                        "Give every process its own RANK (accelerate launch does), and set --machine_rank differently on each machine.");
+                }
+
+                var keys = Enumerable.Range(0, world).Select(r => prefix + "rank/" + r).ToArray();
+                // Rank 0 serves the store: it waits a little longer so that the others can still read who is missing.
+                if (!store.Wait(keys, Remaining(deadline) + (rank == 0 ? TimeSpan.FromSeconds(2) : TimeSpan.Zero)))
+                    throw MissingRanks(environment, store, keys, timeout);
+
+                var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
+                foreach (var peer in peers.Where(p => p.WorldSize != world))
+                    throw new AccelerateException("ACC2107", $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
+                        "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
+
+                ConnectMesh(rank, peers, listener, proof, links, accepting, deadline);
+                connected = true;
+                return new RendezvousResult(peers, links);
             }
-
-            var keys = Enumerable.Range(0, world).Select(r => prefix + "rank/" + r).ToArray();
-            // Rank 0 serves the store: it waits a little longer so that the others can still read who is missing.
-            if (!store.Wait(keys, Remaining(deadline) + (rank == 0 ? TimeSpan.FromSeconds(2) : TimeSpan.Zero)))
-                throw MissingRanks(environment, store, keys, timeout);
-
-            var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
-            foreach (var peer in peers.Where(p => p.WorldSize != world))
-                throw new AccelerateException("ACC2107", $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
-                    "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
-
-            var links = ConnectMesh(rank, peers, listener, proof, deadline, handshakeTimeout ?? HandshakeDeadline.Default, log);
-            return new RendezvousResult(peers, links);
+            finally
+            {
+                if (!connected)
+                {
+                    listener.Dispose();
+                    foreach (var link in links) link?.Dispose();
+                }
+            }
         }
         finally
         {
@@ -128,11 +143,9 @@ internal static class RendezvousJoin
             "or raise the timeout with ACCELERATE_RDZV_TIMEOUT.");
     }
 
-    private static Socket?[] ConnectMesh(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, DateTime deadline, TimeSpan handshakeTimeout, Action<string> log)
+    /// <summary>Higher ranks connect to lower ones: connects to every lower rank while <paramref name="accepting"/> takes every higher one.</summary>
+    private static void ConnectMesh(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, Socket?[] links, Task accepting, DateTime deadline)
     {
-        var links = new Socket?[peers.Length];
-        // Higher ranks connect to lower ones: accept from every higher rank while connecting to every lower one.
-        var accepting = AcceptHigherRanks(rank, peers, listener, proof, links, deadline, handshakeTimeout, log);
         try
         {
             for (var peer = 0; peer < rank; peer++)
@@ -149,7 +162,6 @@ internal static class RendezvousJoin
             throw new AccelerateException("ACC2103", $"Rank {rank} met every rank at the store, but these never connected to it before the rendezvous timeout: {string.Join(", ", absent)}. " +
                 "A firewall between the machines, or a peer that failed right after joining, causes this; see that rank's output.", e);
         }
-        return links;
     }
 
     private static Socket ConnectTo(int rank, PeerAddress peer, MembershipProof proof, DateTime deadline)
@@ -192,10 +204,10 @@ internal static class RendezvousJoin
     /// deadline, so a stranger that connects and says nothing (or drips bytes) holds up nobody; at most
     /// <see cref="StoreServer.DefaultMaxPendingHandshakes"/> run at once.
     /// </summary>
-    private static Task AcceptHigherRanks(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, Socket?[] links, DateTime deadline,
+    private static Task AcceptHigherRanks(int rank, int world, Socket listener, MembershipProof proof, Socket?[] links, DateTime deadline,
         TimeSpan handshakeTimeout, Action<string> log)
     {
-        var expected = peers.Length - rank - 1;
+        var expected = world - rank - 1;
         var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (expected == 0)
         {
@@ -221,7 +233,7 @@ internal static class RendezvousJoin
                     {
                         try
                         {
-                            if (Handshake(rank, peers, socket, proof, links, handshakeTimeout, log) && Interlocked.Decrement(ref expected) == 0)
+                            if (Handshake(rank, world, socket, proof, links, handshakeTimeout, log) && Interlocked.Decrement(ref expected) == 0)
                                 complete.TrySetResult();
                         }
                         finally
@@ -241,7 +253,7 @@ internal static class RendezvousJoin
     }
 
     /// <summary>Challenges one connection; true when it is a higher rank of this job, which then has its link.</summary>
-    private static bool Handshake(int rank, PeerAddress[] peers, Socket socket, MembershipProof proof, Socket?[] links, TimeSpan handshakeTimeout, Action<string> log)
+    private static bool Handshake(int rank, int world, Socket socket, MembershipProof proof, Socket?[] links, TimeSpan handshakeTimeout, Action<string> log)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "an unknown peer";
         try
@@ -272,7 +284,7 @@ internal static class RendezvousJoin
             // Checked once the deadline is disarmed: a connection it shut down is never kept.
             if (deadline.Expired)
                 throw new InvalidDataException($"did not finish the membership challenge within {handshakeTimeout.TotalSeconds:0.#} s");
-            if (peer <= rank || peer >= peers.Length || Interlocked.CompareExchange(ref links[peer], socket, null) is not null)
+            if (peer <= rank || peer >= world || Interlocked.CompareExchange(ref links[peer], socket, null) is not null)
                 throw new InvalidDataException($"named rank {peer}, which should not connect here");
             TcpKeepAlive.Enable(socket);
             return true;
