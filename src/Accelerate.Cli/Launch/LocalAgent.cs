@@ -97,6 +97,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         link.Send(0, $"FAILED {exitCode} {what}");
         while (link.Take(AnswerTimeout) is { } decision)
         {
+            if (IsMalformed(decision.Line)) return Garbled(decision.Machine, decision.Line!);
             if (decision.Line?.StartsWith("RESTART ", StringComparison.Ordinal) == true) return Restart(decision.Line, what);
             if (decision.Line is null || decision.Line.StartsWith("STOP ", StringComparison.Ordinal)) break;
         }
@@ -108,13 +109,18 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private int? OnMessage(List<RankProcess> ranks, int machine, string? line)
     {
         var words = line?.Split(' ', 3) ?? [];
+        if (IsMalformed(line))
+        {
+            Stop(ranks, Posix.SIGTERM);
+            return Garbled(machine, line!);
+        }
         if (link!.IsCoordinator)
         {
             Stop(ranks, Posix.SIGTERM);
-            if (words is ["FAILED", var code, var what])
-                return OnFailure(int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), what,
+            if (words is ["FAILED", _, var what])
+                return OnFailure(MachineLink.NumberOf(line!), what,
                     () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
-            var gone = $"the launcher on machine {machine} is gone (stopped, killed, or its network failed)";
+            var gone = link.Gone(machine);
             link.Broadcast($"STOP 1 {gone}");
             console.Error($"{gone}; stopped the ranks on every machine.");
             return 1;
@@ -122,24 +128,37 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
         Stop(ranks, Posix.SIGTERM);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
-        if (words is ["STOP", var stopCode, var reason])
+        if (words is ["STOP", _, var reason])
         {
             console.Error($"stopped because {reason}. See machine 0's output for the failure summary.");
-            return int.Parse(stopCode, System.Globalization.CultureInfo.InvariantCulture);
+            return MachineLink.NumberOf(line!);
         }
-        console.Error("the launcher on machine 0 is gone (stopped, killed, or its network failed); stopped the ranks here.");
+        console.Error($"{link.Gone(0)}; stopped the ranks here.");
+        return 1;
+    }
+
+    private static bool IsMalformed(string? line) => line?.StartsWith(MachineLink.Malformed, StringComparison.Ordinal) == true;
+
+    /// <summary>Another machine's launcher broke the control protocol: the job cannot be coordinated any more, so it stops (ACC3041).</summary>
+    private int Garbled(int machine, string line)
+    {
+        var what = $"error ACC3041: the launcher on machine {machine} sent a control message this launcher cannot read ({line[MachineLink.Malformed.Length..]}); " +
+            "run the same accelerate version on every machine";
+        if (link!.IsCoordinator) link.Broadcast($"STOP 1 machine {machine} sent a control message machine 0 cannot read");
+        console.Error($"{what}. Stopped the ranks {(link.IsCoordinator ? "on every machine" : "here")}.");
         return 1;
     }
 
     /// <summary>Machine 0 asked for restart <c>k</c>: report stopped, wait for the go, then start attempt k.</summary>
     private int? Restart(string line, string what)
     {
-        _attempt = int.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        _attempt = MachineLink.NumberOf(line);
         console.Info($"{what}; restarting the group (restart {_attempt} of {plan.MaxRestarts})");
         link!.Send(0, "STOPPED");
         while (link.Take(AnswerTimeout) is { } next)
         {
             if (next.Line == "START") return null;
+            if (IsMalformed(next.Line)) return Garbled(next.Machine, next.Line!);
             if (next.Line is null || next.Line.StartsWith("STOP ", StringComparison.Ordinal)) break;
         }
         console.Error("machine 0 did not restart the job; stopping.");
@@ -165,9 +184,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             }
             var (machine, line) = link.Take();
             if (line == "DONE" || (line is null && link.Done.Contains(machine))) continue;
+            if (IsMalformed(line)) return Garbled(machine, line!);
             var words = line?.Split(' ', 3) ?? [];
-            var what = words is ["FAILED", _, var text] ? text : $"the launcher on machine {machine} is gone";
-            var code = words is ["FAILED", var c, _] ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 1;
+            var what = words is ["FAILED", _, var text] ? text : link.Gone(machine);
+            var code = words is ["FAILED", _, _] ? MachineLink.NumberOf(line!) : 1;
             link.Broadcast($"STOP {code} {what}");
             console.Error($"{what}; the ranks here had finished. See machine {machine}'s output for its failure summary.");
             return code;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
@@ -8,22 +9,88 @@ namespace Accelerate.Cli.Launch;
 /// The launchers' connections after the machine rendezvous, kept open for the whole job: machine 0 holds one to
 /// every other machine, the others one to machine 0. Carries one-line messages (DONE, FAILED, RESTART, STOPPED,
 /// START, STOP) so a failure on one machine stops or restarts the ranks on all of them, and a launcher that goes
-/// away is noticed by the others (its connection closes).
+/// away is noticed by the others (its connection closes, or TCP keepalive gives up on a machine that vanished).
+/// A line that does not follow that grammar, or is longer than <see cref="MaxLineLength"/>, arrives as
+/// <c>MALFORMED &lt;what&gt;</c> and ends the connection. Every launcher also sends <c>ALIVE</c> several times per
+/// heartbeat timeout; a machine not heard from for the whole timeout (powered off, cut off, or its launcher
+/// frozen) is treated as gone (ACC3042), so no launcher waits forever for another.
 /// </summary>
 internal sealed class MachineLink : IDisposable
 {
+    /// <summary>Longest control line a launcher reads from another.</summary>
+    public const int MaxLineLength = 64 * 1024;
+
+    /// <summary>Prefix of the message that stands for a line that breaks the grammar.</summary>
+    public const string Malformed = "MALFORMED ";
+
+    /// <summary>How long a launcher may stay silent before the others call it lost, unless ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT says otherwise.</summary>
+    public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromSeconds(60);
+
+    private const string Alive = "ALIVE";
     private readonly Dictionary<int, Socket> _peers;
     private readonly Channel<(int Machine, string? Line)> _inbox = Channel.CreateUnbounded<(int, string?)>();
     private readonly HashSet<int> _done = [];
+    private readonly Dictionary<int, long> _lastHeard = [];
+    private readonly HashSet<int> _lost = [];
+    private readonly HashSet<int> _ended = [];
+    private readonly object _gate = new();
+    private readonly TimeSpan _heartbeatTimeout;
+    private readonly Timer _heartbeat;
     private Task<(int Machine, string? Line)>? _next;
 
     /// <summary>Wraps the open connections, keyed by the machine rank at the other end.</summary>
-    public MachineLink(Dictionary<int, Socket> peers, bool coordinator)
+    public MachineLink(Dictionary<int, Socket> peers, bool coordinator, TimeSpan? heartbeatTimeout = null)
     {
         _peers = peers;
         IsCoordinator = coordinator;
+        _heartbeatTimeout = heartbeatTimeout ?? DefaultHeartbeatTimeout;
         foreach (var (machine, socket) in peers)
+        {
+            KeepAlive(socket);
+            _lastHeard[machine] = Environment.TickCount64;
             new Thread(() => Pump(machine, socket)) { IsBackground = true, Name = $"machine {machine} link" }.Start();
+        }
+        var beat = _heartbeatTimeout / 6;
+        _heartbeat = new Timer(_ => Beat(), null, TimeSpan.Zero, beat);
+    }
+
+    /// <summary>ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT (seconds) from <paramref name="variables"/>, or the default.</summary>
+    public static TimeSpan HeartbeatTimeout(Func<string, string?> variables)
+    {
+        var text = variables("ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT");
+        if (string.IsNullOrWhiteSpace(text)) return DefaultHeartbeatTimeout;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 1 && seconds <= 86400)
+            return TimeSpan.FromSeconds(seconds);
+        throw new LaunchException("ACC3003", $"ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT='{text}' is not a number of seconds between 1 and 86400. Set it to e.g. 60, or unset it.");
+    }
+
+    /// <summary>Why machine <paramref name="machine"/>'s launcher is gone, for messages.</summary>
+    public string Gone(int machine)
+    {
+        lock (_gate)
+            return _lost.Contains(machine)
+                ? $"error ACC3042: nothing was heard from the launcher on machine {machine} for {_heartbeatTimeout.TotalSeconds:0} s " +
+                  "(the machine is off, the network between the machines is cut, or the launcher is frozen)"
+                : $"the launcher on machine {machine} is gone (stopped, killed, or its network failed)";
+    }
+
+    /// <summary>Tells every peer this launcher is alive, and gives up on a peer not heard from within the heartbeat timeout.</summary>
+    private void Beat()
+    {
+        foreach (var machine in _peers.Keys) Send(machine, Alive);
+        var now = Environment.TickCount64;
+        foreach (var (machine, socket) in _peers)
+        {
+            lock (_gate)
+            {
+                if (_ended.Contains(machine) || _lost.Contains(machine) || now - _lastHeard[machine] < _heartbeatTimeout.TotalMilliseconds) continue;
+                _lost.Add(machine);
+            }
+            // Ends the pump, which reports the machine gone.
+            try { socket.Shutdown(SocketShutdown.Both); }
+            catch (SocketException) { }
+            catch (ObjectDisposedException) { }
+        }
     }
 
     /// <summary>True on machine 0, which decides restarts and stops for the job.</summary>
@@ -53,7 +120,9 @@ internal sealed class MachineLink : IDisposable
     /// <summary>Sends a line to one machine (ignored when it is gone).</summary>
     public void Send(int machine, string line)
     {
-        try { _peers[machine].Send(Encoding.UTF8.GetBytes(line.ReplaceLineEndings(" ") + "\n")); }
+        var socket = _peers[machine];
+        // One line at a time per connection: the heartbeat timer sends too.
+        try { lock (socket) socket.Send(Encoding.UTF8.GetBytes(line.ReplaceLineEndings(" ") + "\n")); }
         catch (SocketException) { }
         catch (ObjectDisposedException) { }
     }
@@ -79,21 +148,90 @@ internal sealed class MachineLink : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;,
+    /// FAILED &lt;exit code&gt; &lt;text&gt; or STOP &lt;exit code&gt; &lt;text&gt;.
+    /// </summary>
+    public static bool IsWellFormed(string line) => line.Split(' ', 3) switch
+    {
+        ["DONE"] or ["STOPPED"] or ["START"] => true,
+        ["RESTART", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+        ["FAILED" or "STOP", var code, _] => int.TryParse(code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+        _ => false,
+    };
+
+    /// <summary>The number in a well-formed RESTART, FAILED or STOP line.</summary>
+    public static int NumberOf(string line) => int.Parse(line.Split(' ', 3)[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
     private void Pump(int machine, Socket socket)
     {
         try
         {
-            using var reader = new StreamReader(new NetworkStream(socket, ownsSocket: false), Encoding.UTF8);
-            while (reader.ReadLine() is { } line) _inbox.Writer.TryWrite((machine, line));
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            var line = new MemoryStream();
+            var buffer = new byte[8192];
+            while (stream.Read(buffer) is var read && read > 0)
+            {
+                for (var i = 0; i < read; i++)
+                {
+                    if (buffer[i] != (byte)'\n')
+                    {
+                        line.WriteByte(buffer[i]);
+                        if (line.Length > MaxLineLength)
+                        {
+                            _inbox.Writer.TryWrite((machine, $"{Malformed}a line longer than {MaxLineLength} bytes"));
+                            return;
+                        }
+                        continue;
+                    }
+                    var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length).TrimEnd('\r');
+                    line.SetLength(0);
+                    lock (_gate) _lastHeard[machine] = Environment.TickCount64;
+                    if (text == Alive) continue;
+                    if (!IsWellFormed(text))
+                    {
+                        _inbox.Writer.TryWrite((machine, $"{Malformed}'{Printable(text)}'"));
+                        return;
+                    }
+                    _inbox.Writer.TryWrite((machine, text));
+                }
+            }
         }
         catch (IOException) { }
         catch (ObjectDisposedException) { }
-        _inbox.Writer.TryWrite((machine, null));
+        finally
+        {
+            lock (_gate) _ended.Add(machine);
+            _inbox.Writer.TryWrite((machine, null));
+        }
+    }
+
+    private static string Printable(string line)
+    {
+        var text = new string(line.Select(c => c is >= ' ' and < (char)127 ? c : '?').ToArray());
+        return text.Length > 80 ? text[..80] + "..." : text;
+    }
+
+    /// <summary>
+    /// TCP keepalive: a machine that is powered off or cut off is noticed within about a minute, even while
+    /// nothing else is said (machine 0 waiting for DONE).
+    /// </summary>
+    private static void KeepAlive(Socket socket)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 5);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        }
+        catch (SocketException) { }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _heartbeat.Dispose();
         foreach (var socket in _peers.Values)
         {
             try { socket.Shutdown(SocketShutdown.Both); }

@@ -16,7 +16,7 @@ internal static class ProcessGroupFactory
         var group = settings.Backend switch
         {
             _ when useMpi => Mpi.MpiProcessGroup.Create(environment, settings.DebugMode),
-            "nccl" => Nccl.NcclProcessGroup.Create(() => CreateTcp(environment, rendezvousTimeout, settings, log), TorchSharp.torch.cuda.is_available()),
+            "nccl" => Nccl.NcclProcessGroup.Create(() => CreateTcp(environment, rendezvousTimeout, settings, log), TorchSharp.torch.cuda.is_available(), settings.CollectiveTimeout),
             _ => CreateTcp(environment, rendezvousTimeout, settings, log),
         };
         LaunchSecretVariable.Forget();

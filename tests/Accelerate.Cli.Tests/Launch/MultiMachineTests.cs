@@ -166,6 +166,38 @@ public sealed class MultiMachineTests
     }
 
     [TestMethod]
+    [DataRow("cut")]
+    [DataRow("freeze")]
+    public void Machine_0_waiting_for_a_machine_that_vanished_stops_naming_it_within_the_heartbeat_timeout(string how)
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        var heartbeat = new Dictionary<string, string?> { ["ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT"] = "6" };
+        var port = how == "cut" ? 29620 : 29621;
+        // Machine 0's ranks finish at once while machine 1's keep running: machine 0 waits for machine 1's DONE.
+        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, port, 60), LauncherRun.RankProbeDll, "wait"], heartbeat, machines.Exec(1));
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, port, 60), LauncherRun.RankProbeDll, "env"], heartbeat, machines.Exec(0));
+        var pids = Processes.ReadyPids(second.WaitForLines(l => l.Contains("ready rank="), 2));
+        try
+        {
+            Assert.HasCount(2, RankReport.From(first.WaitForLines(l => l.Contains("] ENV "), 2)), "machine 0's ranks ran");
+            if (how == "cut") machines.Cut();
+            else second.Signal(Processes.SIGSTOP);
+
+            Assert.AreEqual(1, first.WaitForExit(), first.AllOutput);
+            first.WaitForLine(l => l.Contains("ACC3042") && l.Contains("machine 1"));
+            if (how == "freeze") second.Signal(Processes.SIGCONT);
+            Assert.AreEqual(1, second.WaitForExit(), second.AllOutput);
+            if (how == "cut") second.WaitForLine(l => l.Contains("ACC3042") && l.Contains("machine 0"));
+            Assert.IsEmpty(Processes.WaitUntilGone(pids, 10), "machine 1's ranks are stopped");
+        }
+        finally
+        {
+            if (how == "freeze") second.Signal(Processes.SIGCONT);
+            Processes.KillAll(pids);
+        }
+    }
+
+    [TestMethod]
     public void A_stranger_at_the_rendezvous_port_is_turned_away_and_the_job_goes_on()
     {
         int port;
@@ -179,6 +211,7 @@ public sealed class MultiMachineTests
             stranger.Connect(System.Net.IPAddress.Loopback, port);
             stranger.GetStream().Write("GET / HTTP/1.0\n"u8);
             using var reader = new StreamReader(stranger.GetStream());
+            StringAssert.StartsWith(reader.ReadLine(), "ACCELERATE-RDZV/2 ", "machine 0 greets with its nonce");
             StringAssert.StartsWith(reader.ReadLine(), "ERROR not an accelerate launcher check-in");
         }
         using var second = LauncherRun.Start(Options(1));

@@ -23,6 +23,11 @@ internal sealed class NetworkNamespacePair : IDisposable
         Addresses = [$"{subnet}.1", $"{subnet}.2"];
     }
 
+    private string _link = "";
+
+    /// <summary>Takes machine 0's end of the link down: from then on packets between the machines are dropped, nothing is reset.</summary>
+    public void Cut() => Ip($"-n {_namespaces[0]} link set {_link} down");
+
     /// <summary>Prefix that runs a command inside machine <paramref name="machine"/>'s namespace.</summary>
     public string[] Exec(int machine) => ["ip", "netns", "exec", _namespaces[machine]];
 
@@ -42,6 +47,7 @@ internal sealed class NetworkNamespacePair : IDisposable
                 Ip($"-n {name} link set lo up");
             }
             Ip($"link add va{tag} type veth peer name vb{tag}");
+            pair._link = $"va{tag}";
             Ip($"link set va{tag} netns {a}");
             Ip($"link set vb{tag} netns {b}");
             Ip($"-n {a} addr add {pair.Addresses[0]}/24 dev va{tag}");

@@ -6,7 +6,7 @@ namespace Accelerate.Cli.Tests.Launch;
 /// <summary>Signals and liveness checks on processes the tests did not start themselves (ranks).</summary>
 internal static class Processes
 {
-    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

@@ -38,7 +38,70 @@ public sealed class CrossHostTests
         }
     }
 
-    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement)
+    [TestMethod]
+    [DataRow("cut")]
+    [DataRow("freeze")]
+    public void A_rank_waiting_at_the_store_when_machine_0_vanishes_fails_naming_it_within_the_timeout(string how)
+    {
+        using var hosts = NamespacePair.Create();
+        var port = RankProcesses.FreePort();
+        var secret = RankProcesses.NewSecret();
+        using var job = new RankProcesses();
+        // A world of 3 where rank 2 never comes: ranks 0 and 1 wait at the store.
+        foreach (var (rank, host) in new[] { (0, hosts.A), (1, hosts.B) })
+        {
+            var environment = RankProcesses.Contract(rank, 3, port, secret, masterAddress: NamespacePair.AddressA);
+            environment["LOCAL_RANK"] = null;
+            environment["LOCAL_WORLD_SIZE"] = null;
+            environment["ACCELERATE_RDZV_TIMEOUT"] = "10";
+            job.Start(environment, ["ip", "netns", "exec", host, "dotnet", RankProcesses.WorkerPath, "join"]);
+        }
+        var (machine0, waiting) = (job.Ranks[0], job.Ranks[1]);
+        // Past the challenge (36 + 32 bytes) and the answer to publishing its address: rank 1 now waits for rank 2.
+        hosts.WaitForConnection(hosts.B, NamespacePair.AddressA, port, 100, job);
+
+        if (how == "cut") hosts.Cut();
+        else Signal(machine0.Process.Id, "STOP");
+        try
+        {
+            Assert.IsTrue(waiting.WaitForExit(TimeSpan.FromSeconds(60)), $"rank 1 still waits for a store that is gone.\n{job.Describe()}");
+            StringAssert.Contains(waiting.Output, "ACC2160", job.Describe());
+            StringAssert.Contains(waiting.Output, $"{NamespacePair.AddressA}:{port}", job.Describe());
+        }
+        finally
+        {
+            if (how == "freeze") Signal(machine0.Process.Id, "CONT");
+        }
+        Assert.IsTrue(machine0.WaitForExit(TimeSpan.FromSeconds(60)), job.Describe());
+        StringAssert.Contains(machine0.Output, "ACC2103", job.Describe());
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString()]);
+        kill.WaitForExit();
+    }
+
+    [TestMethod]
+    public void Ranks_whose_link_is_cut_during_collectives_fail_naming_the_peer_within_the_collective_timeout()
+    {
+        using var hosts = NamespacePair.Create();
+        // "stall" with no stalled rank: both ranks all-reduce in a loop until something fails.
+        using var job = StartAcross(hosts, ["a", "b"], "stall 99", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "5");
+        foreach (var rank in job.Ranks) rank.WaitForLine("joined rank", RankProcesses.Patience);
+
+        hosts.Cut();
+
+        job.WaitForAll(TimeSpan.FromSeconds(60));
+        foreach (var (rank, other) in new[] { (0, 1), (1, 0) })
+        {
+            Assert.AreEqual(3, job.Ranks[rank].Process.ExitCode, job.Describe());
+            StringAssert.Contains(job.Ranks[rank].Output, "ACC2112", job.Describe());
+            StringAssert.Contains(job.Ranks[rank].Output, $"rank {other} (", job.Describe());
+        }
+    }
+
+    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
@@ -49,7 +112,8 @@ public sealed class CrossHostTests
             environment["LOCAL_RANK"] = null;
             environment["LOCAL_WORLD_SIZE"] = null;
             var name = placement[rank] == "a" ? hosts.A : hosts.B;
-            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, "check"]);
+            adjust?.Invoke(environment);
+            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')]);
         }
         return job;
     }
@@ -69,6 +133,31 @@ public sealed class CrossHostTests
 
         public string B { get; }
 
+        private string Veth { get; set; } = "";
+
+        /// <summary>Takes host A's end of the link down: packets between the hosts are dropped, no connection is reset.</summary>
+        public void Cut() => Ip($"-n {A} link set {Veth}a down");
+
+        /// <summary>
+        /// Waits until a process in <paramref name="host"/> holds a connection to <paramref name="address"/>:<paramref name="port"/>
+        /// that has received more than <paramref name="bytes"/> bytes (a rank past its handshake with the store has).
+        /// </summary>
+        public void WaitForConnection(string host, string address, int port, int bytes, RankProcesses job)
+        {
+            var deadline = DateTime.UtcNow + RankProcesses.Patience;
+            while (DateTime.UtcNow < deadline)
+            {
+                var start = new ProcessStartInfo("ip", ["netns", "exec", host, "ss", "-Htni", "state", "established", "dst", $"{address}:{port}"]) { RedirectStandardOutput = true };
+                using var ss = Process.Start(start)!;
+                var established = ss.StandardOutput.ReadToEnd();
+                ss.WaitForExit();
+                var received = System.Text.RegularExpressions.Regex.Match(established, @"bytes_received:(\d+)");
+                if (received.Success && long.Parse(received.Groups[1].Value) > bytes) return;
+                Thread.Sleep(100); // polling interval of a deadline-bounded wait
+            }
+            Assert.Fail($"No connection from {host} to {address}:{port} past {bytes} bytes within {RankProcesses.Patience.TotalSeconds} s.\n{job.Describe()}");
+        }
+
         public static NamespacePair Create()
         {
             var suffix = $"{Environment.ProcessId % 100000}-{Random.Shared.Next(1000)}";
@@ -85,6 +174,7 @@ public sealed class CrossHostTests
             {
                 Ip($"netns add {pair.B}");
                 var veth = $"v{suffix.Replace("-", "")}";
+                pair.Veth = veth;
                 Ip($"link add {veth}a netns {pair.A} type veth peer name {veth}b netns {pair.B}");
                 Ip($"-n {pair.A} addr add {AddressA}/24 dev {veth}a");
                 Ip($"-n {pair.B} addr add {AddressB}/24 dev {veth}b");

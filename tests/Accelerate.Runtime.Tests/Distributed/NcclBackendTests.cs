@@ -42,4 +42,24 @@ public sealed class NcclBackendTests
         StringAssert.Contains(error.Message, "LD_LIBRARY_PATH");
         Assert.IsFalse(joined, "no rank waits at the rendezvous for a backend that cannot load");
     }
+
+    [TestMethod]
+    public void A_cuda_synchronize_that_never_returns_fails_after_the_collective_timeout()
+    {
+        // The seam is CUDA's synchronize itself: it blocks while a peer never enters the NCCL kernel.
+        using var never = new ManualResetEventSlim();
+        try
+        {
+            var started = DateTime.UtcNow;
+            var error = Assert.ThrowsExactly<AccelerateException>(() => NcclProcessGroup.WaitBounded(never.Wait, TimeSpan.FromSeconds(1), "AllReduce"));
+
+            Assert.AreEqual("ACC2112", error.Code);
+            StringAssert.Contains(error.Message, "NCCL AllReduce did not complete within 1 s");
+            Assert.IsLessThan(TimeSpan.FromSeconds(30), DateTime.UtcNow - started);
+        }
+        finally
+        {
+            never.Set();
+        }
+    }
 }

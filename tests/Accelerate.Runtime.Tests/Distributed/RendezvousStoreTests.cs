@@ -92,6 +92,86 @@ public sealed class RendezvousStoreTests
         CollectionAssert.AreEqual(new byte[] { 1, 2, 3 }, member.Get("k", TimeSpan.Zero));
     }
 
+    [TestMethod]
+    public void A_client_that_drips_one_byte_at_a_time_is_cut_off_at_the_handshake_deadline()
+    {
+        using var server = StoreServer.Start(0, new MembershipProof(Secret), _log.Enqueue, handshakeTimeout: TimeSpan.FromSeconds(2));
+        using var dripper = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        dripper.Connect(IPAddress.Loopback, server.Port);
+        var started = DateTime.UtcNow;
+
+        dripper.ReceiveTimeout = 30_000;
+        Assert.AreEqual(36, ReceiveExactly(dripper, 36), "the store sent its challenge");
+
+        // Each byte comes well within any per-read timeout, but the whole answer (68 bytes) would take over half a minute.
+        var closed = false;
+        while (!closed && DateTime.UtcNow - started < TimeSpan.FromSeconds(40))
+        {
+            try
+            {
+                dripper.Send([0x41]);
+                if (dripper.Poll(500_000, SelectMode.SelectRead)) closed = dripper.Receive(new byte[64]) == 0;
+            }
+            catch (SocketException)
+            {
+                closed = true;
+            }
+        }
+
+        Assert.IsTrue(closed, "the store still held the dripping connection after 40 s");
+        Assert.IsLessThan(TimeSpan.FromSeconds(20), DateTime.UtcNow - started, "cut off near the 2 s handshake deadline, not after the whole drip");
+        WaitForLog("did not finish the membership challenge within 2 s");
+        using var member = Connect(server, Secret);
+        Assert.AreEqual(1, member.Add("after-drip", 1));
+    }
+
+    [TestMethod]
+    public void Unauthenticated_connections_over_the_cap_are_closed_at_once_and_members_still_get_in()
+    {
+        using var server = StoreServer.Start(0, new MembershipProof(Secret), _log.Enqueue, handshakeTimeout: TimeSpan.FromSeconds(3), maxPendingHandshakes: 4);
+        var idle = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                idle.Add(socket);
+                socket.Connect(IPAddress.Loopback, server.Port);
+                socket.ReceiveTimeout = 30_000;
+                Assert.AreEqual(36, ReceiveExactly(socket, 36), "connections within the cap are challenged");
+            }
+
+            using var over = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            over.Connect(IPAddress.Loopback, server.Port);
+            over.ReceiveTimeout = 30_000;
+            Assert.AreEqual(0, ReceiveExactly(over, 36), "the fifth unauthenticated connection is closed without a challenge");
+            WaitForLog("4 connections are still proving membership");
+
+            // The idle ones are dropped at their handshake deadline; a member retries until it gets in.
+            using var member = Connect(server, Secret);
+            Assert.AreEqual(1, member.Add("after-flood", 1));
+        }
+        finally
+        {
+            foreach (var socket in idle) socket.Dispose();
+        }
+    }
+
+    private static int ReceiveExactly(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        var read = 0;
+        try
+        {
+            while (read < count && socket.Receive(buffer.AsSpan(read)) is var n && n > 0) read += n;
+        }
+        catch (SocketException)
+        {
+            // Reset: counts as closed.
+        }
+        return read;
+    }
+
     private static int ReadUntilClosed(TcpClient client)
     {
         client.ReceiveTimeout = 30_000;

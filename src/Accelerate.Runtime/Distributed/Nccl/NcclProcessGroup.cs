@@ -14,11 +14,13 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
     private static readonly Lazy<nint> TensorData = new(BindTensorData);
     private readonly ProcessGroup _host;
     private readonly nint _comm;
+    private readonly TimeSpan _timeout;
 
-    private NcclProcessGroup(ProcessGroup host, nint comm)
+    private NcclProcessGroup(ProcessGroup host, nint comm, TimeSpan timeout)
     {
         _host = host;
         _comm = comm;
+        _timeout = timeout;
     }
 
     public override string Backend => "nccl";
@@ -28,7 +30,7 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
     public override int WorldSize => _host.WorldSize;
 
     /// <summary>Checks for CUDA and NCCL, then creates the NCCL communicator over <paramref name="host"/>.</summary>
-    public static NcclProcessGroup Create(Func<ProcessGroup> host, bool cudaAvailable)
+    public static NcclProcessGroup Create(Func<ProcessGroup> host, bool cudaAvailable, TimeSpan? collectiveTimeout = null)
     {
         if (!cudaAvailable)
             throw new AccelerateException("ACC2130", "ACCELERATE_DISTRIBUTED_BACKEND=nccl needs CUDA, and no CUDA device is available to this process. " +
@@ -39,7 +41,7 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
         {
             var id = group.Rank == 0 ? LibNccl.GetUniqueId() : default;
             group.Broadcast(new Span<byte>(&id, sizeof(LibNccl.UniqueId)), 0);
-            return new NcclProcessGroup(group, LibNccl.CommInitRank(group.WorldSize, id, group.Rank));
+            return new NcclProcessGroup(group, LibNccl.CommInitRank(group.WorldSize, id, group.Rank), collectiveTimeout ?? CollectiveSettings.DefaultCollectiveTimeout);
         }
         catch
         {
@@ -59,7 +61,22 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
         return NativeLibrary.GetExport(NativeLibrary.Load(library), "THSTensor_data");
     }
 
-    private static void Synchronize() => torch.cuda.synchronize();
+    private void Synchronize([System.Runtime.CompilerServices.CallerMemberName] string operation = "") =>
+        WaitBounded(() => torch.cuda.synchronize(), _timeout, operation);
+
+    /// <summary>
+    /// Runs <paramref name="wait"/> (CUDA's synchronize: it returns only when the NCCL kernel does, which needs every
+    /// peer) for at most <paramref name="timeout"/>; a peer that is gone or stuck becomes ACC2112 instead of a hang.
+    /// </summary>
+    internal static void WaitBounded(Action wait, TimeSpan timeout, string operation)
+    {
+        var waiting = Task.Factory.StartNew(wait, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (!waiting.Wait(timeout))
+            throw new AccelerateException("ACC2112", $"NCCL {operation} did not complete within {timeout.TotalSeconds:0.#} s (ACCELERATE_COLLECTIVE_TIMEOUT): " +
+                "a peer rank is stuck, gone (its machine is off or cut off) or called a different collective; see the other ranks' output. " +
+                "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses.");
+        waiting.GetAwaiter().GetResult();
+    }
 
     public override void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {

@@ -51,8 +51,10 @@ internal sealed class MembershipProof
     public void Answer(Socket socket, string purpose)
     {
         var hello = new byte[4 + NonceLength];
+        // Closed before its challenge: the server is busy (too many connections proving membership) or
+        // going away, not refusing this process; the caller may try again.
         if (!TryReceive(socket, hello))
-            throw new MembershipRefusedException("the server closed the connection (it refused this process: is ACCELERATE_LAUNCH_SECRET the same on every rank?)");
+            throw new IOException("the server closed the connection before sending its challenge");
         if (BinaryPrimitives.ReadUInt32LittleEndian(hello) != Magic)
             throw new MembershipRefusedException("the server does not speak the Accelerate rendezvous protocol");
         var serverNonce = hello.AsSpan(4).ToArray();

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Accelerate.Distributed.Tcp;
 
 namespace Accelerate.Distributed.Rendezvous;
 
@@ -13,7 +14,12 @@ namespace Accelerate.Distributed.Rendezvous;
 internal static class RendezvousJoin
 {
     /// <summary>Meets the other ranks of <paramref name="environment"/> within <paramref name="timeout"/>.</summary>
-    public static RendezvousResult Join(DistributedEnvironment environment, MembershipProof proof, TimeSpan timeout, Action<string> log)
+    /// <param name="environment">Where this rank stands in the job.</param>
+    /// <param name="proof">The launch's membership proof.</param>
+    /// <param name="timeout">The rendezvous timeout.</param>
+    /// <param name="log">Where the store logs refused connections.</param>
+    /// <param name="handshakeTimeout">How long a connecting peer has for its membership challenge (<see cref="HandshakeDeadline.Default"/>).</param>
+    public static RendezvousResult Join(DistributedEnvironment environment, MembershipProof proof, TimeSpan timeout, Action<string> log, TimeSpan? handshakeTimeout = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         var rank = environment.Rank;
@@ -21,38 +27,57 @@ internal static class RendezvousJoin
         if (rank < 0 || rank >= world)
             throw new AccelerateException("ACC2002", $"RANK={rank} is outside 0..WORLD_SIZE-1 (WORLD_SIZE={world}). Start ranks with `accelerate launch`, or set RANK below WORLD_SIZE.");
 
-        var server = rank == 0 ? StoreServer.Start(environment.MasterPort, proof, message => log("rendezvous store: " + message)) : null;
+        // A store on loopback cannot be reached from another machine anyway: then nothing listens beyond this machine.
+        var server = rank == 0
+            ? StoreServer.Start(environment.MasterPort, proof, message => log("rendezvous store: " + message), IsLoopback(environment.MasterAddress) ? IPAddress.Loopback : null, handshakeTimeout)
+            : null;
         try
         {
             using var store = StoreClient.Connect(environment.MasterAddress, environment.MasterPort, proof, deadline, rank);
-            using var listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-            listener.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-            listener.Listen(world);
-
-            var prefix = KeyPrefix();
-            var me = new PeerAddress(rank, world, Environment.MachineName, PeerAddress.LocalHostId(), store.LocalAddress.ToString(),
-                ((IPEndPoint)listener.LocalEndPoint!).Port, Environment.ProcessId);
-            var published = JsonSerializer.SerializeToUtf8Bytes(me);
-            var holder = store.CompareSet(prefix + "rank/" + rank, [], published);
-            if (!holder.AsSpan().SequenceEqual(published))
+            // Peers reach this rank at the address it publishes (the interface that reaches rank 0): listen there only.
+            using var listener = new Socket(store.LocalAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(store.LocalAddress, 0));
+            listener.Listen(Math.Max(world, 64));
+            // Accepting starts now, so a stranger at this port meets its handshake deadline even before every rank arrived.
+            var links = new Socket?[world];
+            var accepting = AcceptHigherRanks(rank, world, listener, proof, links, deadline, handshakeTimeout ?? HandshakeDeadline.Default, log);
+            var connected = false;
+            try
             {
-                var other = JsonSerializer.Deserialize<PeerAddress>(holder);
-                throw new AccelerateException("ACC2106", $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
-                    "Give every process its own RANK (accelerate launch does), and set --machine_rank differently on each machine.");
+                var prefix = KeyPrefix();
+                var me = new PeerAddress(rank, world, Environment.MachineName, PeerAddress.LocalHostId(), store.LocalAddress.ToString(),
+                    ((IPEndPoint)listener.LocalEndPoint!).Port, Environment.ProcessId);
+                var published = JsonSerializer.SerializeToUtf8Bytes(me);
+                var holder = store.CompareSet(prefix + "rank/" + rank, [], published);
+                if (!holder.AsSpan().SequenceEqual(published))
+                {
+                    var other = JsonSerializer.Deserialize<PeerAddress>(holder);
+                    throw new AccelerateException("ACC2106", $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
+                        "Give every process its own RANK (accelerate launch does), and set --machine_rank differently on each machine.");
+                }
+
+                var keys = Enumerable.Range(0, world).Select(r => prefix + "rank/" + r).ToArray();
+                // Rank 0 serves the store: it waits a little longer so that the others can still read who is missing.
+                if (!store.Wait(keys, Remaining(deadline) + (rank == 0 ? TimeSpan.FromSeconds(2) : TimeSpan.Zero)))
+                    throw MissingRanks(environment, store, keys, timeout);
+
+                var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
+                foreach (var peer in peers.Where(p => p.WorldSize != world))
+                    throw new AccelerateException("ACC2107", $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
+                        "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
+
+                ConnectMesh(rank, peers, listener, proof, links, accepting, deadline);
+                connected = true;
+                return new RendezvousResult(peers, links);
             }
-
-            var keys = Enumerable.Range(0, world).Select(r => prefix + "rank/" + r).ToArray();
-            // Rank 0 serves the store: it waits a little longer so that the others can still read who is missing.
-            if (!store.Wait(keys, Remaining(deadline) + (rank == 0 ? TimeSpan.FromSeconds(2) : TimeSpan.Zero)))
-                throw MissingRanks(environment, store, keys, timeout);
-
-            var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
-            foreach (var peer in peers.Where(p => p.WorldSize != world))
-                throw new AccelerateException("ACC2107", $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
-                    "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
-
-            var links = ConnectMesh(rank, peers, listener, proof, deadline);
-            return new RendezvousResult(peers, links);
+            finally
+            {
+                if (!connected)
+                {
+                    listener.Dispose();
+                    foreach (var link in links) link?.Dispose();
+                }
+            }
         }
         finally
         {
@@ -61,11 +86,25 @@ internal static class RendezvousJoin
         }
     }
 
-    private static string KeyPrefix()
+    internal static string KeyPrefix()
     {
         var run = Environment.GetEnvironmentVariable("TORCHELASTIC_RUN_ID") ?? "run";
         var attempt = Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") ?? "0";
         return $"{run}/{attempt}/";
+    }
+
+    /// <summary>True when <paramref name="host"/> names only this machine's loopback addresses.</summary>
+    private static bool IsLoopback(string host)
+    {
+        try
+        {
+            var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : Dns.GetHostAddresses(host);
+            return addresses.Length > 0 && addresses.All(IPAddress.IsLoopback);
+        }
+        catch (SocketException)
+        {
+            return false; // Unresolvable here: the client reports it.
+        }
     }
 
     private static TimeSpan Remaining(DateTime deadline) => deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
@@ -104,11 +143,9 @@ internal static class RendezvousJoin
             "or raise the timeout with ACCELERATE_RDZV_TIMEOUT.");
     }
 
-    private static Socket?[] ConnectMesh(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, DateTime deadline)
+    /// <summary>Higher ranks connect to lower ones: connects to every lower rank while <paramref name="accepting"/> takes every higher one.</summary>
+    private static void ConnectMesh(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, Socket?[] links, Task accepting, DateTime deadline)
     {
-        var links = new Socket?[peers.Length];
-        // Higher ranks connect to lower ones: accept from every higher rank while connecting to every lower one.
-        var accepting = Task.Run(() => AcceptHigherRanks(rank, peers, listener, proof, links, deadline));
         try
         {
             for (var peer = 0; peer < rank; peer++)
@@ -125,46 +162,106 @@ internal static class RendezvousJoin
             throw new AccelerateException("ACC2103", $"Rank {rank} met every rank at the store, but these never connected to it before the rendezvous timeout: {string.Join(", ", absent)}. " +
                 "A firewall between the machines, or a peer that failed right after joining, causes this; see that rank's output.", e);
         }
-        return links;
     }
 
     private static Socket ConnectTo(int rank, PeerAddress peer, MembershipProof proof, DateTime deadline)
     {
-        var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-        try
+        while (true)
         {
             var address = IPAddress.Parse(peer.Address);
-            if (address.AddressFamily == AddressFamily.InterNetwork) address = address.MapToIPv6();
-            if (!socket.ConnectAsync(address, peer.Port).Wait(Remaining(deadline)))
-                throw new TimeoutException($"no answer within the rendezvous timeout");
-            socket.ReceiveTimeout = (int)Math.Max(1, Remaining(deadline).TotalMilliseconds);
-            proof.Answer(socket, "mesh");
-            Span<byte> hello = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(hello, rank);
-            socket.Send(hello);
-            socket.ReceiveTimeout = 0;
-            return socket;
-        }
-        catch (Exception e) when (e is SocketException or TimeoutException or AggregateException or MembershipRefusedException)
-        {
-            socket.Dispose();
-            var reason = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
-            throw new AccelerateException("ACC2108", $"Rank {rank} could not connect to {peer.Describe()} at {peer.Address}:{peer.Port}: {reason}. " +
-                "Ranks connect to each other directly; allow TCP between the machines on all ports (or run them in one network).", e);
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (!socket.ConnectAsync(address, peer.Port).Wait(Remaining(deadline)))
+                    throw new TimeoutException($"no answer within the rendezvous timeout");
+                socket.ReceiveTimeout = (int)Math.Max(1, Remaining(deadline).TotalMilliseconds);
+                proof.Answer(socket, "mesh");
+                Span<byte> hello = stackalloc byte[4];
+                BinaryPrimitives.WriteInt32LittleEndian(hello, rank);
+                socket.Send(hello);
+                socket.ReceiveTimeout = 0;
+                TcpKeepAlive.Enable(socket);
+                return socket;
+            }
+            catch (IOException) when (Remaining(deadline) > TimeSpan.FromMilliseconds(100))
+            {
+                // Closed before its challenge: the peer's listener is busy with strangers. Try again.
+                socket.Dispose();
+                Thread.Sleep(50); // back-off between attempts, not synchronisation
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException or AggregateException or MembershipRefusedException or IOException)
+            {
+                socket.Dispose();
+                var reason = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
+                throw new AccelerateException("ACC2108", $"Rank {rank} could not connect to {peer.Describe()} at {peer.Address}:{peer.Port}: {reason}. " +
+                    "Ranks connect to each other directly; allow TCP between the machines on all ports (or run them in one network).", e);
+            }
         }
     }
 
-    private static void AcceptHigherRanks(int rank, PeerAddress[] peers, Socket listener, MembershipProof proof, Socket?[] links, DateTime deadline)
+    /// <summary>
+    /// Accepts connections until every higher rank has connected. Each handshake runs on its own with its own
+    /// deadline, so a stranger that connects and says nothing (or drips bytes) holds up nobody; at most
+    /// <see cref="StoreServer.DefaultMaxPendingHandshakes"/> run at once.
+    /// </summary>
+    private static Task AcceptHigherRanks(int rank, int world, Socket listener, MembershipProof proof, Socket?[] links, DateTime deadline,
+        TimeSpan handshakeTimeout, Action<string> log)
     {
-        var expected = peers.Length - rank - 1;
-        while (expected > 0)
+        var expected = world - rank - 1;
+        var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (expected == 0)
         {
-            var accept = listener.AcceptAsync();
-            if (!accept.Wait(Remaining(deadline))) throw new TimeoutException();
-            var socket = accept.Result;
+            complete.SetResult();
+            return complete.Task;
+        }
+        var pending = 0;
+        _ = Task.Run(async () =>
+        {
             try
             {
-                socket.ReceiveTimeout = (int)Math.Max(1, Remaining(deadline).TotalMilliseconds);
+                using var cancel = new CancellationTokenSource(Remaining(deadline));
+                while (!complete.Task.IsCompleted)
+                {
+                    var socket = await listener.AcceptAsync(cancel.Token).ConfigureAwait(false);
+                    if (Interlocked.Increment(ref pending) > StoreServer.DefaultMaxPendingHandshakes)
+                    {
+                        Interlocked.Decrement(ref pending);
+                        socket.Dispose();
+                        continue;
+                    }
+                    _ = Task.Run(() =>
+                    {
+                        try
+                        {
+                            if (Handshake(rank, world, socket, proof, links, handshakeTimeout, log) && Interlocked.Decrement(ref expected) == 0)
+                                complete.TrySetResult();
+                        }
+                        finally
+                        {
+                            Interlocked.Decrement(ref pending);
+                        }
+                    });
+                }
+            }
+            catch (Exception e)
+            {
+                // Deadline passed or the listener closed: the caller names the ranks that never came.
+                complete.TrySetException(e);
+            }
+        });
+        return complete.Task;
+    }
+
+    /// <summary>Challenges one connection; true when it is a higher rank of this job, which then has its link.</summary>
+    private static bool Handshake(int rank, int world, Socket socket, MembershipProof proof, Socket?[] links, TimeSpan handshakeTimeout, Action<string> log)
+    {
+        var remote = socket.RemoteEndPoint?.ToString() ?? "an unknown peer";
+        try
+        {
+            var deadline = new HandshakeDeadline(socket, handshakeTimeout);
+            int peer;
+            try
+            {
                 proof.Challenge(socket, "mesh");
                 var hello = new byte[4];
                 var read = 0;
@@ -174,19 +271,30 @@ internal static class RendezvousJoin
                     if (n == 0) throw new InvalidDataException("closed before naming its rank");
                     read += n;
                 }
-                var peer = BinaryPrimitives.ReadInt32LittleEndian(hello);
-                if (peer <= rank || peer >= peers.Length || links[peer] is not null)
-                    throw new InvalidDataException($"named rank {peer}, which should not connect here");
-                socket.ReceiveTimeout = 0;
-                Volatile.Write(ref links[peer], socket);
-                expected--;
+                peer = BinaryPrimitives.ReadInt32LittleEndian(hello);
             }
-            catch (Exception e) when (e is MembershipRefusedException or InvalidDataException or SocketException)
+            catch (Exception) when (deadline.Expired)
             {
-                // Not one of ours (or broken): drop it and keep waiting for the real peers.
-                Console.Error.WriteLine($"accelerate: rank {rank} refused a peer connection from {socket.RemoteEndPoint}: {e.Message}");
-                socket.Dispose();
+                throw new InvalidDataException($"did not finish the membership challenge within {handshakeTimeout.TotalSeconds:0.#} s");
             }
+            finally
+            {
+                deadline.Dispose();
+            }
+            // Checked once the deadline is disarmed: a connection it shut down is never kept.
+            if (deadline.Expired)
+                throw new InvalidDataException($"did not finish the membership challenge within {handshakeTimeout.TotalSeconds:0.#} s");
+            if (peer <= rank || peer >= world || Interlocked.CompareExchange(ref links[peer], socket, null) is not null)
+                throw new InvalidDataException($"named rank {peer}, which should not connect here");
+            TcpKeepAlive.Enable(socket);
+            return true;
+        }
+        catch (Exception e) when (e is MembershipRefusedException or InvalidDataException or SocketException or IOException or ObjectDisposedException)
+        {
+            // Not one of ours (or broken): drop it; the real peers are accepted alongside.
+            log($"rank {rank} refused a peer connection from {remote}: {e.Message}");
+            socket.Dispose();
+            return false;
         }
     }
 }

@@ -1,45 +1,62 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Accelerate.Distributed.Tcp;
 
 namespace Accelerate.Distributed.Rendezvous;
 
 /// <summary>
 /// The key-value store rank 0 serves at <c>MASTER_ADDR:MASTER_PORT</c> while ranks meet (like
 /// torch's TCPStore): set, get (waiting for the key), add, compare-and-set, delete, wait and check.
-/// Every connection must first pass the <see cref="MembershipProof"/> challenge. A connection that
-/// fails it, sends garbage or an oversized frame is logged and closed; the store carries on.
+/// Every connection must first pass the <see cref="MembershipProof"/> challenge within one
+/// <see cref="HandshakeDeadline"/>, and at most a fixed number of connections may be proving
+/// membership at once (more are closed at once). A connection that fails the challenge, sends
+/// garbage or an oversized frame is logged and closed; the store carries on.
 /// </summary>
 internal sealed class StoreServer : IDisposable
 {
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Connections that may be in their membership handshake at once, by default.</summary>
+    public const int DefaultMaxPendingHandshakes = 64;
+
     private readonly Socket _listener;
     private readonly MembershipProof _proof;
     private readonly Action<string> _log;
+    private readonly TimeSpan _handshakeTimeout;
+    private readonly int _maxPendingHandshakes;
     private readonly Dictionary<string, byte[]> _values = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly List<Socket> _connections = [];
+    private int _pendingHandshakes;
+    private long _turnedAway;
     private volatile bool _disposed;
 
-    private StoreServer(Socket listener, MembershipProof proof, Action<string> log)
+    private StoreServer(Socket listener, MembershipProof proof, Action<string> log, TimeSpan handshakeTimeout, int maxPendingHandshakes)
     {
         _listener = listener;
         _proof = proof;
         _log = log;
+        _handshakeTimeout = handshakeTimeout;
+        _maxPendingHandshakes = maxPendingHandshakes;
         new Thread(AcceptLoop) { IsBackground = true, Name = "accelerate-store-accept" }.Start();
     }
 
     /// <summary>The port the store listens on.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
 
-    /// <summary>Starts serving on every interface at <paramref name="port"/> (0 picks a free one).</summary>
-    public static StoreServer Start(int port, MembershipProof proof, Action<string> log)
+    /// <summary>
+    /// Starts serving at <paramref name="port"/> (0 picks a free one), on <paramref name="bindAddress"/>
+    /// (loopback when every rank is on this machine) or on every interface when it is null.
+    /// </summary>
+    public static StoreServer Start(int port, MembershipProof proof, Action<string> log, IPAddress? bindAddress = null,
+        TimeSpan? handshakeTimeout = null, int maxPendingHandshakes = DefaultMaxPendingHandshakes)
     {
-        var listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        var listener = bindAddress is null
+            ? new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true }
+            : new Socket(bindAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+            listener.Bind(new IPEndPoint(bindAddress ?? IPAddress.IPv6Any, port));
             listener.Listen(512);
         }
         catch (SocketException e)
@@ -48,7 +65,7 @@ internal sealed class StoreServer : IDisposable
             throw new AccelerateException("ACC2101", $"Rank 0 could not serve the rendezvous store on port {port}: {e.Message}. " +
                 "Another program (or an earlier run that is still exiting) holds MASTER_PORT; pass a free port with --main_process_port, or stop that program.", e);
         }
-        return new StoreServer(listener, proof, log);
+        return new StoreServer(listener, proof, log, handshakeTimeout ?? HandshakeDeadline.Default, maxPendingHandshakes);
     }
 
     private void AcceptLoop()
@@ -68,20 +85,75 @@ internal sealed class StoreServer : IDisposable
             {
                 continue;
             }
+
+            // Strangers cannot pile up threads: past the cap, a new connection is closed before its challenge
+            // (a member's client retries; the idle ones are dropped at their handshake deadline).
+            if (Interlocked.Increment(ref _pendingHandshakes) > _maxPendingHandshakes)
+            {
+                Interlocked.Decrement(ref _pendingHandshakes);
+                if (Interlocked.Increment(ref _turnedAway) % 100 == 1)
+                    _log($"closed a connection from {Describe(connection)} at once: {_maxPendingHandshakes} connections are still proving membership " +
+                        $"(each gets {_handshakeTimeout.TotalSeconds:0.#} s). Something other than this job's ranks is connecting to MASTER_PORT.");
+                connection.Dispose();
+                continue;
+            }
             lock (_gate) _connections.Add(connection);
-            new Thread(() => Serve(connection)) { IsBackground = true, Name = "accelerate-store-connection" }.Start();
+            try
+            {
+                new Thread(() => Serve(connection)) { IsBackground = true, Name = "accelerate-store-connection" }.Start();
+            }
+            catch (Exception e) when (e is OutOfMemoryException or ThreadStateException)
+            {
+                // No thread to serve it: refuse this one connection (its rank retries), never the store.
+                Interlocked.Decrement(ref _pendingHandshakes);
+                _log($"closed a connection from {Describe(connection)}: no thread to serve it ({e.Message})");
+                lock (_gate) _connections.Remove(connection);
+                connection.Dispose();
+            }
+        }
+    }
+
+    private static string Describe(Socket connection)
+    {
+        try
+        {
+            return connection.RemoteEndPoint?.ToString() ?? "an unknown peer";
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return "an unknown peer";
         }
     }
 
     private void Serve(Socket connection)
     {
-        var remote = connection.RemoteEndPoint?.ToString() ?? "an unknown peer";
+        var remote = Describe(connection);
+        var handshaking = true;
         try
         {
             connection.NoDelay = true;
-            connection.ReceiveTimeout = (int)HandshakeTimeout.TotalMilliseconds;
-            _proof.Challenge(connection, "store");
-            connection.ReceiveTimeout = 0;
+            var deadline = new HandshakeDeadline(connection, _handshakeTimeout);
+            try
+            {
+                _proof.Challenge(connection, "store");
+            }
+            catch (Exception e) when (deadline.Expired && e is MembershipRefusedException or SocketException or IOException or ObjectDisposedException)
+            {
+                // Reported below.
+            }
+            finally
+            {
+                deadline.Dispose();
+            }
+            // Checked once the deadline is disarmed: a connection it shut down is never served.
+            if (deadline.Expired)
+            {
+                _log($"closed the connection from {remote}: it did not finish the membership challenge within {_handshakeTimeout.TotalSeconds:0.#} s");
+                return;
+            }
+            Interlocked.Decrement(ref _pendingHandshakes);
+            handshaking = false;
+            TcpKeepAlive.Enable(connection);
             while (!_disposed)
             {
                 var request = StoreFrame.Read(connection);
@@ -97,16 +169,13 @@ internal sealed class StoreServer : IDisposable
         {
             _log($"closed the connection from {remote}: malformed request ({e.Message})");
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
-        {
-            _log($"closed the connection from {remote}: no answer to the membership challenge within {HandshakeTimeout.TotalSeconds:0} s");
-        }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
             // The peer went away; nothing to answer.
         }
         finally
         {
+            if (handshaking) Interlocked.Decrement(ref _pendingHandshakes);
             lock (_gate) _connections.Remove(connection);
             connection.Dispose();
         }
