@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that tests and benchmarks use (MPI, network namespaces, PyYAML to check
-# that HF accelerate reads our config files, `script` for pseudo-terminal tests), when missing.
+# that HF accelerate reads our config files, `script` for pseudo-terminal tests, readelf to check what
+# the ELF reader finds), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux)
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
