@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace Accelerate.Sdk.Tests;
 
 /// <summary><c>dotnet new accelerate-train</c> from the packed template, installed into a private template hive.</summary>
@@ -20,14 +23,24 @@ public sealed class TemplateTests
         var (exitCode, output) = DotNet.Run(project, "run");
 
         Assert.AreEqual(0, exitCode, output);
-        var weight = System.Text.RegularExpressions.Regex.Match(output, @"process 0/1: weight (-?[0-9.]+)");
-        Assert.IsTrue(weight.Success, output);
-        Assert.AreEqual(2.0, double.Parse(weight.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned");
+        var solo = Regex.Match(output, @"process 0/1: weight (-?[0-9.]+), bias (-?[0-9.]+)");
+        Assert.IsTrue(solo.Success, output);
+        Assert.AreEqual(2.0, Number(solo.Groups[1]), 0.05, "the line y = 2x + 1 was learned: slope");
+        Assert.AreEqual(1.0, Number(solo.Groups[2]), 0.05, "the line y = 2x + 1 was learned: intercept");
 
         var launched = DotNet.Run(project, "run", "--no-build", "-p:NumProcesses=2");
         Assert.AreEqual(0, launched.ExitCode, launched.Output);
-        var results = System.Text.RegularExpressions.Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: (weight .*)");
+        var results = Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: weight (-?[0-9.]+), bias (-?[0-9.]+)");
         Assert.AreEqual(2, results.Count, launched.Output);
-        Assert.AreEqual(results[0].Groups[2].Value.Trim(), results[1].Groups[2].Value.Trim(), "both processes learned the same line");
+        foreach (Match rank in results)
+        {
+            // Each process trains on its own half of the points; with gradients averaged it ends where one process on all of them
+            // does (the printed three decimals allow one unit of rounding either way).
+            Assert.AreEqual(Number(solo.Groups[1]), Number(rank.Groups[2]), 0.0011, $"rank {rank.Groups[1]} slope\n{launched.Output}");
+            Assert.AreEqual(Number(solo.Groups[2]), Number(rank.Groups[3]), 0.0011, $"rank {rank.Groups[1]} intercept\n{launched.Output}");
+        }
+        Assert.AreEqual(results[0].Groups[2].Value + results[0].Groups[3].Value, results[1].Groups[2].Value + results[1].Groups[3].Value, "both processes learned the same line");
     }
+
+    private static double Number(Group group) => double.Parse(group.Value, CultureInfo.InvariantCulture);
 }
