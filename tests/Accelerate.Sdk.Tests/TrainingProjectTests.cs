@@ -91,7 +91,7 @@ public sealed class TrainingProjectTests
         var solo = TrainedLines(_solo.Value.Output).Single();
         foreach (var line in lines)
         {
-            // Unaveraged halves of these points end about 0.05 apart; averaged ones differ from one process only by rounding.
+            // Unaveraged halves of these points end a few hundredths apart; averaged ones differ from one process only by rounding.
             var difference = Weights(solo).Zip(Weights(line), (a, b) => Math.Abs(a - b)).Max();
             Assert.IsTrue(difference <= 1e-5, $"rank {line["rank"]} ends {difference:E2} from one process trained on every point: {line["weights"]} vs {solo["weights"]}\n{output}");
         }
