@@ -48,7 +48,7 @@ public sealed class RepairInBuildTests
     public static void DeleteProject() => Directory.Delete(_project, recursive: true);
 
     private static bool SystemLacksMarkerVersion =>
-        !(SystemLibraryLocator.DefinedVersions("libstdc++.so.6") ?? []).Contains("GLIBCXX_3.4.32");
+        !Readelf.DefinedVersions(Readelf.LoaderCachePath("libstdc++.so.6")).Contains("GLIBCXX_3.4.32");
 
     private static string BuiltLibrary =>
         Path.Combine(_project, "bin", "Debug", "net10.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");

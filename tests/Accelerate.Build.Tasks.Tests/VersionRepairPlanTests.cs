@@ -80,12 +80,20 @@ public sealed class VersionRepairPlanTests
     [TestMethod]
     public void This_machine_decides_by_its_own_libstdcxx()
     {
-        var system = SystemLibraryLocator.DefinedVersions("libstdc++.so.6");
-        Assert.IsNotNull(system);
+        var system = Readelf.DefinedVersions(Readelf.LoaderCachePath("libstdc++.so.6"));
 
         var plan = VersionRepairPlan.Create(ElfFile.Read(TestPaths.PackagedLibTorchSharp), SystemLibraryLocator.DefinedVersions);
 
-        Assert.AreEqual(!system.Contains("GLIBCXX_3.4.32"), plan.IsNeeded);
+        Assert.AreEqual(!system.Contains("GLIBCXX_3.4.32"), plan.IsNeeded, $"readelf lists {string.Join(", ", system.Where(v => v.StartsWith("GLIBCXX", StringComparison.Ordinal)))}");
         Assert.IsTrue(plan.CanRepair);
+    }
+
+    [TestMethod]
+    public void The_versions_found_for_this_machines_libstdcxx_are_the_ones_readelf_lists()
+    {
+        var path = Readelf.LoaderCachePath("libstdc++.so.6");
+
+        CollectionAssert.AreEquivalent(Readelf.DefinedVersions(path).Order().ToList(),
+            SystemLibraryLocator.DefinedVersions("libstdc++.so.6")!.Where(v => v != "libstdc++.so.6").Order().ToList());
     }
 }

@@ -11,6 +11,11 @@ public sealed class LaunchPlumbingTests
     private static string _project = "";
     private static (int ExitCode, string Output) _firstBuild;
     private static (int ExitCode, string Output) _secondBuild;
+    private static DateTime _betweenBuilds;
+
+    /// <summary>The file the launch checks write when they pass, and only then.</summary>
+    private static FileInfo ValidationStamp() =>
+        new(Directory.EnumerateFiles(Path.Combine(_project, "obj"), "launch-settings.validated", SearchOption.AllDirectories).Single());
 
     [ClassInitialize]
     public static void BuildTwice(TestContext _)
@@ -29,6 +34,7 @@ public sealed class LaunchPlumbingTests
                 Console.WriteLine($"settings rank={env("RANK")} precision={env("ACCELERATE_MIXED_PRECISION")} accumulation={env("ACCELERATE_GRADIENT_ACCUMULATION_STEPS")} function={env("ACCELERATE_MAIN_TRAINING_FUNCTION")} restarts={env("TORCHELASTIC_MAX_RESTARTS")}");
                 """));
         _firstBuild = DotNet.Run(_project, "build", "-v:n");
+        _betweenBuilds = DateTime.UtcNow;
         _secondBuild = DotNet.Run(_project, "build", "-v:n");
     }
 
@@ -38,6 +44,7 @@ public sealed class LaunchPlumbingTests
         Assert.AreEqual(0, _firstBuild.ExitCode, _firstBuild.Output);
         Assert.IsTrue(File.Exists(Path.Combine(_project, "bin", "Debug", "net10.0", "Probe.dll")), _firstBuild.Output);
         Assert.IsFalse(_firstBuild.Output.Contains("Skipping target \"AccelerateValidateLaunchSettings\"", StringComparison.Ordinal), "the first build runs the launch checks");
+        Assert.IsTrue(ValidationStamp().LastWriteTimeUtc < _betweenBuilds, "the launch checks ran and passed in the first build");
     }
 
     [TestMethod]
@@ -45,6 +52,7 @@ public sealed class LaunchPlumbingTests
     {
         Assert.AreEqual(0, _secondBuild.ExitCode, _secondBuild.Output);
         StringAssert.Contains(_secondBuild.Output, "Skipping target \"AccelerateValidateLaunchSettings\" because all output files are up-to-date");
+        Assert.IsTrue(ValidationStamp().LastWriteTimeUtc < _betweenBuilds, "the second build did not validate again");
     }
 
     [TestMethod]

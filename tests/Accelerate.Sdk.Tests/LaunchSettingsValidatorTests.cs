@@ -53,14 +53,23 @@ public sealed class LaunchSettingsValidatorTests
     [TestMethod]
     public void Good_values_pass()
     {
-        var diagnostics = Validate(properties:
+        (string Name, string Value, string Bad, string Code)[] settings =
         [
-            ("NumProcesses", "4"), ("NumMachines", "2"), ("MachineRank", "1"), ("MainProcessIp", "10.0.0.1"),
-            ("MainProcessPort", "0"), ("MixedPrecision", "bf16"), ("UseCpu", "True"), ("GpuIds", "all"),
-            ("MaxRestarts", "3"), ("GradientAccumulationSteps", "8"), ("MainTrainingFunction", "pretrain"),
-        ]);
+            ("NumProcesses", "4", "0", "ACC1100"), ("NumMachines", "2", "many", "ACC1101"), ("MachineRank", "1", "first", "ACC1102"),
+            ("MainProcessIp", "10.0.0.1", "not a host", "ACC1103"), ("MainProcessPort", "0", "70000", "ACC1104"),
+            ("MixedPrecision", "bf16", "fp32", "ACC1105"), ("UseCpu", "True", "yes", "ACC1106"), ("GpuIds", "all", "0;1", "ACC1107"),
+            ("MaxRestarts", "3", "-1", "ACC1108"), ("GradientAccumulationSteps", "8", "0", "ACC1109"), ("MainTrainingFunction", "pretrain", "two words", "ACC1110"),
+        ];
+
+        var diagnostics = Validate(properties: settings.Select(s => (s.Name, s.Value)).ToArray());
 
         Assert.AreEqual(0, diagnostics.Count, string.Join("\n", diagnostics));
+        // Positive control: each of these properties is checked, so one bad value among the good ones is reported.
+        foreach (var bad in settings)
+        {
+            var withOneBad = Validate(properties: settings.Select(s => (s.Name, s == bad ? s.Bad : s.Value)).ToArray());
+            Assert.IsTrue(withOneBad.Any(d => d.Code == bad.Code), $"{bad.Name}={bad.Bad} among good values: {string.Join("\n", withOneBad)}");
+        }
     }
 
     [TestMethod]
@@ -86,6 +95,7 @@ public sealed class LaunchSettingsValidatorTests
     [TestMethod]
     public void A_property_overrides_the_config_file()
     {
+        Assert.AreEqual("ACC1100", Single(Validate(config: "num_processes: zero\n"), "ACC1100").Code, "the file alone is reported");
         Assert.AreEqual(0, Validate(config: "num_processes: zero\n", properties: ("NumProcesses", "2")).Count);
     }
 

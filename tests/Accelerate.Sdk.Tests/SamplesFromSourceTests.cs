@@ -32,8 +32,11 @@ public sealed class SamplesFromSourceTests
         var (exitCode, output) = RunSample("ImageClassifier", "-p:NumProcesses=2", "--", "2");
 
         Assert.AreEqual(0, exitCode, output);
-        StringAssert.Contains(output, "[rank 0] process 0/2 done: test accuracy");
-        StringAssert.Contains(output, "[rank 1] process 1/2 done: test accuracy");
+        var done = Regex.Matches(output, @"\[rank (\d)\] process \1/2 done: test accuracy ([0-9.]+)\s?%");
+        Assert.AreEqual(2, done.Count, output);
+        foreach (Match rank in done)
+            Assert.IsTrue(double.Parse(rank.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) >= 90, $"rank {rank.Groups[1]} classifies at least 90% of the test images\n{output}");
+        Assert.AreEqual(done[0].Groups[2].Value, done[1].Groups[2].Value, "GatherForMetrics gives both processes the accuracy over the whole test set");
     }
 
     [TestMethod]

@@ -31,11 +31,12 @@ public sealed class TemplateTests
         var (exitCode, output) = DotNet.Run(_project, "run");
 
         Assert.AreEqual(0, exitCode, output);
-        var weight = Regex.Match(output, @"process 0/1: weight (-?[0-9.]+)");
-        Assert.IsTrue(weight.Success, output);
-        Assert.AreEqual(2.0, double.Parse(weight.Groups[1].Value, CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned");
+        var solo = Regex.Match(output, @"process 0/1: weight (-?[0-9.]+), bias (-?[0-9.]+)");
+        Assert.IsTrue(solo.Success, output);
+        Assert.AreEqual(2.0, Number(solo.Groups[1]), 0.05, "the line y = 2x + 1 was learned: slope");
+        Assert.AreEqual(1.0, Number(solo.Groups[2]), 0.05, "the line y = 2x + 1 was learned: intercept");
 
-        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2"));
+        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2"), (Number(solo.Groups[1]), Number(solo.Groups[2])), 0.0011);
     }
 
     [TestMethod]
@@ -43,15 +44,24 @@ public sealed class TemplateTests
     [DataRow("fp16")]
     public void The_template_trains_on_two_processes_under_mixed_precision_unchanged(string precision)
     {
-        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2", "-p:MixedPrecision=" + precision));
+        AssertBothProcessesLearnTheLine(DotNet.Run(_project, "run", "--no-build", "-p:NumProcesses=2", "-p:MixedPrecision=" + precision), (2.0, 1.0), 0.05);
     }
 
-    private static void AssertBothProcessesLearnTheLine((int ExitCode, string Output) launched)
+    /// <param name="expected">Slope and intercept to end at: one process's result over all the points, or the line itself.</param>
+    /// <param name="tolerance">0.0011 against one process (the printed three decimals allow one unit of rounding either way).</param>
+    private static void AssertBothProcessesLearnTheLine((int ExitCode, string Output) launched, (double Slope, double Intercept) expected, double tolerance)
     {
         Assert.AreEqual(0, launched.ExitCode, launched.Output);
-        var results = Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: weight (-?[0-9.]+)(.*)");
+        var results = Regex.Matches(launched.Output, @"\[rank (\d)\] process \1/2: weight (-?[0-9.]+), bias (-?[0-9.]+)");
         Assert.AreEqual(2, results.Count, launched.Output);
-        Assert.AreEqual(results[0].Groups[2].Value + results[0].Groups[3].Value.Trim(), results[1].Groups[2].Value + results[1].Groups[3].Value.Trim(), "both processes learned the same line");
-        Assert.AreEqual(2.0, double.Parse(results[0].Groups[2].Value, CultureInfo.InvariantCulture), 0.05, "the line y = 2x + 1 was learned:\n" + launched.Output);
+        foreach (Match rank in results)
+        {
+            // Each process trains on its own half of the points; with gradients averaged it ends where one process on all of them does.
+            Assert.AreEqual(expected.Slope, Number(rank.Groups[2]), tolerance, $"rank {rank.Groups[1]} slope\n{launched.Output}");
+            Assert.AreEqual(expected.Intercept, Number(rank.Groups[3]), tolerance, $"rank {rank.Groups[1]} intercept\n{launched.Output}");
+        }
+        Assert.AreEqual(results[0].Groups[2].Value + results[0].Groups[3].Value, results[1].Groups[2].Value + results[1].Groups[3].Value, "both processes learned the same line");
     }
+
+    private static double Number(Group group) => double.Parse(group.Value, CultureInfo.InvariantCulture);
 }

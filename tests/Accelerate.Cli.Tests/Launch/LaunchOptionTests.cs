@@ -153,7 +153,7 @@ public sealed class LaunchOptionTests
     }
 
     [TestMethod]
-    public void Cpu_with_many_processes_really_starts_that_many_and_splits_the_cores()
+    public void Cpu_with_many_processes_plans_that_many_and_splits_the_cores()
     {
         var plan = Plan(["--cpu", "--num_processes", "4", "app.dll"], cores: 8);
         Assert.AreEqual((4, 4, 2), (plan.NumProcesses, plan.LocalProcesses, plan.ThreadsPerProcess));

@@ -3,6 +3,9 @@ namespace Accelerate.Cli.Tests.Launch;
 [TestClass]
 public sealed class MultiMachineTests
 {
+    /// <summary>For jobs that must time out: long enough for a launcher to start on a loaded 2-core machine.</summary>
+    private const int RendezvousTimeout = 15;
+
     private static string[] MachineOptions(NetworkNamespacePair machines, int machineRank, int numMachines, int port, int timeout) =>
         ["--num_machines", numMachines.ToString(), "--machine_rank", machineRank.ToString(), "--num_processes", (2 * numMachines).ToString(),
          "--main_process_ip", machines.Addresses[0], "--main_process_port", port.ToString(), "--rdzv_timeout", timeout.ToString(), "--cpu"];
@@ -42,9 +45,11 @@ public sealed class MultiMachineTests
     {
         using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29612;
-        // Three machines expected, machine 2 never starts.
-        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 3, port, 3), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(0));
-        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 3, port, 3), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(1));
+        // Three machines expected, machine 2 never starts. Machine 1 starts once machine 0 waits, well within the
+        // timeout however loaded this machine is, so that machine 2 alone is missing.
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 3, port, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(0));
+        first.WaitForLine(l => l.Contains("machine 0: waiting for 2 other machine(s)"));
+        using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 3, port, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(1));
         Assert.AreEqual(1, first.WaitForExit(), first.AllOutput);
         Assert.AreEqual(1, second.WaitForExit(), second.AllOutput);
         foreach (var run in new[] { first, second })
@@ -71,8 +76,9 @@ public sealed class MultiMachineTests
         using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29614;
         string[] wrong = ["--num_machines", "2", "--machine_rank", "1", "--num_processes", "6", "--main_process_ip", machines.Addresses[0],
-            "--main_process_port", port.ToString(), "--rdzv_timeout", "3", "--cpu"];
-        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, port, 3), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(0));
+            "--main_process_port", port.ToString(), "--rdzv_timeout", RendezvousTimeout.ToString(), "--cpu"];
+        using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, port, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(0));
+        first.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
         using var second = LauncherRun.Start([.. wrong, LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(1));
         Assert.AreEqual(1, second.WaitForExit(), second.AllOutput);
         StringAssert.Contains(second.WaitForLine(l => l.Contains("ACC3031")), "use the same values on every machine");
@@ -95,8 +101,9 @@ public sealed class MultiMachineTests
         }
 
         var other = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret.Replace('0', 'f') };
-        using var host = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29616, 3), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0));
-        using var stranger = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29616, 3), LauncherRun.RankProbeDll, "env"], other, machines.Exec(1));
+        using var host = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29616, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0));
+        host.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
+        using var stranger = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29616, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], other, machines.Exec(1));
         Assert.AreEqual(1, stranger.WaitForExit(), stranger.AllOutput);
         StringAssert.Contains(stranger.WaitForLine(l => l.Contains("ACC3031")), "ACCELERATE_LAUNCH_SECRET differs");
         Assert.AreEqual(1, host.WaitForExit(), host.AllOutput);

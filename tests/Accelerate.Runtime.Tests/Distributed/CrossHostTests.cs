@@ -17,8 +17,7 @@ public sealed class CrossHostTests
         foreach (var rank in job.Ranks)
         {
             Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
-            StringAssert.Contains(rank.Output, "backend shm+tcp", job.Describe());
-            StringAssert.Contains(rank.Output, "PASS", job.Describe());
+            CheckScenario.AssertEveryCasePassed(rank.Output, "shm+tcp", 1, job.Describe());
         }
     }
 
@@ -33,8 +32,7 @@ public sealed class CrossHostTests
         foreach (var rank in job.Ranks)
         {
             Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
-            StringAssert.Contains(rank.Output, "backend tcp", job.Describe());
-            StringAssert.Contains(rank.Output, "PASS", job.Describe());
+            CheckScenario.AssertEveryCasePassed(rank.Output, "tcp", 1, job.Describe());
         }
     }
 

@@ -6,14 +6,15 @@ public sealed class RendezvousFailureTests
     [TestMethod]
     public void Ranks_whose_peers_never_arrive_fail_listing_the_missing_ranks()
     {
-        // Ranks 0 and 1 of a world of 4 start; ranks 2 and 3 never do.
+        // Ranks 0 and 1 of a world of 4 start; ranks 2 and 3 never do. The timeout leaves room for
+        // rank 1 to start late on a loaded machine, so that only ranks 2 and 3 are missing.
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
         using var job = new RankProcesses();
         for (var rank = 0; rank < 2; rank++)
         {
             var environment = RankProcesses.Contract(rank, 4, port, secret);
-            environment["ACCELERATE_RDZV_TIMEOUT"] = "3";
+            environment["ACCELERATE_RDZV_TIMEOUT"] = "15";
             job.Start(environment, ["dotnet", RankProcesses.WorkerPath, "join"]);
         }
 
@@ -34,9 +35,9 @@ public sealed class RendezvousFailureTests
         var port = RankProcesses.FreePort();
         using var job = new RankProcesses();
         var good = RankProcesses.Contract(0, 2, port, RankProcesses.NewSecret());
-        good["ACCELERATE_RDZV_TIMEOUT"] = "5";
+        good["ACCELERATE_RDZV_TIMEOUT"] = "15";
         var intruder = RankProcesses.Contract(1, 2, port, RankProcesses.NewSecret());
-        intruder["ACCELERATE_RDZV_TIMEOUT"] = "5";
+        intruder["ACCELERATE_RDZV_TIMEOUT"] = "15";
         var rank0 = job.Start(good, ["dotnet", RankProcesses.WorkerPath, "join"]);
         var rank1 = job.Start(intruder, ["dotnet", RankProcesses.WorkerPath, "join"]);
 

@@ -214,15 +214,19 @@ public sealed class CheckpointTests
     [TestMethod]
     public void Save_model_writes_fp32_weights_that_module_load_reads()
     {
-        var (accelerator, model, _) = Prepared(new AcceleratorOptions { MixedPrecision = MixedPrecision.Bf16 });
+        var (accelerator, model, optimizer) = Prepared(new AcceleratorOptions { MixedPrecision = MixedPrecision.Bf16 });
 
         var path = accelerator.SaveModel(model, _project.FullName);
 
         var (fresh, _) = Models.Create("mlp", seed: 5);
         fresh.load(path);
-        AssertClose(
-            accelerator.GetStateDict(model).Values.SelectMany(t => t.reshape(-1).data<float>().ToArray()).ToArray(),
-            fresh.state_dict().Values.SelectMany(t => t.reshape(-1).data<float>().ToArray()).ToArray(), 0, "weights");
+        // The optimizer's fp32 masters are the weights; the bf16 copies the model computes with are not.
+        var masters = optimizer.parameters().SelectMany(p => p.to(ScalarType.Float32).reshape(-1).data<float>().ToArray()).ToArray();
+        var computeCopies = model.parameters().SelectMany(p => p.to(ScalarType.Float32).reshape(-1).data<float>().ToArray()).ToArray();
+        Assert.AreEqual("Float32", optimizer.parameters().First().dtype.ToString());
+        Assert.IsTrue(masters.Zip(computeCopies).Any(pair => pair.First != pair.Second), "bf16 rounding shows in the compute copies");
+        Assert.IsTrue(fresh.state_dict().Values.All(t => t.dtype == ScalarType.Float32), "saved as fp32");
+        AssertClose(masters, fresh.state_dict().Values.SelectMany(t => t.reshape(-1).data<float>().ToArray()).ToArray(), 0, "weights");
     }
 
     [TestMethod]
@@ -236,7 +240,10 @@ public sealed class CheckpointTests
 
         var events = Directory.GetFiles(logs, "events.out.tfevents.*", SearchOption.AllDirectories);
         Assert.HasCount(1, events);
-        Assert.IsTrue(new FileInfo(events[0]).Length > 0);
+        CollectionAssert.AreEqual(
+            new[] { new TensorBoardEvents.Scalar("loss", 1, 0.5f), new TensorBoardEvents.Scalar("loss", 2, 0.25f) },
+            TensorBoardEvents.ReadScalars(events[0]),
+            "the logged scalars, the second at the step after the first");
     }
 
     [TestMethod]

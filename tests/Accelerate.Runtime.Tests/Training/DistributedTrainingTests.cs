@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TorchSharp;
 using static Accelerate.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Tests.Training;
@@ -31,6 +32,7 @@ public sealed class DistributedTrainingTests
         ["precision=fp16", "inputs=raw", "invoke=call"],
     ];
     private const int FirstLineRun = 24;
+    private const int ChainRun = 28;
 
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
@@ -61,6 +63,7 @@ public sealed class DistributedTrainingTests
             two.Add([.. AccumulationRun, "precision=" + precision, "dispose_scope=true"]);
         }
         foreach (var line in MixedPrecisionLines) two.Add(["scenario=line", .. line]);
+        two.Add(["model=chain", "optimizer=sgd", "batch=16", "steps=3", "size=96"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -151,13 +154,46 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
-    [DataRow(0, 20)]
-    [DataRow(2, 20)]
-    public void Gradients_of_every_layer_but_the_first_are_reduced_while_backward_runs(int run, int steps)
+    [DataRow(ChainRun, "chain", 3, 10)]
+    [DataRow(2, "cnn", 20, 2)]
+    public void Gradients_of_every_layer_but_the_first_are_reduced_while_backward_runs(int run, string model, int steps, int layersWithParameters)
     {
         // The first layer's input needs no gradient, so its signal never fires: one bucket per step is left for after backward.
         foreach (var rank in _twoRanks!)
-            Assert.AreEqual(steps * 1L, TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]}");
+            Assert.AreEqual(steps * (layersWithParameters - 1L), TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]} {model}");
+    }
+
+    [TestMethod]
+    public void A_deep_model_whose_buckets_are_reduced_while_backward_runs_reaches_the_parameters_of_one_rank_with_batch_32()
+    {
+        var reference = InProcess("model=chain", "optimizer=sgd", "batch=32", "steps=3", "size=96");
+
+        foreach (var rank in _twoRanks!)
+            AssertClose(Parameters(reference), Parameters(TrainingJob.RunOf(rank, ChainRun)), 1e-5, $"rank {rank["rank"]} chain/sgd");
+    }
+
+    [TestMethod]
+    public void Only_the_main_process_writes_tensorboard_events()
+    {
+        var logs = TrainingJob.RunOf(_twoRanks![0], 9)["log_directory"]!.GetValue<string>();
+
+        var events = Directory.GetFiles(logs, "events.out.tfevents.*", SearchOption.AllDirectories);
+
+        Assert.HasCount(1, events, "one event file, from rank 0 alone");
+        CollectionAssert.AreEqual(new[] { new TensorBoardEvents.Scalar("logged_by_rank", 3, 0f) }, TensorBoardEvents.ReadScalars(events[0]));
+    }
+
+    [TestMethod]
+    public void Device_specific_seeds_add_the_rank()
+    {
+        var draws = _twoRanks!.Select(r => TrainingJob.RunOf(r, 9)["device_seeded_draw"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray()).ToList();
+
+        for (var rank = 0; rank < draws.Count; rank++)
+        {
+            torch.manual_seed(11 + rank);
+            CollectionAssert.AreEqual(torch.rand(3).data<float>().ToArray(), draws[rank], $"rank {rank} draws as after manual_seed(11 + {rank})");
+        }
+        CollectionAssert.AreNotEqual(draws[0], draws[1], "the ranks draw differently");
     }
 
     [TestMethod]

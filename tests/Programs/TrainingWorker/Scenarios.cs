@@ -41,8 +41,10 @@ public static class Scenarios
     /// <summary>The process helpers across ranks: pad, split, reduce, gather, main-process-first ordering.</summary>
     public static JsonObject Operations(IReadOnlyDictionary<string, string> args)
     {
-        var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true });
+        var logs = args.TryGetValue("dir", out var dir) ? Path.Combine(dir, "runs") : null;
+        var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true, LogDirectory = logs });
         var rank = accelerator.ProcessIndex;
+        if (logs is not null) accelerator.Log(new Dictionary<string, double> { ["logged_by_rank"] = rank }, step: 3);
         var uneven = torch.full(new long[] { rank + 2, 3 }, rank + 1.0f);
         using var padded = accelerator.PadAcrossProcesses(uneven);
         using var paddedFirst = accelerator.PadAcrossProcesses(uneven, padFirst: true);
@@ -53,6 +55,8 @@ public static class Scenarios
         using var gatheredScalar = accelerator.Gather(torch.tensor(rank * 10.0f));
         var split = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList());
         var splitPadded = accelerator.SplitBetweenProcesses(Enumerable.Range(0, 7).ToList(), applyPadding: true);
+        accelerator.SetSeed(11, deviceSpecific: true);
+        using var seededDraw = torch.rand(3);
         var order = Path.Combine(Get(args, "dir", Path.GetTempPath()), "order.txt");
         using (accelerator.MainProcessFirst())
         {
@@ -72,6 +76,8 @@ public static class Scenarios
             ["split"] = new JsonArray(split.Select(v => (JsonNode)v).ToArray()),
             ["split_padded"] = new JsonArray(splitPadded.Select(v => (JsonNode)v).ToArray()),
             ["order_file"] = order,
+            ["log_directory"] = logs,
+            ["device_seeded_draw"] = new JsonArray(seededDraw.data<float>().ToArray().Select(v => (JsonNode)v).ToArray()),
         };
         End(accelerator, args);
         return result;
