@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that tests and benchmarks use (MPI, network namespaces, PyYAML to check
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
-# order in which a checkpoint save flushes and renames), when missing.
+# order in which a checkpoint save flushes and renames, PyTorch (CPU) to check that Python reads the
+# weights SaveModel writes and that LoadModel reads what PyTorch writes), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace)
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
