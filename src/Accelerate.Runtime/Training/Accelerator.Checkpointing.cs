@@ -153,6 +153,7 @@ public partial class Accelerator
     /// </summary>
     public string SaveState(string? directory = null)
     {
+        Resume();
         AfterOptimizerStep();
         var save = ++_saves;
         if (directory is null && !Options.AutomaticCheckpointNaming)
@@ -229,6 +230,7 @@ public partial class Accelerator
     /// </summary>
     public string LoadState(string? directory = null)
     {
+        _resumeDone = true;
         var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
             ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
         var folder = CheckpointFolder.Open(requested);
@@ -286,6 +288,35 @@ public partial class Accelerator
         _computeStale = false;
         return folder.Path;
     }
+
+    /// <summary>The checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> loaded, or null (not yet, or nothing to load).</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>
+    /// Loads the checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> (or
+    /// <c>ACCELERATE_RESUME_FROM_CHECKPOINT</c>) names, once; returns the folder, or null when there is
+    /// nothing to load. It runs by itself when training starts — the first batch of a prepared data
+    /// loader, the first <see cref="Backward"/> or the first <see cref="SaveState"/>, whichever comes
+    /// first — so that everything prepared and registered before the loop is restored, however many
+    /// <c>Prepare</c> calls it took (HF's Trainer likewise loads <c>resume_from_checkpoint</c> when
+    /// <c>train()</c> starts). Call it before the loop to read <see cref="Step"/> or registered state
+    /// (e.g. the epoch to start from) earlier. An explicit <see cref="LoadState"/> replaces it.
+    /// </summary>
+    public string? Resume()
+    {
+        if (_resumeDone) return ResumedFrom;
+        _resumeDone = true;
+        var requested = Options.ResumeFromCheckpoint ?? System.Environment.GetEnvironmentVariable("ACCELERATE_RESUME_FROM_CHECKPOINT");
+        if (string.IsNullOrWhiteSpace(requested)) return null;
+        // Every rank lists the same folder and none saves before it has resumed, so all pick the same one.
+        var folder = requested.Trim().Equals("latest", StringComparison.OrdinalIgnoreCase) ? NewestCheckpoint() : requested;
+        if (folder is null) return null;
+        if (!Directory.Exists(folder))
+            throw new AccelerateException("ACC2275", $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");
+        return ResumedFrom = LoadState(folder);
+    }
+
+    private bool _resumeDone;
 
     /// <summary>Refuses checkpoint settings that would lose checkpoints (called by the constructor).</summary>
     private static void ValidateCheckpointOptions(AcceleratorOptions options)

@@ -31,6 +31,7 @@ public partial class Accelerator
     public void Backward(Tensor loss)
     {
         ArgumentNullException.ThrowIfNull(loss);
+        Resume();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         if (factor == 1.0) loss.backward();

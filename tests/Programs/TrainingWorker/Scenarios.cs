@@ -110,6 +110,7 @@ public static class Scenarios
             AutomaticCheckpointNaming = args.ContainsKey("project"),
             TotalLimit = int.Parse(Get(args, "limit", "2"), CultureInfo.InvariantCulture),
             OverlapGradientSync = Get(args, "overlap", "true") == "true",
+            ResumeFromCheckpoint = args.TryGetValue("resume_from", out var resumeFrom) ? resumeFrom : null,
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
@@ -165,6 +166,7 @@ public static class Scenarios
             }
         }
 
+        if (accelerator.ResumedFrom is { } resumedFrom) Console.WriteLine("resumed from " + resumedFrom);
         var state = accelerator.GetStateDict(model);
         var parameters = new JsonArray();
         foreach (var (_, tensor) in state)
