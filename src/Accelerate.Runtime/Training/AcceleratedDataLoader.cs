@@ -42,6 +42,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         AcceleratedDataLoader<T, S>? loader = null;
         S Collate(IEnumerable<T> items, Device device)
         {
+            accelerator.AtStepBoundary();
             shard.Position++;
             accelerator.OnBatch(loader!);
             var batch = collate(items, device);

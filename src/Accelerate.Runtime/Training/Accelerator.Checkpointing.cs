@@ -156,7 +156,7 @@ public partial class Accelerator
         Resume();
         AfterOptimizerStep();
         var save = ++_saves;
-        if (directory is null && !Options.AutomaticCheckpointNaming)
+        if (directory is null && !Options.AutomaticCheckpointNaming && !_preempting)
             throw new AccelerateException("ACC2214", "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
         // Rank 0 picks the name and the staging token; every rank must write into the same folder.
         var plan = IsMainProcess ? new SavePlan(Guid.NewGuid().ToString("N")[..12], directory is null ? NextCheckpointNumber() : -1) : null;
