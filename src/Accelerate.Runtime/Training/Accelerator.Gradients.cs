@@ -32,6 +32,7 @@ public partial class Accelerator
     {
         ArgumentNullException.ThrowIfNull(loss);
         Resume();
+        AgreeOnPreemption();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         if (factor == 1.0) loss.backward();

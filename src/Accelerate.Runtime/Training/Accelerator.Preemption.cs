@@ -20,16 +20,15 @@ public partial class Accelerator
     public static bool PreemptionRequested => Volatile.Read(ref s_preemptionSignal) != 0;
 
     /// <summary>
-    /// Called when a prepared loader fetches a batch: the step before is over. After a synchronizing
-    /// step every rank contributes its pre-emption flag to a one-number all-reduce, so all of them
-    /// see the same answer at the same step and none waits in a collective the others skipped; when
-    /// any rank was signalled, every rank saves a checkpoint and the process exits with
-    /// <see cref="PreemptedExitCode"/>.
+    /// Called by <see cref="Backward"/> before a synchronizing backward pass, which every rank takes
+    /// at the same step (the gradient all-reduce needs it): each rank adds its pre-emption flag to a
+    /// one-number all-reduce, so all of them learn at the same step that one was signalled and none
+    /// ever waits in a collective the others skipped (a loader fetch would not do: ranks may read
+    /// different numbers of batches, or evaluate on one rank only).
     /// </summary>
-    internal void AtStepBoundary()
+    private void AgreeOnPreemption()
     {
         ListenForPreemption();
-        // Mid-accumulation the gradients gathered so far are in no checkpoint: wait for the step.
         if (!SyncGradients) return;
         var signal = Volatile.Read(ref s_preemptionSignal);
         if (UseDistributed)
@@ -38,8 +37,18 @@ public partial class Accelerator
             Group!.AllReduce(agreed, Distributed.ReduceOp.Max);
             signal = agreed[0];
         }
-        if (signal == 0) return;
+        _agreedPreemption = signal;
+    }
 
+    /// <summary>
+    /// Called when a prepared loader fetches a batch, the step before being over: after every rank
+    /// agreed on a pre-emption, every rank saves a checkpoint and the process exits with
+    /// <see cref="PreemptedExitCode"/>.
+    /// </summary>
+    internal void AtStepBoundary()
+    {
+        ListenForPreemption();
+        if (_agreedPreemption is not (var signal and not 0)) return;
         _preempting = true;
         var folder = SaveState();
         if (IsMainProcess)
@@ -48,6 +57,7 @@ public partial class Accelerator
         System.Environment.Exit(PreemptedExitCode);
     }
 
+    private int _agreedPreemption;
     private bool _preempting;
 
     /// <summary>From the first batch on, SIGTERM and SIGUSR1 ask for a save at the next step boundary; a second one ends the process as usual.</summary>

@@ -10,8 +10,9 @@ namespace Accelerate.Tests.Training;
 /// A job pre-empted by its scheduler (SIGTERM, or SIGUSR1 as SLURM's <c>--signal=B:USR1@120</c> sends
 /// it) saves a checkpoint at the next step boundary on every rank and exits with 75; started again
 /// with <c>ResumeFromCheckpoint = "latest"</c> it ends exactly where a run that never stopped ends.
-/// The signalled rank stands still at batch 6 until the signal comes (the worker's <c>pause_at</c>),
-/// so the save happens at a known step whatever the machine's load.
+/// The signalled rank stands still after step 6 until the signal comes (the worker's <c>pause_at</c>),
+/// so the save happens at a known step whatever the machine's load: the flag travels with step 7's
+/// gradient sync, and every rank saves when the loader fetches the batch after it.
 /// </summary>
 [TestClass]
 public sealed class PreemptionTests
@@ -39,7 +40,7 @@ public sealed class PreemptionTests
                 foreach (var rank in first.Ranks)
                     Assert.AreEqual(Accelerator.PreemptedExitCode, rank.Process.ExitCode, "every rank saved and exited with 75:\n" + first.Describe());
                 StringAssert.Contains(first.Ranks[0].Output, "ACC2276");
-                StringAssert.Contains(first.Ranks[0].Output, "after step 6");
+                StringAssert.Contains(first.Ranks[0].Output, "after step 7", "the flag travels with step 7's gradient sync; the save follows that step");
             }
 
             var output = Path.Combine(project.FullName, "second.{rank}.json");
@@ -50,7 +51,7 @@ public sealed class PreemptionTests
             for (var rank = 0; rank < 2; rank++)
             {
                 var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
-                Assert.HasCount(12, Losses(resumed), $"rank {rank} ran the 12 batches after step 6");
+                Assert.HasCount(11, Losses(resumed), $"rank {rank} ran the 11 batches after step 7");
                 AssertClose(Uninterrupted.Value, Parameters(resumed), 0, $"rank {rank}");
             }
         }
@@ -109,7 +110,7 @@ public sealed class PreemptionTests
             for (var rank = 0; rank < 2; rank++)
             {
                 var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
-                Assert.HasCount(12, Losses(resumed), $"rank {rank} resumed after step 6");
+                Assert.HasCount(11, Losses(resumed), $"rank {rank} resumed after step 7");
                 AssertClose(Uninterrupted.Value, Parameters(resumed), 0, $"rank {rank}");
             }
         }
