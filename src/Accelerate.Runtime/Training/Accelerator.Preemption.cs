@@ -28,8 +28,8 @@ public partial class Accelerator
     /// </summary>
     private void AgreeOnPreemption()
     {
-        ListenForPreemption();
-        if (!SyncGradients) return;
+        // Only a loop over a prepared loader has a boundary to save at (and then listens for signals).
+        if (!SyncGradients || _loaders.Count == 0) return;
         var signal = Volatile.Read(ref s_preemptionSignal);
         if (UseDistributed)
         {
@@ -60,7 +60,7 @@ public partial class Accelerator
     private int _agreedPreemption;
     private bool _preempting;
 
-    /// <summary>From the first batch on, SIGTERM and SIGUSR1 ask for a save at the next step boundary; a second one ends the process as usual.</summary>
+    /// <summary>From the first batch of a prepared loader on, SIGTERM and SIGUSR1 ask for a save at a step boundary; a second one ends the process as usual.</summary>
     private void ListenForPreemption()
     {
         if (_preemptionSignals is not null) return;
