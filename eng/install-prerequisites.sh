@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that tests and benchmarks use (MPI, network namespaces, PyYAML to check
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
-# order in which a checkpoint save flushes and renames, readelf to check what the ELF reader finds),
-# when missing.
+# order in which a checkpoint save flushes and renames, readelf to check what the ELF reader finds,
+# PyTorch (CPU) to check that Python reads the weights SaveModel writes and that LoadModel reads what
+# PyTorch writes), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils)
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

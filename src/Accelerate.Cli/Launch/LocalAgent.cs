@@ -14,6 +14,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _attempt;
 
+    /// <summary>What a rank of the Accelerate runtime exits with after saving a checkpoint on pre-emption (Accelerator.PreemptedExitCode).</summary>
+    private const int PreemptedExitCode = 75;
+
     /// <summary>Longest wait for another machine's answer during a restart or a stop.</summary>
     private TimeSpan AnswerTimeout => plan.ShutdownTimeout + TimeSpan.FromSeconds(30);
 
@@ -57,10 +60,28 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         {
             console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
             Stop(ranks, received);
+            if (ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode))
+            {
+                console.Info($"ACC3060: pre-empted ({Posix.SignalName(received)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
+                return PreemptedExitCode;
+            }
             return 128 + received;
         }
         if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
         if (failures.Count == 0) return Finished();
+        if (failures.All(f => f.ExitCode == PreemptedExitCode))
+        {
+            // A rank signalled directly (e.g. SLURM's --signal without B:) saves and exits with its peers: not a failure.
+            Stop(ranks, Posix.SIGTERM);
+            var what = $"rank {failures[0].Rank} was pre-empted: the ranks saved a checkpoint and exited with {PreemptedExitCode}";
+            if (link is null && _attempt >= plan.MaxRestarts)
+            {
+                console.Info($"ACC3061: {what}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
+                return PreemptedExitCode;
+            }
+            return OnFailure(PreemptedExitCode, $"ACC3061: {what}",
+                () => $"ACC3061: {what}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
+        }
 
         var stopped = Stop(ranks, Posix.SIGTERM);
         var first = failures[0];
@@ -312,7 +333,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Turns SIGINT, SIGTERM, SIGHUP and SIGQUIT to the launcher into a stop of every rank with the same signal.</summary>
+    /// <summary>Turns SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1 to the launcher into a stop of every rank with the same signal.</summary>
     private sealed class SignalRegistrations : IDisposable
     {
         private readonly PosixSignalRegistration[] _registrations;
@@ -322,6 +343,8 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             _registrations =
             [
                 .. new[] { (PosixSignal.SIGINT, Posix.SIGINT), (PosixSignal.SIGTERM, Posix.SIGTERM), (PosixSignal.SIGHUP, Posix.SIGHUP), (PosixSignal.SIGQUIT, Posix.SIGQUIT) }
+                    // SIGUSR1 (SLURM's --signal=B:USR1@120) asks the ranks to save and exit: pre-emption.
+                    .Concat(OperatingSystem.IsLinux() ? [((PosixSignal)Posix.SIGUSR1, Posix.SIGUSR1)] : [])
                     .Select(pair => PosixSignalRegistration.Create(pair.Item1, context =>
                     {
                         context.Cancel = true;

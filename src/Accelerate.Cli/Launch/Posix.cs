@@ -5,7 +5,7 @@ namespace Accelerate.Cli.Launch;
 /// <summary>The few POSIX calls the launcher needs that .NET does not offer: signals to process groups.</summary>
 internal static class Posix
 {
-    public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGTERM = 15;
+    public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGTERM = 15;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

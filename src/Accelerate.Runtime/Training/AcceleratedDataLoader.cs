@@ -42,6 +42,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         AcceleratedDataLoader<T, S>? loader = null;
         S Collate(IEnumerable<T> items, Device device)
         {
+            accelerator.AtStepBoundary();
             shard.Position++;
             accelerator.OnBatch(loader!);
             var batch = collate(items, device);
@@ -50,6 +51,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         var device = options.DevicePlacement ? accelerator.Device : source.Device;
         loader = new AcceleratedDataLoader<T, S>(shard, batchSize, Collate, device, source.num_workers, source.drop_last, source.DisposeBatch);
         shard.OnEpochStart = () => accelerator.OnEpochStart(loader);
+        shard.BeforeEpoch = () => accelerator.Resume();
         return loader;
     }
 
@@ -82,6 +84,9 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         public RankShardPlan Plan { get; private set; }
         public IEnumerable<long> Order { get; }
         public Action? OnEpochStart { get; set; }
+
+        /// <summary>Called before an epoch's position is fixed: resuming a checkpoint moves it.</summary>
+        public Action? BeforeEpoch { get; set; }
         public override long Count => Plan.LocalSamples;
 
         public override T GetTensor(long index) => _source.GetTensor(Plan.DatasetIndex(index));
@@ -89,6 +94,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         /// <summary>Called when the base enumerator starts (or restarts) an epoch.</summary>
         public long BeginEpoch()
         {
+            BeforeEpoch?.Invoke();
             if (_started) Epoch++;
             _started = true;
             Plan = MakePlan(Epoch);

@@ -33,23 +33,113 @@ public partial class Accelerator
     }
 
     /// <summary>
-    /// Writes the model weights alone (fp32 masters under mixed precision) to <c>model.bin</c> in
-    /// <paramref name="directory"/>, in TorchSharp's format (<c>Module.load</c> reads it). Main process only.
+    /// Writes the model weights alone (fp32 masters under mixed precision, and the buffers) to
+    /// <paramref name="directory"/> on the main process, as HF accelerate's <c>save_model</c> does:
+    /// <c>model.safetensors</c>, which Python reads (<c>safetensors.torch.load_file</c>,
+    /// <c>transformers</c>) and <see cref="LoadModel"/> reads back. Weights above
+    /// <paramref name="maxShardSize"/> bytes (default 10 GB, as HF) are split into
+    /// <c>model-00001-of-0000N.safetensors</c> files listed in <c>model.safetensors.index.json</c>.
+    /// With <paramref name="safeSerialization"/> false it writes <c>model.bin</c> in TorchSharp's
+    /// format (<c>Module.load</c> reads it) instead. Weights of an earlier save in the other layout are
+    /// deleted once the new ones are on the disk. Returns the file written (the index when sharded).
     /// </summary>
-    public string SaveModel(nn.Module model, string directory)
+    public string SaveModel(nn.Module model, string directory, long maxShardSize = 10_000_000_000, bool safeSerialization = true)
     {
-        var path = Path.Combine(directory, "model.bin");
-        var state = GetStateDict(model);
+        if (maxShardSize < 1)
+            throw new AccelerateException("ACC2274", $"maxShardSize = {maxShardSize} cannot hold any tensor. Pass a size in bytes of 1 or more (HF's default is 10 GB).");
+        var state = GetStateDict(model).ToList();
+        var shards = new List<List<KeyValuePair<string, Tensor>>>();
+        if (safeSerialization)
+        {
+            // As HF's split: a tensor starts a new shard when it would take the current one above the limit.
+            long size = 0;
+            foreach (var entry in state)
+            {
+                var bytes = SafeTensorsFile.SizeOf(entry.Value);
+                if (shards.Count == 0 || (size + bytes > maxShardSize && shards[^1].Count > 0))
+                {
+                    shards.Add(new());
+                    size = 0;
+                }
+                shards[^1].Add(entry);
+                size += bytes;
+            }
+            if (shards.Count == 0) shards.Add(new());
+        }
+        var names = !safeSerialization ? new List<string> { "model.bin" }
+            : shards.Count == 1 ? new List<string> { SafeTensorsFile.Single }
+            : shards.Select((_, i) => SafeTensorsFile.ShardName(i + 1, shards.Count)).ToList();
+        var written = Path.Combine(directory, shards.Count > 1 ? SafeTensorsFile.Index : names[0]);
         if (IsMainProcess)
         {
             Directory.CreateDirectory(directory);
-            StateDictFile.Write(path + ".tmp", state);
-            File.Move(path + ".tmp", path, overwrite: true);
+            var files = new List<string>(names);
+            for (var i = 0; i < names.Count; i++)
+            {
+                var temporary = Path.Combine(directory, names[i] + ".tmp");
+                if (safeSerialization) SafeTensorsFile.Write(temporary, shards[i]);
+                else StateDictFile.Write(temporary, state.ToDictionary());
+            }
+            if (shards.Count > 1)
+            {
+                // The index goes last: it names shards that are already complete.
+                var index = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["total_size"] = state.Sum(e => SafeTensorsFile.SizeOf(e.Value)) },
+                    ["weight_map"] = new System.Text.Json.Nodes.JsonObject(shards.SelectMany((shard, i) => shard.Select(e => KeyValuePair.Create(e.Key, (System.Text.Json.Nodes.JsonNode?)names[i])))),
+                };
+                DurableFile.WriteAllText(Path.Combine(directory, SafeTensorsFile.Index + ".tmp"), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                files.Add(SafeTensorsFile.Index);
+            }
+            foreach (var file in files) File.Move(Path.Combine(directory, file + ".tmp"), Path.Combine(directory, file), overwrite: true);
+            DurableFile.SyncDirectory(directory);
+            // Left by an earlier save in another layout, they would be read instead of (or mixed with) these weights.
+            foreach (var stale in Directory.GetFiles(directory).Where(f => IsModelWeights(Path.GetFileName(f)) && !files.Contains(Path.GetFileName(f))))
+                File.Delete(stale);
             DurableFile.SyncDirectory(directory);
         }
         WaitForEveryone();
-        return path;
+        return written;
     }
+
+    /// <summary>
+    /// Loads weights <see cref="SaveModel"/> (or Python's <c>save_model</c>, <c>save_file</c>,
+    /// <c>save_pretrained</c>) wrote into <paramref name="model"/>, prepared or not (into the fp32
+    /// masters under mixed precision): <paramref name="path"/> is a folder holding
+    /// <c>model.safetensors.index.json</c> and its shards, <c>model.safetensors</c> or an earlier
+    /// save's <c>model.bin</c> (looked for in that order), or one such file. Every name and shape
+    /// must match the model's (ACC2210); a damaged file is ACC2270 (safetensors), ACC2271 (index) or
+    /// ACC2253 (<c>model.bin</c>), naming it. Returns the file read.
+    /// </summary>
+    public string LoadModel(nn.Module model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var file = Path.GetFullPath(path);
+        if (Directory.Exists(file))
+            file = new[] { SafeTensorsFile.Index, SafeTensorsFile.Single, "model.bin" }.Select(name => Path.Combine(file, name)).FirstOrDefault(File.Exists)
+                ?? throw new AccelerateException("ACC2273", $"{file} holds no model weights: none of {SafeTensorsFile.Index}, {SafeTensorsFile.Single} or model.bin is there. Pass the folder SaveModel wrote to, or the weights file itself.");
+        else if (!File.Exists(file))
+            throw new AccelerateException("ACC2273", $"{file} does not exist. Pass the folder SaveModel wrote to, or the weights file itself.");
+        var state = new Dictionary<string, Tensor>();
+        try
+        {
+            if (file.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                foreach (var shard in SafeTensorsFile.Shards(file))
+                    foreach (var (name, tensor) in SafeTensorsFile.Read(shard)) state[name] = tensor;
+            else if (file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) state = SafeTensorsFile.Read(file);
+            else state = StateDictFile.Read(file);
+            var prepared = _models.FirstOrDefault(m => ReferenceEquals(m.Module, model)) ?? PreparedModel.Bind(model, null);
+            prepared.LoadStateDict(state);
+        }
+        finally
+        {
+            foreach (var tensor in state.Values) tensor.Dispose();
+        }
+        return file;
+    }
+
+    private static bool IsModelWeights(string name) =>
+        name is "model.bin" or SafeTensorsFile.Single or SafeTensorsFile.Index || Regex.IsMatch(name, @"^model-\d{5}-of-\d{5}\.safetensors$");
 
     /// <summary>
     /// Saves everything needed to resume: models, optimizers, schedulers, the fp16 loss scaler, every
@@ -63,9 +153,10 @@ public partial class Accelerator
     /// </summary>
     public string SaveState(string? directory = null)
     {
+        Resume();
         AfterOptimizerStep();
         var save = ++_saves;
-        if (directory is null && !Options.AutomaticCheckpointNaming)
+        if (directory is null && !Options.AutomaticCheckpointNaming && !_preempting)
             throw new AccelerateException("ACC2214", "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
         // Rank 0 picks the name and the staging token; every rank must write into the same folder.
         var plan = IsMainProcess ? new SavePlan(Guid.NewGuid().ToString("N")[..12], directory is null ? NextCheckpointNumber() : -1) : null;
@@ -139,6 +230,7 @@ public partial class Accelerator
     /// </summary>
     public string LoadState(string? directory = null)
     {
+        _resumeDone = true;
         var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
             ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
         var folder = CheckpointFolder.Open(requested);
@@ -196,6 +288,35 @@ public partial class Accelerator
         _computeStale = false;
         return folder.Path;
     }
+
+    /// <summary>The checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> loaded, or null (not yet, or nothing to load).</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>
+    /// Loads the checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> (or
+    /// <c>ACCELERATE_RESUME_FROM_CHECKPOINT</c>) names, once; returns the folder, or null when there is
+    /// nothing to load. It runs by itself when training starts — the first batch of a prepared data
+    /// loader, the first <see cref="Backward"/> or the first <see cref="SaveState"/>, whichever comes
+    /// first — so that everything prepared and registered before the loop is restored, however many
+    /// <c>Prepare</c> calls it took (HF's Trainer likewise loads <c>resume_from_checkpoint</c> when
+    /// <c>train()</c> starts). Call it before the loop to read <see cref="Step"/> or registered state
+    /// (e.g. the epoch to start from) earlier. An explicit <see cref="LoadState"/> replaces it.
+    /// </summary>
+    public string? Resume()
+    {
+        if (_resumeDone) return ResumedFrom;
+        _resumeDone = true;
+        var requested = Options.ResumeFromCheckpoint ?? System.Environment.GetEnvironmentVariable("ACCELERATE_RESUME_FROM_CHECKPOINT");
+        if (string.IsNullOrWhiteSpace(requested)) return null;
+        // Every rank lists the same folder and none saves before it has resumed, so all pick the same one.
+        var folder = requested.Trim().Equals("latest", StringComparison.OrdinalIgnoreCase) ? NewestCheckpoint() : requested;
+        if (folder is null) return null;
+        if (!Directory.Exists(folder))
+            throw new AccelerateException("ACC2275", $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");
+        return ResumedFrom = LoadState(folder);
+    }
+
+    private bool _resumeDone;
 
     /// <summary>Refuses checkpoint settings that would lose checkpoints (called by the constructor).</summary>
     private static void ValidateCheckpointOptions(AcceleratorOptions options)

@@ -37,6 +37,8 @@ public partial class Accelerator
             throw new AccelerateException("ACC2241", "The loss given to Backward does not depend on anything that needs a gradient: it was computed under torch.no_grad(), from detached tensors, or from a model whose parameters do not require gradients. Compute the loss from the prepared model's output outside no_grad.");
         if (loss.numel() != 1)
             throw new AccelerateException("ACC2242", $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
+        Resume();
+        AgreeOnPreemption();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         try

@@ -38,6 +38,7 @@ public partial class Accelerator
     public void EndTraining()
     {
         AfterOptimizerStep();
+        StopListeningForPreemption();
         _writer = null;
         WaitForEveryone();
         _overlap?.Dispose();

@@ -58,6 +58,15 @@ public sealed record AcceleratorOptions
     /// <summary>With automatic naming: keep at most this many checkpoints (1 or more), deleting the oldest once a new one is on the disk; null keeps all.</summary>
     public int? TotalLimit { get; init; }
 
+    /// <summary>
+    /// Resume a restarted or re-queued job by itself: <c>"latest"</c> loads the newest complete
+    /// <c>checkpoints/checkpoint_N</c> under <see cref="ProjectDirectory"/> when there is one (none,
+    /// on a first run, is not an error); any other value is the folder of a checkpoint to load (it must
+    /// exist). Null reads <c>ACCELERATE_RESUME_FROM_CHECKPOINT</c>. The checkpoint is loaded when
+    /// training starts, see <see cref="Accelerator.Resume"/>.
+    /// </summary>
+    public string? ResumeFromCheckpoint { get; init; }
+
     /// <summary>Write <see cref="Accelerator.Log"/> metrics as TensorBoard event files under this folder (main process only).</summary>
     public string? LogDirectory { get; init; }
 

@@ -117,6 +117,7 @@ public static class Scenarios
             AutomaticCheckpointNaming = args.ContainsKey("project"),
             TotalLimit = int.Parse(Get(args, "limit", "2"), CultureInfo.InvariantCulture),
             OverlapGradientSync = Get(args, "overlap", "true") == "true",
+            ResumeFromCheckpoint = args.TryGetValue("resume_from", out var resumeFrom) ? resumeFrom : null,
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
@@ -136,6 +137,8 @@ public static class Scenarios
         var dieAt = int.Parse(Get(args, "die_at", "-1"), CultureInfo.InvariantCulture);
         var dieRank = int.Parse(Get(args, "die_rank", "-1"), CultureInfo.InvariantCulture);
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
+        var pauseAt = int.Parse(Get(args, "pause_at", "-1"), CultureInfo.InvariantCulture);
+        var pauseRank = int.Parse(Get(args, "pause_rank", "0"), CultureInfo.InvariantCulture);
         var stepScopes = Get(args, "dispose_scope", "false") == "true";
         var clip = double.Parse(Get(args, "clip", "0"), CultureInfo.InvariantCulture);
 
@@ -161,6 +164,17 @@ public static class Scenarios
                 scheduler.step();
                 lossScales.Add(accelerator.LossScaler?.Scale ?? 1.0);
                 batches++;
+                if (batches == pauseAt && accelerator.ProcessIndex == pauseRank)
+                {
+                    // Stands for a job pre-empted at this step: the test signals it, the next batch saves and exits.
+                    Console.WriteLine($"paused for a signal (pid {Environment.ProcessId})");
+                    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+                    while (!Accelerator.PreemptionRequested)
+                    {
+                        if (DateTime.UtcNow > deadline) throw new TimeoutException("no pre-emption signal came within 2 minutes");
+                        Thread.Sleep(10);
+                    }
+                }
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
                 if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState(saveTo));
                 if (!restarted && batches == crashAt && accelerator.ProcessIndex == dieRank)
@@ -175,6 +189,7 @@ public static class Scenarios
             }
         }
 
+        if (accelerator.ResumedFrom is { } resumedFrom) Console.WriteLine("resumed from " + resumedFrom);
         var state = accelerator.GetStateDict(model);
         var parameters = new JsonArray();
         foreach (var (_, tensor) in state)

@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Accelerate;
+
+public partial class Accelerator
+{
+    /// <summary>
+    /// The exit code of a process that saved a checkpoint because the job was pre-empted (75,
+    /// <c>EX_TEMPFAIL</c>: try again later). <c>accelerate launch</c> reports it as a pre-emption and,
+    /// with <c>--max_restarts</c>, restarts the group.
+    /// </summary>
+    public const int PreemptedExitCode = 75;
+
+    // Signals reach the process, not an accelerator: one flag for all of them.
+    private static int s_preemptionSignal;
+    private PosixSignalRegistration[]? _preemptionSignals;
+
+    /// <summary>True once this process received SIGTERM or SIGUSR1 while training (the job is being pre-empted).</summary>
+    public static bool PreemptionRequested => Volatile.Read(ref s_preemptionSignal) != 0;
+
+    /// <summary>
+    /// Called by <see cref="Backward"/> before a synchronizing backward pass, which every rank takes
+    /// at the same step (the gradient all-reduce needs it): each rank adds its pre-emption flag to a
+    /// one-number all-reduce, so all of them learn at the same step that one was signalled and none
+    /// ever waits in a collective the others skipped (a loader fetch would not do: ranks may read
+    /// different numbers of batches, or evaluate on one rank only).
+    /// </summary>
+    private void AgreeOnPreemption()
+    {
+        // Only a loop over a prepared loader has a boundary to save at (and then listens for signals).
+        if (!SyncGradients || _loaders.Count == 0) return;
+        var signal = Volatile.Read(ref s_preemptionSignal);
+        if (UseDistributed)
+        {
+            Span<int> agreed = [signal];
+            Group!.AllReduce(agreed, Distributed.ReduceOp.Max);
+            signal = agreed[0];
+        }
+        _agreedPreemption = signal;
+    }
+
+    /// <summary>
+    /// Called when a prepared loader fetches a batch, the step before being over: after every rank
+    /// agreed on a pre-emption, every rank saves a checkpoint and the process exits with
+    /// <see cref="PreemptedExitCode"/>.
+    /// </summary>
+    internal void AtStepBoundary()
+    {
+        ListenForPreemption();
+        if (_agreedPreemption is not (var signal and not 0)) return;
+        _preempting = true;
+        var folder = SaveState();
+        if (IsMainProcess)
+            Console.Error.WriteLine($"ACC2276: the job is being pre-empted ({SignalName(signal)}): saved {folder} after step {Step}; exiting with {PreemptedExitCode}. Start it again with ResumeFromCheckpoint = \"latest\" to go on from there.");
+        Console.Error.Flush();
+        System.Environment.Exit(PreemptedExitCode);
+    }
+
+    private int _agreedPreemption;
+    private bool _preempting;
+
+    /// <summary>From the first batch of a prepared loader on, SIGTERM and SIGUSR1 ask for a save at a step boundary; a second one ends the process as usual.</summary>
+    private void ListenForPreemption()
+    {
+        if (_preemptionSignals is not null) return;
+        var signals = new List<(PosixSignal Signal, int Number)> { (PosixSignal.SIGTERM, 15) };
+        if (OperatingSystem.IsLinux()) signals.Add(((PosixSignal)10, 10));
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) signals.Add(((PosixSignal)30, 10));
+        _preemptionSignals = signals.Select(s => PosixSignalRegistration.Create(s.Signal, context =>
+        {
+            if (Interlocked.CompareExchange(ref s_preemptionSignal, s.Number, 0) == 0) context.Cancel = true;
+        })).ToArray();
+    }
+
+    /// <summary>Stops turning signals into a save: after training they end the process as usual.</summary>
+    private void StopListeningForPreemption()
+    {
+        foreach (var registration in _preemptionSignals ?? []) registration.Dispose();
+        _preemptionSignals = [];
+    }
+
+    private static string SignalName(int signal) => signal switch { 15 => "SIGTERM", 10 => "SIGUSR1", _ => "signal " + signal };
+}
