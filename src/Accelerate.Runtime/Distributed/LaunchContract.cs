@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Accelerate.Configuration.Slurm;
 
 namespace Accelerate.Distributed;
 
@@ -75,7 +76,7 @@ public static partial class LaunchContract
     {
         var nodes = Int(variables, "SLURM_NNODES") ?? Int(variables, "SLURM_JOB_NUM_NODES") ?? 1;
         var perNode = FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? FirstCount(variables("SLURM_TASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
-        var master = variables("MASTER_ADDR") ?? FirstHost(variables("SLURM_JOB_NODELIST") ?? variables("SLURM_NODELIST") ?? "") ?? "127.0.0.1";
+        var master = variables("MASTER_ADDR") ?? FirstSlurmHost(variables) ?? "127.0.0.1";
         // Lightning's convention, so that jobs sharing a node do not collide: 15000 + the job id's last four digits.
         var jobId = Int(variables, "SLURM_JOB_ID");
         var port = Int(variables, "MASTER_PORT") ?? (jobId is { } id ? 15000 + id % 10000 : DefaultMasterPort);
@@ -92,13 +93,20 @@ public static partial class LaunchContract
             "srun"), "SLURM_PROCID", "SLURM_NTASKS");
     }
 
-    /// <summary>The first host of a SLURM node list: <c>gpu[03-05,9],cpu1</c> → <c>gpu03</c>.</summary>
-    internal static string? FirstHost(string nodeList)
+    /// <summary>The first host of the job's node list (<c>gpu[03-05,9],cpu1</c> → <c>gpu03</c>), where rank 0 runs under srun.</summary>
+    private static string? FirstSlurmHost(Func<string, string?> variables)
     {
-        var match = FirstHostPattern().Match(nodeList.Trim());
-        if (!match.Success || match.Groups["prefix"].Value.Length == 0 && !match.Groups["range"].Success) return null;
-        var prefix = match.Groups["prefix"].Value;
-        return match.Groups["range"].Success ? prefix + match.Groups["range"].Value : prefix;
+        var name = variables("SLURM_JOB_NODELIST") is null ? "SLURM_NODELIST" : "SLURM_JOB_NODELIST";
+        var list = variables(name);
+        if (list is null) return null;
+        try
+        {
+            return SlurmHostList.First(list);
+        }
+        catch (FormatException e)
+        {
+            throw new AccelerateException("ACC2190", $"{name}: {e.Message} Set MASTER_ADDR to rank 0's host to skip reading the node list.");
+        }
     }
 
     /// <summary>The leading count of a SLURM per-node list such as <c>4(x2),3</c>.</summary>
@@ -127,9 +135,6 @@ public static partial class LaunchContract
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
         throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md).");
     }
-
-    [GeneratedRegex(@"^(?<prefix>[^\[,]*)(\[(?<range>[^\],\-]+)[^\]]*\])?")]
-    private static partial Regex FirstHostPattern();
 
     [GeneratedRegex(@"^\d+")]
     private static partial Regex LeadingNumber();

@@ -39,8 +39,20 @@ public sealed class LaunchContractTests
     [DataRow("gnode[10,20]", "gnode10")]
     [DataRow("a[1-3],b2", "a1")]
     [DataRow("host-x,host-y", "host-x")]
+    [DataRow("n1.cluster.example.com,n2.cluster.example.com", "n1.cluster.example.com")]
     public void The_first_slurm_host_is_read_from_compressed_node_lists(string list, string first) =>
-        Assert.AreEqual(first, LaunchContract.FirstHost(list));
+        Assert.AreEqual(first, Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_JOB_NODELIST", list)).MasterAddress);
+
+    [TestMethod]
+    public void An_invalid_slurm_node_list_is_named_with_the_fix()
+    {
+        var error = Assert.ThrowsExactly<AccelerateException>(() => Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_JOB_NODELIST", "gpu[1-2]-a")));
+
+        Assert.AreEqual("ACC2190", error.Code);
+        StringAssert.Contains(error.Message, "SLURM_JOB_NODELIST");
+        StringAssert.Contains(error.Message, "gpu[1-2]-a");
+        StringAssert.Contains(error.Message, "MASTER_ADDR");
+    }
 
     [TestMethod]
     public void An_explicit_master_address_wins_over_the_slurm_node_list()
