@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that tests and benchmarks use (MPI, network namespaces, PyYAML to check
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
-# order in which a checkpoint save flushes and renames), when missing.
+# order in which a checkpoint save flushes and renames, a one-machine SLURM cluster (slurmctld, slurmd,
+# munge) for the srun/sbatch tests), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace)
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
