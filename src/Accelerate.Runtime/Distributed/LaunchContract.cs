@@ -30,7 +30,25 @@ public static partial class LaunchContract
         if (Int(variables, "PMI_SIZE") is { } pmiSize && Int(variables, "PMI_RANK") is { } pmiRank)
             return FromMpi(variables, pmiRank, pmiSize, Int(variables, "MPI_LOCALRANKID"), Int(variables, "MPI_LOCALNRANKS"), "mpiexec");
         if (Int(variables, "SLURM_NTASKS") is { } tasks && Int(variables, "SLURM_PROCID") is { } procId)
-            return FromSlurm(variables, procId, tasks);
+            return IsSrunTask(variables) ? FromSlurm(variables, procId, tasks) : FromSlurmBatchScript(variables, tasks);
+        return DistributedEnvironment.SingleProcess;
+    }
+
+    /// <summary>
+    /// Tasks of a job step (started by srun) have a step id; sbatch's script (the batch step) has none, yet it sees
+    /// the job's <c>SLURM_NTASKS</c> and <c>SLURM_PROCID=0</c>.
+    /// </summary>
+    private static bool IsSrunTask(Func<string, string?> variables) =>
+        !string.IsNullOrEmpty(variables("SLURM_STEP_ID")) || !string.IsNullOrEmpty(variables("SLURM_STEPID"));
+
+    private static int _batchScriptNoted;
+
+    private static DistributedEnvironment FromSlurmBatchScript(Func<string, string?> variables, int tasks)
+    {
+        // Nothing starts the other ranks, so waiting for them would only end in a rendezvous timeout.
+        if (tasks > 1 && Interlocked.Exchange(ref _batchScriptNoted, 1) == 0)
+            Console.Error.WriteLine($"accelerate: ACC2191: this process runs in the batch script of SLURM job {variables("SLURM_JOB_ID")} (SLURM_NTASKS={tasks}, no SLURM_STEP_ID), " +
+                $"not as a task started by srun, so it runs alone as rank 0 of 1. To run {tasks} ranks, start the program with srun in the script (docs/clusters.md).");
         return DistributedEnvironment.SingleProcess;
     }
 

@@ -29,7 +29,7 @@ public sealed class LaunchContractTests
     public void Ranks_started_by_srun_take_the_first_host_of_the_node_list_and_a_port_from_the_job_id()
     {
         var environment = Read(("SLURM_PROCID", "3"), ("SLURM_NTASKS", "4"), ("SLURM_LOCALID", "1"), ("SLURM_NODEID", "1"), ("SLURM_NNODES", "2"),
-            ("SLURM_NTASKS_PER_NODE", "2(x2)"), ("SLURM_JOB_NODELIST", "gpu[007-008,12],cpu1"), ("SLURM_JOB_ID", "123456"));
+            ("SLURM_NTASKS_PER_NODE", "2(x2)"), ("SLURM_JOB_NODELIST", "gpu[007-008,12],cpu1"), ("SLURM_JOB_ID", "123456"), ("SLURM_STEP_ID", "0"));
 
         Assert.AreEqual(new DistributedEnvironment(3, 1, 4, 2, 1, 2, "gpu007", 15000 + 3456, null, "srun"), environment);
     }
@@ -41,12 +41,12 @@ public sealed class LaunchContractTests
     [DataRow("host-x,host-y", "host-x")]
     [DataRow("n1.cluster.example.com,n2.cluster.example.com", "n1.cluster.example.com")]
     public void The_first_slurm_host_is_read_from_compressed_node_lists(string list, string first) =>
-        Assert.AreEqual(first, Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_JOB_NODELIST", list)).MasterAddress);
+        Assert.AreEqual(first, Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_STEP_ID", "0"), ("SLURM_JOB_NODELIST", list)).MasterAddress);
 
     [TestMethod]
     public void An_invalid_slurm_node_list_is_named_with_the_fix()
     {
-        var error = Assert.ThrowsExactly<AccelerateException>(() => Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_JOB_NODELIST", "gpu[1-2]-a")));
+        var error = Assert.ThrowsExactly<AccelerateException>(() => Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_STEP_ID", "0"), ("SLURM_JOB_NODELIST", "gpu[1-2]-a")));
 
         Assert.AreEqual("ACC2190", error.Code);
         StringAssert.Contains(error.Message, "SLURM_JOB_NODELIST");
@@ -55,9 +55,19 @@ public sealed class LaunchContractTests
     }
 
     [TestMethod]
+    public void The_batch_script_of_a_slurm_job_runs_alone_since_it_is_no_task_started_by_srun()
+    {
+        // What sbatch gives the script itself: the job's task count, rank 0, but no step.
+        var environment = Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_NTASKS_PER_NODE", "2"), ("SLURM_LOCALID", "0"), ("SLURM_NODEID", "0"),
+            ("SLURM_JOB_NODELIST", "n1"), ("SLURM_JOB_ID", "42"));
+
+        Assert.AreEqual(DistributedEnvironment.SingleProcess, environment);
+    }
+
+    [TestMethod]
     public void An_explicit_master_address_wins_over_the_slurm_node_list()
     {
-        var environment = Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_JOB_NODELIST", "n[1-2]"), ("MASTER_ADDR", "10.0.0.9"), ("MASTER_PORT", "1234"));
+        var environment = Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_STEPID", "3"), ("SLURM_JOB_NODELIST", "n[1-2]"), ("MASTER_ADDR", "10.0.0.9"), ("MASTER_PORT", "1234"));
 
         Assert.AreEqual("10.0.0.9", environment.MasterAddress);
         Assert.AreEqual(1234, environment.MasterPort);

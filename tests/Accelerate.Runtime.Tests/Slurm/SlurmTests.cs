@@ -54,7 +54,7 @@ public sealed partial class SlurmTests
     public void A_batch_job_whose_script_starts_the_ranks_with_srun_trains()
     {
         var output = Path.Combine(_folder, "result.{rank}.json");
-        var script = BatchScript(2, $"dotnet {TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} out={output}");
+        var script = BatchScript(2, $"srun --kill-on-bad-exit=1 dotnet {TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} out={output}");
 
         var (exitCode, log) = _cluster.Run(JobPatience, "sbatch", "--wait", script);
 
@@ -67,13 +67,27 @@ public sealed partial class SlurmTests
     [TestMethod]
     public void A_rank_that_fails_fails_the_batch_job_with_its_error_in_the_job_output()
     {
-        var script = BatchScript(2, $"dotnet {TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} die_rank=1 crash_at=3 out={Path.Combine(_folder, "result.{rank}.json")}");
+        var script = BatchScript(2, $"srun --kill-on-bad-exit=1 dotnet {TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} die_rank=1 crash_at=3 out={Path.Combine(_folder, "result.{rank}.json")}");
 
         var (exitCode, log) = _cluster.Run(JobPatience, "sbatch", "--wait", script);
 
         Assert.AreNotEqual(0, exitCode, "sbatch --wait reports the failed job:\n" + log);
         StringAssert.Contains(JobOutput(), "rank 1 fails at batch 3 on purpose");
         Assert.IsFalse(File.Exists(Path.Combine(_folder, "result.0.json")), "rank 0 did not finish as if nothing happened");
+    }
+
+    [TestMethod]
+    public void A_program_the_batch_script_runs_itself_runs_alone_instead_of_waiting_for_ranks_srun_never_started()
+    {
+        // The batch script sees SLURM_PROCID=0 and SLURM_NTASKS=2, but it is no task of a step: nothing starts rank 1.
+        var output = Path.Combine(_folder, "result.{rank}.json");
+        var script = BatchScript(2, $"dotnet {TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} out={output}");
+
+        var (exitCode, log) = _cluster.Run(JobPatience, new Dictionary<string, string?> { ["ACCELERATE_RDZV_TIMEOUT"] = "20" }, "sbatch", "--wait", script);
+
+        Assert.AreEqual(0, exitCode, log + "\n" + JobOutput());
+        Assert.AreEqual(1, Records(output, 1)[0]["world"]!.GetValue<int>());
+        StringAssert.Contains(JobOutput(), "ACC2191");
     }
 
     [TestMethod]
@@ -103,7 +117,7 @@ public sealed partial class SlurmTests
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => l.Replace("[stderr] ", "")).ToList();
     }
 
-    /// <summary>The job script of docs/clusters.md, starting <paramref name="tasks"/> ranks on the node.</summary>
+    /// <summary>The job script of docs/clusters.md for <paramref name="tasks"/> ranks on the node, running <paramref name="command"/>.</summary>
     private string BatchScript(int tasks, string command)
     {
         var path = Path.Combine(_folder, "train.sbatch");
@@ -113,7 +127,7 @@ public sealed partial class SlurmTests
             #SBATCH --nodes=1
             #SBATCH --ntasks-per-node={tasks}
             #SBATCH --output={_folder}/%x-%j.out
-            srun --kill-on-bad-exit=1 {command}
+            {command}
 
             """);
         return path;
