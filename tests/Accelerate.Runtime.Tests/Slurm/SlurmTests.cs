@@ -51,6 +51,22 @@ public sealed partial class SlurmTests
     }
 
     [TestMethod]
+    public void Four_ranks_started_by_srun_share_a_node_with_fewer_cores_and_reach_the_parameters_of_one_rank()
+    {
+        var output = Path.Combine(_folder, "result.{rank}.json");
+
+        var (exitCode, log) = _cluster.Run(JobPatience, ["srun", "-n4", "dotnet", TrainingJob.WorkerPath, "model=mlp", "optimizer=sgd", "batch=8", "steps=10", "size=160", "out=" + output]);
+
+        Assert.AreEqual(0, exitCode, log);
+        var reference = InProcess(["model=mlp", "optimizer=sgd", "batch=32", "steps=10", "size=160"]);
+        foreach (var rank in Records(output, 4))
+        {
+            Assert.AreEqual(4, rank["world"]!.GetValue<int>());
+            AssertClose(Parameters(reference), Parameters(rank), 1e-5, $"rank {rank["rank"]} of 4 started by srun");
+        }
+    }
+
+    [TestMethod]
     public void A_batch_job_whose_script_starts_the_ranks_with_srun_trains()
     {
         var output = Path.Combine(_folder, "result.{rank}.json");
