@@ -174,7 +174,9 @@ internal sealed class SlurmCluster : IDisposable
                 if (!daemon.WaitForExit(TimeSpan.FromSeconds(15))) daemon.Process.Kill(entireProcessTree: true);
             }
             _daemons.Dispose();
+            // Step daemons and tasks end shortly after the daemons that ran them.
             var leftovers = Leftovers();
+            Poll(TimeSpan.FromSeconds(10), () => (leftovers = Leftovers()).Count == 0);
             foreach (var leftover in leftovers)
             {
                 try

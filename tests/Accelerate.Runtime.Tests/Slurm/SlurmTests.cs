@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Accelerate.Configuration.Slurm;
+using Accelerate.Tests.Distributed;
 using Accelerate.Tests.Training;
 using static Accelerate.Tests.Training.TrainingRuns;
 
@@ -104,6 +105,30 @@ public sealed partial class SlurmTests
         Assert.AreEqual(0, exitCode, log + "\n" + JobOutput());
         Assert.AreEqual(1, Records(output, 1)[0]["world"]!.GetValue<int>());
         StringAssert.Contains(JobOutput(), "ACC2191");
+    }
+
+    [TestMethod]
+    public void A_cluster_stopped_while_a_job_runs_leaves_no_process_of_its_own()
+    {
+        var cluster = SlurmCluster.Start();
+        using var client = new RankProcesses();
+        try
+        {
+            var srun = client.Start(cluster.Environment(), ["srun", "-n2", "sleep", "600"]);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            int Tasks() => cluster.Leftovers().Count(p => Path.GetFileName(p.Split(' ')[1]) == "sleep");
+            while (Tasks() < 2 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.AreEqual(2, Tasks(), "both tasks run:\n" + srun.Output);
+
+            cluster.Dispose();
+
+            Assert.IsEmpty(cluster.Leftovers());
+            Assert.IsTrue(srun.WaitForExit(TimeSpan.FromSeconds(30)), "srun ends with its job");
+        }
+        finally
+        {
+            if (Directory.Exists(cluster.Directory)) cluster.Dispose();
+        }
     }
 
     [TestMethod]
