@@ -93,7 +93,9 @@ public static partial class LaunchContract
     private static DistributedEnvironment FromSlurm(Func<string, string?> variables, int rank, int tasks)
     {
         var nodes = Int(variables, "SLURM_NNODES") ?? Int(variables, "SLURM_JOB_NUM_NODES") ?? 1;
-        var perNode = FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? FirstCount(variables("SLURM_TASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
+        // The step's own count on this node: a step may run fewer tasks than the job's SLURM_NTASKS_PER_NODE, and nodes may differ (2(x3),1).
+        var perNode = TasksOnNode(variables, "SLURM_STEP_TASKS_PER_NODE") ?? TasksOnNode(variables, "SLURM_TASKS_PER_NODE")
+            ?? FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
         var master = variables("MASTER_ADDR") ?? FirstSlurmHost(variables) ?? "127.0.0.1";
         // Lightning's convention, so that jobs sharing a node do not collide: 15000 + the job id's last four digits.
         var jobId = Int(variables, "SLURM_JOB_ID");
@@ -127,6 +129,25 @@ public static partial class LaunchContract
         }
     }
 
+    /// <summary>This node's (<c>SLURM_NODEID</c>) entry of a SLURM per-node list: <c>2(x3),1</c> is 2, 2, 2, 1.</summary>
+    private static int? TasksOnNode(Func<string, string?> variables, string name)
+    {
+        var text = variables(name);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var node = Int(variables, "SLURM_NODEID") ?? 0;
+        foreach (var entry in text.Split(','))
+        {
+            var match = PerNodeEntry().Match(entry.Trim());
+            if (!match.Success)
+                throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a SLURM per-node list such as 2(x3),1. Unset it, or set it to the value srun would (see docs/clusters.md).");
+            var count = int.Parse(match.Groups["count"].Value, CultureInfo.InvariantCulture);
+            var repeat = match.Groups["repeat"].Success ? int.Parse(match.Groups["repeat"].Value, CultureInfo.InvariantCulture) : 1;
+            if (node < repeat) return count > 0 ? count : null;
+            node -= repeat;
+        }
+        return null;
+    }
+
     /// <summary>The leading count of a SLURM per-node list such as <c>4(x2),3</c>.</summary>
     private static int? FirstCount(string? text)
     {
@@ -156,4 +177,7 @@ public static partial class LaunchContract
 
     [GeneratedRegex(@"^\d+")]
     private static partial Regex LeadingNumber();
+
+    [GeneratedRegex(@"^(?<count>\d{1,9})(\(x(?<repeat>\d{1,9})\))?$")]
+    private static partial Regex PerNodeEntry();
 }

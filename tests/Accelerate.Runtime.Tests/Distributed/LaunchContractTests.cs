@@ -55,6 +55,39 @@ public sealed class LaunchContractTests
     }
 
     [TestMethod]
+    public void A_step_with_fewer_tasks_than_its_job_counts_the_steps_tasks_on_the_node()
+    {
+        // What srun -n2 in sbatch --ntasks-per-node=4 gives: the job's SLURM_NTASKS_PER_NODE stays 4, the step runs 2 here.
+        var environment = Read(("SLURM_PROCID", "1"), ("SLURM_NTASKS", "2"), ("SLURM_LOCALID", "1"), ("SLURM_NODEID", "0"), ("SLURM_NNODES", "1"),
+            ("SLURM_NTASKS_PER_NODE", "4"), ("SLURM_TASKS_PER_NODE", "2"), ("SLURM_STEP_TASKS_PER_NODE", "2"), ("SLURM_STEP_ID", "0"), ("SLURM_JOB_NODELIST", "vm"));
+
+        Assert.AreEqual(2, environment.LocalWorldSize);
+    }
+
+    [TestMethod]
+    [DataRow(1, 1, 0, 2)]
+    [DataRow(6, 0, 3, 1)]
+    public void Each_node_of_an_uneven_step_counts_its_own_tasks(int rank, int localRank, int node, int tasksOnNode)
+    {
+        // 7 tasks on 4 nodes: 2, 2, 2 and 1.
+        var environment = Read(("SLURM_PROCID", rank.ToString()), ("SLURM_NTASKS", "7"), ("SLURM_LOCALID", localRank.ToString()), ("SLURM_NODEID", node.ToString()),
+            ("SLURM_NNODES", "4"), ("SLURM_STEP_TASKS_PER_NODE", "2(x3),1"), ("SLURM_STEP_ID", "0"), ("SLURM_JOB_NODELIST", "n[1-4]"));
+
+        Assert.AreEqual(tasksOnNode, environment.LocalWorldSize);
+        Assert.AreEqual(node, environment.NodeRank);
+    }
+
+    [TestMethod]
+    public void A_malformed_slurm_tasks_per_node_list_is_named_with_the_fix()
+    {
+        var error = Assert.ThrowsExactly<AccelerateException>(() => Read(("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_STEP_ID", "0"),
+            ("SLURM_STEP_TASKS_PER_NODE", "2(x")));
+
+        Assert.AreEqual("ACC2002", error.Code);
+        StringAssert.Contains(error.Message, "SLURM_STEP_TASKS_PER_NODE='2(x'");
+    }
+
+    [TestMethod]
     public void The_batch_script_of_a_slurm_job_runs_alone_since_it_is_no_task_started_by_srun()
     {
         // What sbatch gives the script itself: the job's task count, rank 0, but no step.
