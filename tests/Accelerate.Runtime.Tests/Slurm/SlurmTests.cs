@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using System.Runtime.Versioning;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Accelerate.Configuration.Slurm;
 using Accelerate.Tests.Distributed;
