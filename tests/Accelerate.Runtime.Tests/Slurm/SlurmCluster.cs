@@ -200,6 +200,15 @@ internal sealed class SlurmCluster : IDisposable
 
     private void StartDaemons()
     {
+        // srun's ranks meet at the node's name (the node list's first host), as on a real cluster.
+        try
+        {
+            Dns.GetHostAddresses(NodeName);
+        }
+        catch (SocketException e)
+        {
+            Assert.Fail($"This machine's host name '{NodeName}' does not resolve ({e.Message}); add it to /etc/hosts (127.0.0.1 {NodeName}) to run the SLURM tests.");
+        }
         var munge = Path.Combine(Directory, "munge");
         foreach (var folder in new[] { "munge", "state", "spool", "log" }) System.IO.Directory.CreateDirectory(Path.Combine(Directory, folder));
         // munged insists on a private key and lets clients reach the socket only through an executable folder.
