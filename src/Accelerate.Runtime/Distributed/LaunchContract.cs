@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Accelerate.Configuration.Slurm;
 
 namespace Accelerate.Distributed;
 
@@ -29,7 +30,25 @@ public static partial class LaunchContract
         if (Int(variables, "PMI_SIZE") is { } pmiSize && Int(variables, "PMI_RANK") is { } pmiRank)
             return FromMpi(variables, pmiRank, pmiSize, Int(variables, "MPI_LOCALRANKID"), Int(variables, "MPI_LOCALNRANKS"), "mpiexec");
         if (Int(variables, "SLURM_NTASKS") is { } tasks && Int(variables, "SLURM_PROCID") is { } procId)
-            return FromSlurm(variables, procId, tasks);
+            return IsSrunTask(variables) ? FromSlurm(variables, procId, tasks) : FromSlurmBatchScript(variables, tasks);
+        return DistributedEnvironment.SingleProcess;
+    }
+
+    /// <summary>
+    /// Tasks of a job step (started by srun) have a step id; sbatch's script (the batch step) has none, yet it sees
+    /// the job's <c>SLURM_NTASKS</c> and <c>SLURM_PROCID=0</c>.
+    /// </summary>
+    private static bool IsSrunTask(Func<string, string?> variables) =>
+        !string.IsNullOrEmpty(variables("SLURM_STEP_ID")) || !string.IsNullOrEmpty(variables("SLURM_STEPID"));
+
+    private static int _batchScriptNoted;
+
+    private static DistributedEnvironment FromSlurmBatchScript(Func<string, string?> variables, int tasks)
+    {
+        // Nothing starts the other ranks, so waiting for them would only end in a rendezvous timeout.
+        if (tasks > 1 && Interlocked.Exchange(ref _batchScriptNoted, 1) == 0)
+            Console.Error.WriteLine($"accelerate: ACC2191: this process runs in the batch script of SLURM job {variables("SLURM_JOB_ID")} (SLURM_NTASKS={tasks}, no SLURM_STEP_ID), " +
+                $"not as a task started by srun, so it runs alone as rank 0 of 1. To run {tasks} ranks, start the program with srun in the script (docs/clusters.md).");
         return DistributedEnvironment.SingleProcess;
     }
 
@@ -74,8 +93,10 @@ public static partial class LaunchContract
     private static DistributedEnvironment FromSlurm(Func<string, string?> variables, int rank, int tasks)
     {
         var nodes = Int(variables, "SLURM_NNODES") ?? Int(variables, "SLURM_JOB_NUM_NODES") ?? 1;
-        var perNode = FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? FirstCount(variables("SLURM_TASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
-        var master = variables(LaunchVariables.MasterAddress) ?? FirstHost(variables("SLURM_JOB_NODELIST") ?? variables("SLURM_NODELIST") ?? "") ?? "127.0.0.1";
+        // The step's own count on this node: a step may run fewer tasks than the job's SLURM_NTASKS_PER_NODE, and nodes may differ (2(x3),1).
+        var perNode = TasksOnNode(variables, "SLURM_STEP_TASKS_PER_NODE") ?? TasksOnNode(variables, "SLURM_TASKS_PER_NODE")
+            ?? FirstCount(variables("SLURM_NTASKS_PER_NODE")) ?? Math.Max(1, tasks / Math.Max(1, nodes));
+        var master = variables(LaunchVariables.MasterAddress) ?? FirstSlurmHost(variables) ?? "127.0.0.1";
         // Lightning's convention, so that jobs sharing a node do not collide: 15000 + the job id's last four digits.
         var jobId = Int(variables, "SLURM_JOB_ID");
         var port = Int(variables, LaunchVariables.MasterPort) ?? (jobId is { } id ? 15000 + id % 10000 : DefaultMasterPort);
@@ -92,13 +113,39 @@ public static partial class LaunchContract
             "srun"), "SLURM_PROCID", "SLURM_NTASKS");
     }
 
-    /// <summary>The first host of a SLURM node list: <c>gpu[03-05,9],cpu1</c> → <c>gpu03</c>.</summary>
-    internal static string? FirstHost(string nodeList)
+    /// <summary>The first host of the job's node list (<c>gpu[03-05,9],cpu1</c> → <c>gpu03</c>), where rank 0 runs under srun.</summary>
+    private static string? FirstSlurmHost(Func<string, string?> variables)
     {
-        var match = FirstHostPattern().Match(nodeList.Trim());
-        if (!match.Success || match.Groups["prefix"].Value.Length == 0 && !match.Groups["range"].Success) return null;
-        var prefix = match.Groups["prefix"].Value;
-        return match.Groups["range"].Success ? prefix + match.Groups["range"].Value : prefix;
+        var name = variables("SLURM_JOB_NODELIST") is null ? "SLURM_NODELIST" : "SLURM_JOB_NODELIST";
+        var list = variables(name);
+        if (list is null) return null;
+        try
+        {
+            return SlurmHostList.First(list);
+        }
+        catch (FormatException e)
+        {
+            throw new AccelerateException("ACC2190", $"{name}: {e.Message} Set MASTER_ADDR to rank 0's host to skip reading the node list.");
+        }
+    }
+
+    /// <summary>This node's (<c>SLURM_NODEID</c>) entry of a SLURM per-node list: <c>2(x3),1</c> is 2, 2, 2, 1.</summary>
+    private static int? TasksOnNode(Func<string, string?> variables, string name)
+    {
+        var text = variables(name);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var node = Int(variables, "SLURM_NODEID") ?? 0;
+        foreach (var entry in text.Split(','))
+        {
+            var match = PerNodeEntry().Match(entry.Trim());
+            if (!match.Success)
+                throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a SLURM per-node list such as 2(x3),1. Unset it, or set it to the value srun would (see docs/clusters.md).");
+            var count = int.Parse(match.Groups["count"].Value, CultureInfo.InvariantCulture);
+            var repeat = match.Groups["repeat"].Success ? int.Parse(match.Groups["repeat"].Value, CultureInfo.InvariantCulture) : 1;
+            if (node < repeat) return count > 0 ? count : null;
+            node -= repeat;
+        }
+        return null;
     }
 
     /// <summary>The leading count of a SLURM per-node list such as <c>4(x2),3</c>.</summary>
@@ -123,9 +170,9 @@ public static partial class LaunchContract
     private static int? Int(Func<string, string?> variables, string name) => LaunchValues.Int(variables, name, static (name, text) =>
         new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md)."));
 
-    [GeneratedRegex(@"^(?<prefix>[^\[,]*)(\[(?<range>[^\],\-]+)[^\]]*\])?")]
-    private static partial Regex FirstHostPattern();
-
     [GeneratedRegex(@"^\d+")]
     private static partial Regex LeadingNumber();
+
+    [GeneratedRegex(@"^(?<count>\d{1,9})(\(x(?<repeat>\d{1,9})\))?$")]
+    private static partial Regex PerNodeEntry();
 }
