@@ -9,6 +9,7 @@ namespace Accelerate.Distributed.Collectives;
 /// The tensor, span and object collectives of <see cref="ProcessGroup"/> built on a backend's
 /// byte-level operations: dtype and contiguity handling, uneven gathers, averages, objects, the
 /// debug-mode cross-rank check, and the "failed once, failed for good" state.
+/// Tensors are addressed by pointer and 64-bit length, so they may hold 2 GiB or more.
 /// </summary>
 internal abstract unsafe class CollectiveGroup : ProcessGroup
 {
@@ -129,12 +130,9 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             var counts = rows.Select(r => r * rowElements).ToArray();
             using var scratch = input.contiguous().clone();
             var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
-            fixed (byte* s = scratch.bytes)
-            fixed (byte* o = output.bytes)
-            {
-                ReduceScatterCore((nint)s, counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
-                if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
-            }
+            var o = (byte*)TensorMemory.Address(output);
+            ReduceScatterCore(TensorMemory.Address(scratch), counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
+            if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
             return output;
         });
     }
@@ -277,24 +275,22 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
 
     private static void WithContiguous(torch.Tensor tensor, bool writeBack, Action<nint, long> action)
     {
+        // Tensor memory is native and does not move.
         if (tensor.is_contiguous())
         {
-            var span = tensor.bytes;
-            fixed (byte* p = span) action((nint)p, span.Length);
+            action(TensorMemory.Address(tensor), TensorMemory.ByteLength(tensor));
             return;
         }
         using var copy = tensor.contiguous();
-        var bytes = copy.bytes;
-        fixed (byte* p = bytes) action((nint)p, bytes.Length);
+        action(TensorMemory.Address(copy), TensorMemory.ByteLength(copy));
         if (writeBack) tensor.copy_(copy);
     }
 
     private static void WithPointers(torch.Tensor[] tensors, Action<nint[]> action)
     {
-        // Fresh torch.empty tensors are contiguous; their memory is native and does not move.
+        // Fresh torch.empty tensors are contiguous.
         var pointers = new nint[tensors.Length];
-        for (var i = 0; i < tensors.Length; i++)
-            fixed (byte* p = tensors[i].bytes) pointers[i] = (nint)p;
+        for (var i = 0; i < tensors.Length; i++) pointers[i] = TensorMemory.Address(tensors[i]);
         action(pointers);
     }
 
