@@ -38,7 +38,19 @@ public sealed class CrossHostTests
         }
     }
 
-    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement)
+    [TestMethod]
+    public void Every_collective_called_with_a_different_size_dtype_or_operation_on_the_other_host_fails_on_every_rank()
+    {
+        using var hosts = NamespacePair.Create();
+        using var job = StartAcross(hosts, ["a", "a", "b", "b"], "mismatch-matrix half", ("ACCELERATE_COLLECTIVE_TIMEOUT", "30"));
+
+        job.WaitForAll(TimeSpan.FromMinutes(5));
+
+        foreach (var rank in job.Ranks) StringAssert.Contains(rank.Output, "backend shm+tcp", job.Describe());
+        CollectiveMismatchTests.AssertEveryCaseFailedWithAcc2110(job.Ranks.Select(r => r.Output), 4, job.Describe);
+    }
+
+    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement, string scenario = "check", params (string Name, string Value)[] settings)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
@@ -48,8 +60,9 @@ public sealed class CrossHostTests
             var environment = RankProcesses.Contract(rank, placement.Length, port, secret, masterAddress: NamespacePair.AddressA);
             environment["LOCAL_RANK"] = null;
             environment["LOCAL_WORLD_SIZE"] = null;
+            foreach (var (variable, value) in settings) environment[variable] = value;
             var name = placement[rank] == "a" ? hosts.A : hosts.B;
-            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, "check"]);
+            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')]);
         }
         return job;
     }

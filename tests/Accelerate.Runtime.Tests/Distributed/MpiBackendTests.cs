@@ -12,7 +12,7 @@ public sealed class MpiBackendTests
     private static RankProcesses Mpirun(int ranks, string scenario, params string[] exports)
     {
         var job = new RankProcesses();
-        string[] command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), .. exports.SelectMany(e => new[] { "-x", e }), "dotnet", RankProcesses.WorkerPath, scenario];
+        string[] command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), .. exports.SelectMany(e => new[] { "-x", e }), "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')];
         job.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" }, command);
         return job;
     }
@@ -43,5 +43,17 @@ public sealed class MpiBackendTests
         Assert.AreEqual(0, job.Ranks[0].Process.ExitCode, output);
         Assert.AreEqual(3, output.Split('\n').Count(l => l.Contains("backend shm")), output);
         Assert.AreEqual(3, output.Split('\n').Count(l => l.StartsWith("PASS", StringComparison.Ordinal)), output);
+    }
+
+    [TestMethod]
+    public void Every_collective_called_with_a_different_size_dtype_or_operation_fails_on_every_rank_under_mpi()
+    {
+        RequireMpirun();
+        using var job = Mpirun(2, "mismatch-matrix last mpi");
+
+        job.WaitForAll(TimeSpan.FromMinutes(5));
+
+        Assert.AreEqual(2, job.Ranks[0].Output.Split('\n').Count(l => l.Contains("backend mpi")), job.Describe());
+        CollectiveMismatchTests.AssertEveryCaseFailedWithAcc2110([job.Ranks[0].Output], 2, job.Describe);
     }
 }
