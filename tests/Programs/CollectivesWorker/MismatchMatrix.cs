@@ -20,7 +20,7 @@ internal static class MismatchMatrix
         ("allreduce-op", (g, v, _) => g.AllReduce(torch.ones(4), v ? ReduceOp.Max : ReduceOp.Sum)),
         ("allreduce-average", (g, v, _) => g.AllReduce(torch.ones(4), v ? ReduceOp.Average : ReduceOp.Sum)),
         ("allreduce-empty", (g, v, _) => g.AllReduce(torch.ones(v ? 4 : 0))),
-        ("allreduce-large-size", (g, v, _) => g.AllReduce(torch.ones(v ? 1_500_000 : 1_000_000))),
+        ("allreduce-large-size", (g, v, _) => g.AllReduce(torch.ones(v ? 12_000_000 : 8_000_000))),
         ("allreduce-span-size", (g, v, _) => g.AllReduce(new float[v ? 8 : 4].AsSpan())),
         ("allreduce-span-dtype", (g, v, _) =>
         {
