@@ -45,7 +45,9 @@ public sealed class CollectiveMismatchTests
     internal static void AssertEveryCaseFailedWithAcc2110(IEnumerable<string> outputs, int ranks, Func<string> describe)
     {
         var lines = outputs.SelectMany(o => o.Split('\n')).Select(l => l.TrimEnd('\r')).ToArray();
-        var cases = lines.Where(l => l.StartsWith("CASES ", StringComparison.Ordinal)).Select(l => int.Parse(l["CASES ".Length..])).Distinct().Single();
+        var counts = lines.Where(l => l.StartsWith("CASES ", StringComparison.Ordinal)).Select(l => int.Parse(l["CASES ".Length..])).Distinct().ToArray();
+        Assert.AreEqual(1, counts.Length, $"Every rank prints the number of cases first.\n{describe()}");
+        var cases = counts[0];
         var outcomes = lines.Where(l => l.StartsWith("CASE ", StringComparison.Ordinal)).ToArray();
         var wrong = outcomes.Where(l => l.Split(' ')[2] != "ACC2110").ToArray();
 

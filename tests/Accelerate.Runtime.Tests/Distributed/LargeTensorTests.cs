@@ -2,6 +2,7 @@ namespace Accelerate.Tests.Distributed;
 
 /// <summary>Tensors of 2 GiB and more (past what one span can address) go through the collectives whole.</summary>
 [TestClass]
+[DoNotParallelize] // each rank holds over 2 GiB: one such job at a time
 public sealed class LargeTensorTests
 {
     /// <summary>Just over 2 GiB: float32 elements 2^29 + 1024. Each rank holds one such tensor (the machine's other users need the rest).</summary>

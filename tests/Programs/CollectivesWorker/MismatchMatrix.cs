@@ -82,14 +82,23 @@ internal static class MismatchMatrix
 
     /// <param name="upperHalf">True: ranks from world/2 up run the variant (across machines, a whole machine differs); false: only the last rank.</param>
     /// <param name="ownMpi">True under mpirun: MPI is initialized here, so each group leaves it running for the next.</param>
-    public static int Run(bool upperHalf, bool ownMpi)
+    /// <param name="outputs">Where each rank also writes its lines, to rank.&lt;n&gt; (mpirun's merged output may cut one rank's long lines into another's), or null.</param>
+    public static int Run(bool upperHalf, bool ownMpi, string? outputs)
     {
         if (ownMpi) OwnMpi.Init();
-        Console.WriteLine($"CASES {Cases.Length}");
+        var lines = new List<string>();
+        void Print(string line)
+        {
+            Console.WriteLine(line);
+            lines.Add(line);
+        }
+        Print($"CASES {Cases.Length}");
+        var rank = -1;
         foreach (var (name, run) in Cases)
         {
             var group = DistributedState.Initialize() ?? throw new InvalidOperationException("not launched as several ranks");
-            if (name == Cases[0].Name) Console.WriteLine($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
+            if (name == Cases[0].Name) Print($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
+            rank = group.Rank;
             var variant = upperHalf ? group.Rank >= group.WorldSize / 2 : group.Rank == group.WorldSize - 1;
             string outcome;
             try
@@ -102,8 +111,9 @@ internal static class MismatchMatrix
                 outcome = $"{e.Code} {e.Message}";
             }
             DistributedState.Shutdown();
-            Console.WriteLine($"CASE {name} {outcome.ReplaceLineEndings(" ")}");
+            Print($"CASE {name} {outcome.ReplaceLineEndings(" ")}");
         }
+        if (outputs is not null) File.WriteAllLines(Path.Combine(outputs, $"rank.{rank}"), lines);
         if (ownMpi) OwnMpi.Finish();
         return 0;
     }

@@ -10,17 +10,18 @@ using TorchSharp;
 //   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
-//   mismatch-matrix <half|last> [mpi]
+//   mismatch-matrix <half|last> [mpi [directory]]
 //                     every collective with a size, dtype or operation that differs on the upper half
 //                     of the ranks (or the last one), each in a fresh group; prints CASE <name> <outcome>
-//                     ("mpi": the program initializes MPI itself, so that the groups can come and go)
+//                     ("mpi": the program initializes MPI itself, so that the groups can come and go;
+//                     with a directory, each rank also writes its lines to rank.<n> there)
 //   large <bytes>     all-reduce and broadcast of a float32 tensor of that many bytes (past 2 GiB)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 var scenario = args.Length > 0 ? args[0] : "check";
 try
 {
     LibTorchLoader.EnsureLoaded();
-    if (scenario == "mismatch-matrix") return MismatchMatrix.Run(args[1] == "half", args.Length > 2 && args[2] == "mpi");
+    if (scenario == "mismatch-matrix") return MismatchMatrix.Run(args[1] == "half", args.Length > 2 && args[2] == "mpi", args.Length > 3 ? args[3] : null);
     var group = DistributedState.Initialize() ?? throw new InvalidOperationException("not launched as several ranks");
     Console.WriteLine($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
     var code = scenario switch
