@@ -99,6 +99,18 @@ public sealed class CrossHostTests
         }
     }
 
+    [TestMethod]
+    public void Every_collective_called_with_a_different_size_dtype_or_operation_on_the_other_host_fails_on_every_rank()
+    {
+        using var hosts = NamespacePair.Create();
+        using var job = StartAcross(hosts, ["a", "a", "b", "b"], "mismatch-matrix half", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "30");
+
+        job.WaitForAll(TimeSpan.FromMinutes(5));
+
+        foreach (var rank in job.Ranks) StringAssert.Contains(rank.Output, "backend shm+tcp", job.Describe());
+        CollectiveMismatchTests.AssertEveryCaseFailedWithAcc2110(job.Ranks.Select(r => r.Output), 4, job.Describe);
+    }
+
     private static RankProcesses StartAcross(NamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();

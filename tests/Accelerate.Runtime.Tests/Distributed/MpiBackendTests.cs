@@ -48,7 +48,7 @@ public sealed class MpiBackendTests
     private static RankProcesses Mpirun(int ranks, string scenario, params string[] exports)
     {
         var job = new RankProcesses();
-        string[] command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), .. exports.SelectMany(e => new[] { "-x", e }), "dotnet", RankProcesses.WorkerPath, scenario];
+        string[] command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), .. exports.SelectMany(e => new[] { "-x", e }), "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')];
         job.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" }, command);
         return job;
     }
@@ -77,5 +77,28 @@ public sealed class MpiBackendTests
         var output = job.Ranks[0].Output;
         Assert.AreEqual(0, job.Ranks[0].Process.ExitCode, output);
         CheckScenario.AssertEveryCasePassed(output, "shm", 3, output);
+    }
+
+    [TestMethod]
+    public void Every_collective_called_with_a_different_size_dtype_or_operation_fails_on_every_rank_under_mpi()
+    {
+        RequireMpirun();
+        // One file per rank: mpirun's merged output may cut long lines of one rank into another's.
+        var outputs = Directory.CreateTempSubdirectory("accelerate-mpi-");
+        try
+        {
+            using var job = Mpirun(2, $"mismatch-matrix last mpi {outputs.FullName}");
+
+            job.WaitForAll(TimeSpan.FromMinutes(5));
+
+            var ranks = Enumerable.Range(0, 2).Select(r => Path.Combine(outputs.FullName, $"rank.{r}")).Select(f => File.Exists(f) ? File.ReadAllText(f) : "").ToArray();
+            string Describe() => job.Describe() + string.Concat(ranks.Select((o, r) => $"\n--- rank {r}\n{o}"));
+            Assert.IsTrue(ranks.All(o => o.Contains("backend mpi")), Describe());
+            CollectiveMismatchTests.AssertEveryCaseFailedWithAcc2110(ranks, 2, Describe);
+        }
+        finally
+        {
+            outputs.Delete(recursive: true);
+        }
     }
 }

@@ -10,6 +10,12 @@ using TorchSharp;
 //   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
+//   mismatch-matrix <half|last> [mpi [directory]]
+//                     every collective with a size, dtype or operation that differs on the upper half
+//                     of the ranks (or the last one), each in a fresh group; prints CASE <name> <outcome>
+//                     ("mpi": the program initializes MPI itself, so that the groups can come and go;
+//                     with a directory, each rank also writes its lines to rank.<n> there)
+//   large <bytes>     all-reduce and broadcast of a float32 tensor of that many bytes (past 2 GiB)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
@@ -17,6 +23,7 @@ try
 {
     LibTorchLoader.EnsureLoaded();
     if (scenario == "children") Scenarios.Children("before");
+    if (scenario == "mismatch-matrix") return MismatchMatrix.Run(args[1] == "half", args.Length > 2 && args[2] == "mpi", args.Length > 3 ? args[3] : null);
     var group = DistributedState.Initialize() ?? throw new InvalidOperationException("not launched as several ranks");
     Console.WriteLine($"joined rank {group.Rank} of {group.WorldSize} backend {group.Backend}");
     var code = scenario switch
@@ -29,6 +36,7 @@ try
         "mismatch-shape" => Scenarios.MismatchShape(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
+        "large" => Scenarios.Large(group, long.Parse(args[1])),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();
@@ -113,6 +121,59 @@ internal static class Scenarios
         }
         return 0;
     }
+
+    /// <summary>All-reduce and broadcast of one tensor past 2 GiB, checked in slices (a full-size comparison would double the memory).</summary>
+    public static int Large(ProcessGroup group, long bytes)
+    {
+        var elements = bytes / sizeof(float);
+        var p = group.WorldSize;
+        var failures = new List<string>();
+        using var tensor = torch.empty(elements);
+        Pattern(tensor, group.Rank, 1);
+        group.AllReduce(tensor);
+        failures.AddRange(Differences(tensor, "AllReduce(Sum)", p, p * (p - 1) / 2));
+
+        var source = p - 1;
+        if (group.Rank == source) Pattern(tensor, source, 1);
+        else tensor.zero_();
+        group.Broadcast(tensor, source);
+        failures.AddRange(Differences(tensor, $"Broadcast(source={source})", 1, source));
+
+        foreach (var failure in failures) Console.Error.WriteLine($"MISMATCH rank {group.Rank}: {failure}");
+        Console.WriteLine(failures.Count == 0 ? $"PASS {elements} elements" : $"FAIL {failures.Count} slices");
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    private const long PatternSlice = 1L << 24;
+
+    /// <summary>Element i = scale * (i % 251) + offset: exact in float32, and a slice in the wrong place shows.</summary>
+    private static void Pattern(torch.Tensor tensor, long offset, long scale)
+    {
+        for (long start = 0; start < tensor.numel(); start += PatternSlice)
+        {
+            using var scope = torch.NewDisposeScope();
+            var length = Math.Min(PatternSlice, tensor.numel() - start);
+            tensor.narrow(0, start, length).copy_(Expected(start, length, scale, offset));
+        }
+    }
+
+    private static IEnumerable<string> Differences(torch.Tensor tensor, string what, long scale, long offset)
+    {
+        for (long start = 0; start < tensor.numel(); start += PatternSlice)
+        {
+            bool equal;
+            using (torch.NewDisposeScope())
+            {
+                var length = Math.Min(PatternSlice, tensor.numel() - start);
+                equal = tensor.narrow(0, start, length).eq(Expected(start, length, scale, offset)).all().item<bool>();
+            }
+            if (!equal) yield return $"{what}: elements {start}..{start + PatternSlice} differ from the expected values";
+        }
+    }
+
+    /// <summary>The slice's expected values (call within a dispose scope: the intermediates are as large as the slice).</summary>
+    private static torch.Tensor Expected(long start, long length, long scale, long offset) =>
+        torch.arange(start, start + length, torch.ScalarType.Int64).remainder_(251).mul_(scale).add_(offset).to(torch.ScalarType.Float32);
 
     public static int MismatchShape(ProcessGroup group)
     {

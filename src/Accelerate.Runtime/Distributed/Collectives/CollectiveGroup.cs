@@ -8,7 +8,9 @@ namespace Accelerate.Distributed.Collectives;
 /// <summary>
 /// The tensor, span and object collectives of <see cref="ProcessGroup"/> built on a backend's
 /// byte-level operations: dtype and contiguity handling, uneven gathers, averages, objects, the
-/// debug-mode cross-rank check, and the "failed once, failed for good" state.
+/// check that every rank runs the same collective (<see cref="Signature"/>, always on; the
+/// debug-mode comparison of call sites on top), and the "failed once, failed for good" state.
+/// Tensors are addressed by pointer and 64-bit length, so they may hold 2 GiB or more.
 /// </summary>
 internal abstract unsafe class CollectiveGroup : ProcessGroup
 {
@@ -31,6 +33,13 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
 
     /// <summary>The operation running now, for error messages (described only when needed: formatting costs time on every call).</summary>
     protected string CurrentOperation => _current?.Invoke().Operation ?? "";
+
+    /// <summary>
+    /// What every rank must agree on in the collective running now. Backends send it with their
+    /// data (signal line, message headers) and fail with <see cref="CollectiveSignature.Mismatch"/>
+    /// when a peer's differs.
+    /// </summary>
+    protected CollectiveSignature Signature { get; private set; }
 
     // ---- what a backend implements (pointers to host memory unless the backend says otherwise) ----
 
@@ -60,6 +69,13 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
     }
 
+    /// <summary>
+    /// True when the backend's algorithm for <paramref name="kind"/> compares <see cref="Signature"/>
+    /// between ranks by itself, so that every rank fails when one differs. Otherwise every call
+    /// starts with an all-reduce of the signature (one small extra round).
+    /// </summary>
+    protected virtual bool ComparesSignatures(CollectiveKind kind) => false;
+
     /// <summary>Where tensors must live for this backend.</summary>
     protected virtual bool AcceptsDevice(DeviceType device) => device == DeviceType.CPU;
 
@@ -69,7 +85,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
-        Run(() => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
+        Run(CollectiveSignature.Of(CollectiveKind.AllReduce, tensor.numel(), type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op)));
     }
 
@@ -77,14 +93,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(source, nameof(source));
-        Run(() => new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
+        Run(CollectiveSignature.Of(CollectiveKind.Broadcast, tensor.numel(), type, root: source), () => new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
     }
 
     public override torch.Tensor[] AllGather(torch.Tensor tensor)
     {
         var type = Prepare(tensor, nameof(tensor));
-        return Run(() => new CollectiveCall("AllGather", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.AllGather, RowElements(tensor), type), () => new CollectiveCall("AllGather", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: false, destination: 0)!;
             var outputs = rows.Select(r => torch.empty(ShapeWithRows(tensor, r), tensor.dtype)).ToArray();
@@ -98,7 +114,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(destination, nameof(destination));
-        return Run(() => new CollectiveCall($"Gather(destination={destination})", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.Gather, RowElements(tensor), type, root: destination), () => new CollectiveCall($"Gather(destination={destination})", type.Name(), ShapeForDebug(tensor), "") { UnevenFirstDimension = tensor.dim() > 0 }, () =>
         {
             var rows = ExchangeFirstDimensions(tensor, gatherOnly: true, destination);
             var mine = tensor.numel() * type.Size();
@@ -122,31 +138,28 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
             throw new AccelerateException("ACC2122", "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
-        return Run(() => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
             var counts = rows.Select(r => r * rowElements).ToArray();
             using var scratch = input.contiguous().clone();
             var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
-            fixed (byte* s = scratch.bytes)
-            fixed (byte* o = output.bytes)
-            {
-                ReduceScatterCore((nint)s, counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
-                if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
-            }
+            var o = (byte*)TensorMemory.Address(output);
+            ReduceScatterCore(TensorMemory.Address(scratch), counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
+            if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
             return output;
         });
     }
 
-    public override void Barrier() => Run(() => new CollectiveCall("Barrier", "", [], ""), () => BarrierCore());
+    public override void Barrier() => Run(CollectiveSignature.Of(CollectiveKind.Barrier, 0), () => new CollectiveCall("Barrier", "", [], ""), () => BarrierCore());
 
     // ---- objects ----
 
     public override T BroadcastObject<T>(T value, int source = 0)
     {
         CheckRank(source, nameof(source));
-        return Run(() => new CollectiveCall($"BroadcastObject<{typeof(T).Name}>(source={source})", "", [], ""), () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.BroadcastObject, 0, root: source), () => new CollectiveCall($"BroadcastObject<{typeof(T).Name}>(source={source})", "", [], ""), () =>
         {
             var payload = Rank == source ? JsonSerializer.SerializeToUtf8Bytes(value) : [];
             var length = (long)payload.Length;
@@ -158,7 +171,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     }
 
     public override T[] AllGatherObject<T>(T value) =>
-        Run(() => new CollectiveCall($"AllGatherObject<{typeof(T).Name}>", "", [], ""), () =>
+        Run(CollectiveSignature.Of(CollectiveKind.AllGatherObject, 0), () => new CollectiveCall($"AllGatherObject<{typeof(T).Name}>", "", [], ""), () =>
             AllGatherBytes(JsonSerializer.SerializeToUtf8Bytes(value)).Select(b => JsonSerializer.Deserialize<T>(b)!).ToArray());
 
     // ---- spans ----
@@ -171,7 +184,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         {
             var pointer = (nint)p;
             var count = values.Length;
-            Run(() => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
+            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
         }
     }
 
@@ -184,7 +197,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             var pointer = (nint)p;
             var length = values.Length;
             var bytes = (long)length * sizeof(T);
-            Run(() => new CollectiveCall($"Broadcast(source={source})", type.Name(), [length], ""), () => BroadcastCore(pointer, bytes, source));
+            Run(CollectiveSignature.Of(CollectiveKind.Broadcast, length, type, root: source), () => new CollectiveCall($"Broadcast(source={source})", type.Name(), [length], ""), () => BroadcastCore(pointer, bytes, source));
         }
     }
 
@@ -193,7 +206,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         var type = ElementTypes.Of<T>();
         var bytes = MemoryMarshal.AsBytes(values).ToArray();
         var length = values.Length;
-        return Run(() => new CollectiveCall("AllGather", type.Name(), [length], "") { UnevenFirstDimension = true }, () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.AllGather, 1, type), () => new CollectiveCall("AllGather", type.Name(), [length], "") { UnevenFirstDimension = true }, () =>
             AllGatherBytes(bytes).Select(b => MemoryMarshal.Cast<byte, T>(b).ToArray()).ToArray());
     }
 
@@ -201,7 +214,12 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
 
     private void AllReduceBytes(nint data, long count, ElementType type, ReduceOp op)
     {
-        if (count == 0) return;
+        if (count == 0)
+        {
+            // Nothing to move, but a peer may have called it with data (or something else).
+            if (ComparesSignatures(CollectiveKind.AllReduce)) Agree();
+            return;
+        }
         AllReduceCore(data, count, type, op == ReduceOp.Average ? ReduceOp.Sum : op);
         if (op == ReduceOp.Average) Reduction.Divide(type, (byte*)data, count, WorldSize);
     }
@@ -254,6 +272,9 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     internal long[] SplitRows(long rows) =>
         Enumerable.Range(0, WorldSize).Select(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0)).ToArray();
 
+    /// <summary>Elements per row along dim 0 (the part of a gathered tensor's size that every rank shares).</summary>
+    private static long RowElements(torch.Tensor tensor) => tensor.dim() == 0 ? 1 : tensor.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+
     /// <summary>The shape, read only when debug mode compares it (reading it costs a native call).</summary>
     private long[] ShapeForDebug(torch.Tensor tensor) => _debugMode ? tensor.shape : [];
 
@@ -277,34 +298,32 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
 
     private static void WithContiguous(torch.Tensor tensor, bool writeBack, Action<nint, long> action)
     {
+        // Tensor memory is native and does not move.
         if (tensor.is_contiguous())
         {
-            var span = tensor.bytes;
-            fixed (byte* p = span) action((nint)p, span.Length);
+            action(TensorMemory.Address(tensor), TensorMemory.ByteLength(tensor));
             return;
         }
         using var copy = tensor.contiguous();
-        var bytes = copy.bytes;
-        fixed (byte* p = bytes) action((nint)p, bytes.Length);
+        action(TensorMemory.Address(copy), TensorMemory.ByteLength(copy));
         if (writeBack) tensor.copy_(copy);
     }
 
     private static void WithPointers(torch.Tensor[] tensors, Action<nint[]> action)
     {
-        // Fresh torch.empty tensors are contiguous; their memory is native and does not move.
+        // Fresh torch.empty tensors are contiguous.
         var pointers = new nint[tensors.Length];
-        for (var i = 0; i < tensors.Length; i++)
-            fixed (byte* p = tensors[i].bytes) pointers[i] = (nint)p;
+        for (var i = 0; i < tensors.Length; i++) pointers[i] = TensorMemory.Address(tensors[i]);
         action(pointers);
     }
 
-    private void Run(Func<CollectiveCall> describe, Action action) => Run(describe, () =>
+    private void Run(CollectiveSignature signature, Func<CollectiveCall> describe, Action action) => Run(signature, describe, () =>
     {
         action();
         return 0;
     });
 
-    private T Run<T>(Func<CollectiveCall> describe, Func<T> action)
+    private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_failure is { } failed)
@@ -312,7 +331,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         _current = describe;
         try
         {
-            if (_debugMode) VerifyAcrossRanks(describe() with { CallSite = CollectiveCall.FindCallSite() });
+            if (_debugMode)
+            {
+                // Ranks compare call sites first (the richer message), under a signature they share.
+                Signature = CollectiveSignature.Internal;
+                VerifyAcrossRanks(describe() with { CallSite = CollectiveCall.FindCallSite() });
+            }
+            Signature = signature;
+            if (WorldSize > 1 && !ComparesSignatures(signature.Kind)) Agree();
             return action();
         }
         catch (AccelerateException e) when (e.Code is "ACC2110" or "ACC2111" or "ACC2112")
@@ -321,6 +347,19 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             Abort(e);
             throw;
         }
+    }
+
+    /// <summary>
+    /// All-reduces (min, max) of every rank's <see cref="Signature"/>: every rank learns whether
+    /// all of them called the same collective, even those whose direct peers agree with them.
+    /// </summary>
+    private void Agree()
+    {
+        var mine = Signature.Value;
+        var range = stackalloc long[2] { mine, ~mine };
+        AllReduceCore((nint)range, 2, ElementType.Int64, ReduceOp.Min);
+        if (range[0] == mine && ~range[1] == mine) return;
+        throw Signature.Mismatch(new CollectiveSignature(range[0] != mine ? range[0] : ~range[1]), Rank, "another rank");
     }
 
     private void VerifyAcrossRanks(CollectiveCall call)

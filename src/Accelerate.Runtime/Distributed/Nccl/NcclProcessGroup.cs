@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Accelerate.Distributed.Collectives;
-using Accelerate.Native;
 using TorchSharp;
 
 namespace Accelerate.Distributed.Nccl;
@@ -11,7 +10,6 @@ namespace Accelerate.Distributed.Nccl;
 /// </summary>
 internal sealed unsafe class NcclProcessGroup : ProcessGroup
 {
-    private static readonly Lazy<nint> TensorData = new(BindTensorData);
     private readonly ProcessGroup _host;
     private readonly nint _comm;
     private readonly TimeSpan _timeout;
@@ -52,14 +50,7 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
 
     private static bool OnGpu(torch.Tensor tensor) => tensor.device_type == DeviceType.CUDA;
 
-    /// <summary>The tensor's device address (LibTorchSharp's THSTensor_data, which TorchSharp does not expose for CUDA tensors).</summary>
-    private static nint Pointer(torch.Tensor tensor) => ((delegate* unmanaged<nint, nint>)TensorData.Value)(tensor.Handle);
-
-    private static nint BindTensorData()
-    {
-        var library = LibTorchLoader.FindLibTorchSharp() ?? "LibTorchSharp";
-        return NativeLibrary.GetExport(NativeLibrary.Load(library), "THSTensor_data");
-    }
+    private static nint Pointer(torch.Tensor tensor) => TensorMemory.Address(tensor);
 
     private void Synchronize([System.Runtime.CompilerServices.CallerMemberName] string operation = "") =>
         WaitBounded(() => torch.cuda.synchronize(), _timeout, operation);

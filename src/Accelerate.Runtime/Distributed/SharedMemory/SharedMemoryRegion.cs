@@ -8,7 +8,9 @@ namespace Accelerate.Distributed.SharedMemory;
 /// A file in /dev/shm mapped by every rank of one machine: one 64-byte line per rank holding its
 /// barrier counter, then two banks (double buffering) of one slot per rank. Ranks signal each other
 /// by bumping their own counter and spinning on the others' (no syscalls on the fast path); while
-/// they wait they check, now and then, that the peers they wait for are still alive.
+/// they wait they check, now and then, that the peers they wait for are still alive. Beside the
+/// counter each rank publishes the signature of the collective it is in, which peers compare
+/// once it has arrived (same cache line, so the check costs nothing visible).
 /// </summary>
 internal sealed unsafe class SharedMemoryRegion : IDisposable
 {
@@ -82,7 +84,7 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     }
 
     /// <summary>Bytes of payload that fit beside a rank's counter, per bank.</summary>
-    public const int InlineBytes = 24;
+    public const int InlineBytes = 16;
 
     /// <summary>
     /// Room for a tiny payload in rank <paramref name="rank"/>'s counter line (bank
@@ -95,15 +97,25 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
 
     private long* Counter(int rank) => (long*)(_base + (long)Line * rank);
 
+    // Two signature words after the inline banks, by barrier parity: a rank may publish the next
+    // barrier's signature while a slower peer still reads this one's, never the one after.
+    private long* Signature(int rank, long generation) => (long*)(_base + (long)Line * rank + sizeof(long) + 2 * InlineBytes) + (generation & 1);
+
+    /// <summary>The signature rank <paramref name="rank"/> published at the last barrier.</summary>
+    public long PublishedSignature(int rank) => Volatile.Read(ref *Signature(rank, _generation));
+
     /// <summary>
-    /// Returns when every rank has arrived. <paramref name="checkPeers"/> runs about every 20 ms
-    /// while waiting and throws when a peer is gone or the deadline passed.
+    /// Returns when every rank has arrived: -1 when all published <paramref name="signature"/>,
+    /// else the first rank that published another (see <see cref="PublishedSignature"/>).
+    /// <paramref name="checkPeers"/> runs about every 20 ms while waiting and throws when a peer
+    /// is gone or the deadline passed.
     /// </summary>
     // Optimized from the first call: as tier-0 code the spin loop notices a peer's arrival late.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Barrier(Action<int, TimeSpan> checkPeers)
+    public int Barrier(Action<int, TimeSpan> checkPeers, long signature)
     {
         var generation = ++_generation;
+        *Signature(Me, generation) = signature;
         Interlocked.MemoryBarrier();
         Volatile.Write(ref *Counter(Me), generation);
         var started = Environment.TickCount64;
@@ -124,6 +136,9 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
             }
         }
         Interlocked.MemoryBarrier();
+        for (var rank = 0; rank < Ranks; rank++)
+            if (*Signature(rank, generation) != signature) return rank;
+        return -1;
     }
 
     public void Dispose()

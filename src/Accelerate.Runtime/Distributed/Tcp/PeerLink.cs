@@ -1,33 +1,43 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
+using Accelerate.Distributed.Collectives;
 using Accelerate.Distributed.Rendezvous;
 
 namespace Accelerate.Distributed.Tcp;
 
 /// <summary>
-/// One authenticated TCP connection to a peer rank. Every message carries a 16-byte header (kind,
-/// length) so that a receiver can tell data from an abort notice and catch size disagreements;
+/// One authenticated TCP connection to a peer rank. Every message carries a 24-byte header (kind,
+/// error code, length, the sender's collective signature) so that a receiver can tell data from an
+/// abort notice and catch a peer in another collective or with another size or dtype (ACC2110);
 /// every failure becomes an error naming the peer and the collective.
 /// </summary>
 internal sealed unsafe class PeerLink : IDisposable
 {
-    private const int HeaderLength = 16;
+    private const int HeaderLength = 24;
     private const uint DataKind = 0x41434344;  // "DCCA"
     private const uint AbortKind = 0x41434341; // "ACCA"
     private const int SmallMessage = 64 * 1024;
     private readonly Socket _socket;
     private readonly Func<string> _operation;
+    private readonly Func<CollectiveSignature> _signature;
+    private readonly int _rank;
     private readonly TimeSpan _timeout;
     private readonly byte[] _small = new byte[HeaderLength + SmallMessage];
     private int _sending;
 
-    public PeerLink(Socket socket, PeerAddress peer, TimeSpan timeout, Func<string> operation)
+    /// <summary>
+    /// Wraps <paramref name="socket"/>; <paramref name="signature"/> tells the collective this rank
+    /// (<paramref name="rank"/>) is in: sent with every message, compared with every message received.
+    /// </summary>
+    public PeerLink(Socket socket, PeerAddress peer, TimeSpan timeout, int rank, Func<string> operation, Func<CollectiveSignature> signature)
     {
         _socket = socket;
         Peer = peer;
         _timeout = timeout;
+        _rank = rank;
         _operation = operation;
+        _signature = signature;
         socket.NoDelay = true;
         socket.SendBufferSize = 4 * 1024 * 1024;
         socket.ReceiveBufferSize = 4 * 1024 * 1024;
@@ -48,14 +58,14 @@ internal sealed unsafe class PeerLink : IDisposable
             {
                 lock (_small)
                 {
-                    WriteHeader(_small, DataKind, length);
+                    WriteHeader(_small, DataKind, length, _signature().Value);
                     new ReadOnlySpan<byte>((void*)data, (int)length).CopyTo(_small.AsSpan(HeaderLength));
                     SendAll(_small.AsSpan(0, HeaderLength + (int)length));
                 }
                 return;
             }
             Span<byte> header = stackalloc byte[HeaderLength];
-            WriteHeader(header, DataKind, length);
+            WriteHeader(header, DataKind, length, _signature().Value);
             SendAll(header);
             for (long sent = 0; sent < length;)
             {
@@ -79,7 +89,7 @@ internal sealed unsafe class PeerLink : IDisposable
                 "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
     }
 
-    /// <summary>Reads a message header and returns its length.</summary>
+    /// <summary>Reads a message header, checks that the peer is in the same collective, and returns the message's length.</summary>
     public long ReadHeader()
     {
         Span<byte> header = stackalloc byte[HeaderLength];
@@ -90,10 +100,15 @@ internal sealed unsafe class PeerLink : IDisposable
         {
             var text = new byte[length];
             ReceiveAll(text);
-            throw new AccelerateException("ACC2111", $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
+            // A peer that found ranks in different collectives passes the verdict on: every rank fails with ACC2110.
+            var code = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == MismatchCode ? "ACC2110" : "ACC2111";
+            throw new AccelerateException(code, $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
         }
         if (kind != DataKind || length < 0)
             throw new AccelerateException("ACC2111", $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
+        var theirs = new CollectiveSignature(BinaryPrimitives.ReadInt64LittleEndian(header[16..]));
+        var mine = _signature();
+        if (theirs != mine) throw mine.Mismatch(theirs, _rank, Peer.Describe());
         return length;
     }
 
@@ -137,15 +152,18 @@ internal sealed unsafe class PeerLink : IDisposable
     /// <summary>The error for a peer that did not arrive within the collective timeout.</summary>
     public AccelerateException TimedOut() => Failure(new SocketException((int)SocketError.TimedOut), sending: false);
 
-    /// <summary>Best effort: tells the peer why this rank stops, unless a message to it is half sent.</summary>
-    public void SendAbort(string reason)
+    /// <summary>
+    /// Best effort: tells the peer why this rank stops, unless a message to it is half sent. When
+    /// <paramref name="mismatch"/> (ranks in different collectives, ACC2110), the peer fails with ACC2110 too.
+    /// </summary>
+    public void SendAbort(string reason, bool mismatch)
     {
         if (Volatile.Read(ref _sending) != 0) return;
         try
         {
             var text = Encoding.UTF8.GetBytes(reason.Length > 4000 ? reason[..4000] : reason);
             var frame = new byte[HeaderLength + text.Length];
-            WriteHeader(frame, AbortKind, text.Length);
+            WriteHeader(frame, AbortKind, text.Length, 0, mismatch ? MismatchCode : 0);
             text.CopyTo(frame, HeaderLength);
             _socket.Blocking = false;
             _socket.Send(frame);
@@ -156,11 +174,14 @@ internal sealed unsafe class PeerLink : IDisposable
         }
     }
 
-    private static void WriteHeader(Span<byte> header, uint kind, long length)
+    private const uint MismatchCode = 2110;
+
+    private static void WriteHeader(Span<byte> header, uint kind, long length, long signature, uint code = 0)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header, kind);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], code);
         BinaryPrimitives.WriteInt64LittleEndian(header[8..], length);
+        BinaryPrimitives.WriteInt64LittleEndian(header[16..], signature);
     }
 
     private void SendAll(ReadOnlySpan<byte> data)
@@ -171,7 +192,22 @@ internal sealed unsafe class PeerLink : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            // The peer may have said why it left before closing: that, not the broken pipe, is the error.
+            if (AbortNoticeWaiting()) ReadHeader();
             throw Failure(e, sending: true);
+        }
+    }
+
+    private bool AbortNoticeWaiting()
+    {
+        try
+        {
+            Span<byte> kind = stackalloc byte[4];
+            return _socket.Available >= HeaderLength && _socket.Receive(kind, SocketFlags.Peek) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(kind) == AbortKind;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 

@@ -14,7 +14,9 @@ namespace Accelerate.Distributed.Tcp;
 /// per-rank size. On one machine, all-reduce, broadcast and barrier go through a shared-memory
 /// region; across machines with the same number of ranks each, all-reduce is hierarchical:
 /// reduce-scatter in shared memory, all-reduce of each slice between machines over TCP, all-gather
-/// in shared memory.
+/// in shared memory. Every shared-memory barrier and every TCP message carries the collective's
+/// signature, so that ranks in different collectives, or with different sizes or dtypes, fail
+/// instead of exchanging bytes that do not fit together.
 /// </summary>
 internal sealed unsafe class TcpProcessGroup : CollectiveGroup
 {
@@ -37,7 +39,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     {
         Peers = peers;
         _timeout = timeout;
-        _links = sockets.Select((s, r) => s is null ? null : new PeerLink(s, peers[r], timeout, () => CurrentOperation)).ToArray();
+        _links = sockets.Select((s, r) => s is null ? null : new PeerLink(s, peers[r], timeout, rank, () => CurrentOperation, () => Signature)).ToArray();
         _scratch = (byte*)NativeMemory.AlignedAlloc(Segment, 64);
         _world = new Team(Enumerable.Range(0, peers.Length).ToArray(), rank);
 
@@ -142,7 +144,16 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     private static string SharedDirectory() =>
         Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
 
-    private void SharedBarrier() => _shared!.Barrier(_checkPeer ??= CheckPeer);
+    private void SharedBarrier()
+    {
+        var shared = _shared!;
+        var mismatch = shared.Barrier(_checkPeer ??= CheckPeer, Signature.Value);
+        if (mismatch >= 0)
+        {
+            var peer = _local!.Ranks[mismatch];
+            throw Signature.Mismatch(new CollectiveSignature(shared.PublishedSignature(mismatch)), Rank, Peers[peer].Describe());
+        }
+    }
 
     private Action<int, TimeSpan>? _checkPeer;
 
@@ -152,6 +163,19 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         link.CheckAlive();
         if (waited > _timeout) throw link.TimedOut();
     }
+
+    // ---- signatures ----
+
+    protected override bool ComparesSignatures(CollectiveKind kind) => kind switch
+    {
+        // Shared memory: every rank reads every signature at the first barrier. TCP: every rank
+        // receives from a peer at the first step and peers pass a mismatch on (abort notice).
+        CollectiveKind.AllReduce or CollectiveKind.Barrier => true,
+        CollectiveKind.Broadcast => _shared is not null && _crossHost is null,
+        // A gather's senders and a broadcast's source receive nothing; in a ring, a rank may have
+        // sent on before its neighbour's verdict arrives. These start with an agreement round.
+        _ => false,
+    };
 
     // ---- all-reduce ----
 
@@ -459,7 +483,8 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     protected override void Abort(Exception failure)
     {
         var reason = $"rank {Rank} failed: {failure.Message}";
-        foreach (var link in _links) link?.SendAbort(reason);
+        var mismatch = failure is AccelerateException { Code: "ACC2110" };
+        foreach (var link in _links) link?.SendAbort(reason, mismatch);
         foreach (var link in _links) link?.Dispose();
     }
 
