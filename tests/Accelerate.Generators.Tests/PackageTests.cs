@@ -17,22 +17,14 @@ public sealed class PackageTests
         try
         {
             var feed = Path.Combine(work, "feed");
-            Dotnet(TestPaths.RepoRoot, "pack", Path.Combine(TestPaths.RepoRoot, "src", "Accelerate.Runtime"), "--no-build",
-                "-c", TestPaths.Configuration, "-o", feed, $"-p:PackageVersion={version}");
+            LocalPackageFeed.Pack(TestPaths.RepoRoot, TestPaths.Configuration, feed, version, "src/Accelerate.Runtime/Accelerate.Runtime.csproj");
 
             var copy = Path.Combine(work, "copy", "Accelerate.Generators.dll");
             Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
             File.Copy(TestPaths.GeneratorAssembly, copy);
             var app = Path.Combine(work, "app");
             Directory.CreateDirectory(app);
-            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="accelerate-under-test" value="{feed}" />
-                  </packageSources>
-                </configuration>
-                """);
+            LocalPackageFeed.WriteNuGetConfig(app, feed);
             File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
                   <PropertyGroup>
@@ -65,10 +57,7 @@ public sealed class PackageTests
         finally
         {
             Directory.Delete(work, recursive: true);
-            var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            var extracted = Path.Combine(packages, "accelerate.runtime", version);
-            if (Directory.Exists(extracted)) Directory.Delete(extracted, recursive: true);
+            LocalPackageFeed.RemoveFromPackagesFolder(version, "accelerate.runtime");
         }
     }
 

@@ -34,24 +34,10 @@ public static class PackageFeed
     {
         Version = $"0.0.1-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         Workspace = Directory.CreateTempSubdirectory("accelerate-sdk-tests-").FullName;
-        Directory.CreateDirectory(FeedDirectory);
         // No accelerate config file of this machine's user may leak into the projects built here.
         Environment.SetEnvironmentVariable("HF_HOME", Path.Combine(Workspace, "hf-home"));
-        foreach (var project in PackedProjects)
-        {
-            // The test project references these, so they are built already: pack without building again.
-            var (exitCode, output) = DotNet.Run(RepoRoot, "pack", Path.Combine(RepoRoot, project), "--no-build", "-c", Configuration,
-                "-o", FeedDirectory, $"-p:PackageVersion={Version}", "-nologo");
-            if (exitCode != 0) throw new InvalidOperationException($"Packing {project} failed:\n{output}");
-        }
-        File.WriteAllText(Path.Combine(Workspace, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="accelerate-under-test" value="{FeedDirectory}" />
-              </packageSources>
-            </configuration>
-            """);
+        LocalPackageFeed.Pack(RepoRoot, Configuration, FeedDirectory, Version, PackedProjects);
+        LocalPackageFeed.WriteNuGetConfig(Workspace, FeedDirectory);
         // For projects that say only Sdk="Accelerate.Sdk".
         File.WriteAllText(Path.Combine(Workspace, "global.json"), $$"""
             { "msbuild-sdks": { "Accelerate.Sdk": "{{Version}}" } }
@@ -62,13 +48,7 @@ public static class PackageFeed
     public static void DeleteEverything()
     {
         if (Workspace.Length > 0 && Directory.Exists(Workspace)) Directory.Delete(Workspace, recursive: true);
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "accelerate.sdk", "accelerate.runtime", "accelerate.templates", "accelerate.cli" })
-        {
-            var folder = Path.Combine(packages, id, Version.ToLowerInvariant());
-            if (Version.Length > 0 && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        LocalPackageFeed.RemoveFromPackagesFolder(Version, "accelerate.sdk", "accelerate.runtime", "accelerate.templates", "accelerate.cli");
     }
 
     /// <summary>Creates a project folder under the workspace with the given files (path relative to the folder → content).</summary>

@@ -1,3 +1,5 @@
+using Accelerate.Configuration;
+
 namespace Accelerate.Cli.Launch;
 
 /// <summary>Everything a launch needs, after the command line, the config file, the environment and defaults are combined.</summary>
@@ -11,8 +13,8 @@ internal sealed record LaunchPlan
     public bool UseCpu { get; init; }
     /// <summary>One process per GPU.</summary>
     public bool MultiGpu { get; init; }
-    /// <summary><c>no</c>, <c>fp16</c> or <c>bf16</c>.</summary>
-    public string MixedPrecision { get; init; } = "no";
+    /// <summary>Precision the ranks train in (ACCELERATE_MIXED_PRECISION).</summary>
+    public MixedPrecision MixedPrecision { get; init; } = MixedPrecision.No;
     /// <summary>Processes across all machines (WORLD_SIZE).</summary>
     public int NumProcesses { get; init; } = 1;
     /// <summary>Machines (GROUP_WORLD_SIZE).</summary>

@@ -38,11 +38,11 @@ internal sealed class LaunchPlanResolver
         if (cpuFlag == true && multiGpuFlag == true)
             throw new LaunchException(LaunchErrorCode.Contradiction, "--cpu and --multi_gpu contradict each other: give one of them.");
 
-        var configType = _config?.DistributedType.ToWire();
+        var configType = _config?.DistributedType;
         var useCpu = Pick("cpu", cpuFlag,
-            _config?.UseCpu == true || configType == "MULTI_CPU" ? true : _config?.UseCpu,
+            _config?.UseCpu == true || configType == DistributedType.MultiCpu ? true : _config?.UseCpu,
             null, gpuCount == 0, gpuCount == 0 ? "no GPU found" : $"{gpuCount} GPU(s) found");
-        var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == "MULTI_GPU" ? true : null, null, false, "");
+        var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == DistributedType.MultiGpu ? true : null, null, false, "");
 
         var standalone = Bool("standalone") == true;
         var numMachines = Pick("num_machines", Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
@@ -65,12 +65,12 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException(LaunchErrorCode.Contradiction, $"--multi_gpu needs at least 2 processes, but --num_processes is {numProcesses}: pass --num_processes 2 or more, or drop --multi_gpu.");
         if (multiGpu && gpuCount == 0)
             throw new LaunchException(LaunchErrorCode.Contradiction, "--multi_gpu: no GPU found on this machine. Use --cpu to run the processes on the CPU.");
-        if (configType == "MULTI_GPU" && gpuCount == 0 && cpuFlag is null)
+        if (configType == DistributedType.MultiGpu && gpuCount == 0 && cpuFlag is null)
             _notes.Add($"distributed_type MULTI_GPU in {_configPath}, but no GPU found on this machine: running on the CPU.");
 
-        var mixedPrecision = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision?.ToWire(), null, "no", "full precision");
-        if (!Allowed("mixed_precision").Contains(mixedPrecision))
-            throw new LaunchException(LaunchErrorCode.BadValue, $"mixed_precision '{mixedPrecision}' in {_configPath} is not allowed: use {OneOf("mixed_precision")}.");
+        var mixedPrecisionName = PickText("mixed_precision", _args.Get("mixed_precision"), _config?.MixedPrecision?.ToWire(), null, "no", "full precision");
+        if (!Allowed("mixed_precision").Contains(mixedPrecisionName) || !WireNames.TryParse<MixedPrecision>(mixedPrecisionName, out var mixedPrecision))
+            throw new LaunchException(LaunchErrorCode.BadValue, $"mixed_precision '{mixedPrecisionName}' in {_configPath} is not allowed: use {OneOf("mixed_precision")}.");
 
         var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)

@@ -1,3 +1,5 @@
+using Accelerate.Configuration;
+
 namespace Accelerate.Cli.Launch;
 
 /// <summary>Builds the launch contract (docs/launch-contract.md) for one rank.</summary>
@@ -26,7 +28,7 @@ internal static class RankEnvironment
             [LaunchVariables.RunId] = job.RunId,
             [LaunchVariables.ErrorFile] = errorFile,
             [LaunchVariables.OmpNumThreads] = Text(plan.ThreadsPerProcess),
-            [LaunchVariables.MixedPrecision] = plan.MixedPrecision,
+            [LaunchVariables.MixedPrecision] = plan.MixedPrecision.ToWire(),
             [LaunchVariables.UseCpu] = LaunchValues.Format(plan.UseCpu),
             [LaunchVariables.GradientAccumulationSteps] = Text(plan.GradientAccumulationSteps),
             [LaunchVariables.LaunchSecret] = job.Secret,

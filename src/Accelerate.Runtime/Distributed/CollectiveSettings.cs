@@ -19,7 +19,7 @@ internal sealed record CollectiveSettings(string Backend, TimeSpan? RendezvousTi
         var backend = (variables(LaunchVariables.DistributedBackend) ?? "auto").Trim().ToLowerInvariant();
         if (backend.Length == 0) backend = "auto";
         if (!Backends.Contains(backend))
-            throw new AccelerateException("ACC2124", $"ACCELERATE_DISTRIBUTED_BACKEND='{backend}' is not a backend. Use one of {string.Join(", ", Backends)} (auto picks mpi under mpirun, shared memory plus TCP otherwise).");
+            throw new AccelerateException(RuntimeErrorCode.BadCollectiveSetting, $"ACCELERATE_DISTRIBUTED_BACKEND='{backend}' is not a backend. Use one of {string.Join(", ", Backends)} (auto picks mpi under mpirun, shared memory plus TCP otherwise).");
         return new CollectiveSettings(
             backend,
             Seconds(variables, LaunchVariables.RendezvousTimeout),
@@ -28,5 +28,5 @@ internal sealed record CollectiveSettings(string Backend, TimeSpan? RendezvousTi
     }
 
     private static TimeSpan? Seconds(Func<string, string?> variables, string name) => LaunchValues.Seconds(variables, name, static (name, text) =>
-        new AccelerateException("ACC2124", $"{name}='{text}' is not a positive number of seconds. Set it to e.g. 300, or unset it."));
+        new AccelerateException(RuntimeErrorCode.BadCollectiveSetting, $"{name}='{text}' is not a positive number of seconds. Set it to e.g. 300, or unset it."));
 }

@@ -47,7 +47,7 @@ public static partial class LaunchContract
     {
         // Nothing starts the other ranks, so waiting for them would only end in a rendezvous timeout.
         if (tasks > 1 && Interlocked.Exchange(ref _batchScriptNoted, 1) == 0)
-            Console.Error.WriteLine($"accelerate: ACC2191: this process runs in the batch script of SLURM job {variables("SLURM_JOB_ID")} (SLURM_NTASKS={tasks}, no SLURM_STEP_ID), " +
+            Console.Error.WriteLine($"accelerate: {RuntimeErrorCode.SlurmBatchScript}: this process runs in the batch script of SLURM job {variables("SLURM_JOB_ID")} (SLURM_NTASKS={tasks}, no SLURM_STEP_ID), " +
                 $"not as a task started by srun, so it runs alone as rank 0 of 1. To run {tasks} ranks, start the program with srun in the script (docs/clusters.md).");
         return DistributedEnvironment.SingleProcess;
     }
@@ -125,7 +125,7 @@ public static partial class LaunchContract
         }
         catch (FormatException e)
         {
-            throw new AccelerateException("ACC2190", $"{name}: {e.Message} Set MASTER_ADDR to rank 0's host to skip reading the node list.");
+            throw new AccelerateException(RuntimeErrorCode.BadSlurmNodeList, $"{name}: {e.Message} Set MASTER_ADDR to rank 0's host to skip reading the node list.");
         }
     }
 
@@ -139,7 +139,7 @@ public static partial class LaunchContract
         {
             var match = PerNodeEntry().Match(entry.Trim());
             if (!match.Success)
-                throw new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a SLURM per-node list such as 2(x3),1. Unset it, or set it to the value srun would (see docs/clusters.md).");
+                throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"The environment variable {name}='{text}' is not a SLURM per-node list such as 2(x3),1. Unset it, or set it to the value srun would (see docs/clusters.md).");
             var count = int.Parse(match.Groups["count"].Value, CultureInfo.InvariantCulture);
             var repeat = match.Groups["repeat"].Success ? int.Parse(match.Groups["repeat"].Value, CultureInfo.InvariantCulture) : 1;
             if (node < repeat) return count > 0 ? count : null;
@@ -159,16 +159,16 @@ public static partial class LaunchContract
     private static DistributedEnvironment Validate(DistributedEnvironment environment, string rankName, string worldName)
     {
         if (environment.WorldSize < 1)
-            throw new AccelerateException("ACC2002", $"{worldName}={environment.WorldSize} must be at least 1. Set it to the number of processes in the job.");
+            throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"{worldName}={environment.WorldSize} must be at least 1. Set it to the number of processes in the job.");
         if (environment.Rank < 0 || environment.Rank >= environment.WorldSize)
-            throw new AccelerateException("ACC2002", $"{rankName}={environment.Rank} is outside 0..{environment.WorldSize - 1} ({worldName}={environment.WorldSize}). Give each process a rank below the world size.");
+            throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"{rankName}={environment.Rank} is outside 0..{environment.WorldSize - 1} ({worldName}={environment.WorldSize}). Give each process a rank below the world size.");
         if (environment.MasterPort is < 0 or > 65535)
-            throw new AccelerateException("ACC2002", $"MASTER_PORT={environment.MasterPort} is not a TCP port. Set it to a free port between 1 and 65535.");
+            throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"MASTER_PORT={environment.MasterPort} is not a TCP port. Set it to a free port between 1 and 65535.");
         return environment;
     }
 
     private static int? Int(Func<string, string?> variables, string name) => LaunchValues.Int(variables, name, static (name, text) =>
-        new AccelerateException("ACC2002", $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md)."));
+        new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"The environment variable {name}='{text}' is not a whole number. Unset it, or set it to the value the launcher would (see docs/launch-contract.md)."));
 
     [GeneratedRegex(@"^\d+")]
     private static partial Regex LeadingNumber();

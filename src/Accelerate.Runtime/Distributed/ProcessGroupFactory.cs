@@ -26,7 +26,7 @@ internal static class ProcessGroupFactory
     private static ProcessGroup CreateTcp(DistributedEnvironment environment, TimeSpan rendezvousTimeout, CollectiveSettings settings, Action<string> log)
     {
         if (string.IsNullOrEmpty(environment.MasterAddress))
-            throw new AccelerateException("ACC2100", $"Rank {environment.Rank} was started by {environment.Launcher} across several machines, but MASTER_ADDR is not set, so ranks cannot find rank 0. " +
+            throw new AccelerateException(RuntimeErrorCode.NoMasterAddress, $"Rank {environment.Rank} was started by {environment.Launcher} across several machines, but MASTER_ADDR is not set, so ranks cannot find rank 0. " +
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
         var proof = Proof(environment, log);
         var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);

@@ -30,7 +30,7 @@ internal sealed class LauncherWatch : IDisposable
     {
         if (string.IsNullOrWhiteSpace(pidText)) return null;
         if (int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0) return pid;
-        throw new AccelerateException("ACC2305",
+        throw new AccelerateException(RuntimeErrorCode.BadLauncherPid,
             $"The environment variable {Variable}='{pidText}' is not a process id. Unset it, or let `accelerate launch` set it.");
     }
 

@@ -36,12 +36,12 @@ internal static class TrainingFunctionSelector
 
         var available = string.Join(", ", functions.Select(f => $"'{f.Name}' ({f.Method})"));
         if (requested is null)
-            throw new AccelerateException("ACC2301",
+            throw new AccelerateException(RuntimeErrorCode.NoTrainingFunctionChosen,
                 $"This program has {functions.Count} [TrainingFunction] methods: {available}. Choose one with " +
                 "`accelerate launch --main_training_function NAME`, `main_training_function: NAME` in the config file, " +
                 $"`-p:MainTrainingFunction=NAME`, or the environment variable {TrainingHost.MainTrainingFunctionVariable}=NAME.");
 
-        throw new AccelerateException("ACC2302",
+        throw new AccelerateException(RuntimeErrorCode.UnknownTrainingFunction,
             $"{source} is '{requested}', which names no [TrainingFunction]. This program has: {available}. " +
             "Use one of these names, or set [TrainingFunction(Name = \"...\")] on the method you mean.");
     }

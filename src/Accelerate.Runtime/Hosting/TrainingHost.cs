@@ -136,7 +136,7 @@ public static class TrainingHost
         void OnLauncherGone(int pid)
         {
             if (Volatile.Read(ref finished) == 1) return; // the function returned meanwhile
-            Say($"ACC2303: the launcher (pid {pid}) is gone; this rank stops so that it does not outlive it. " +
+            Say($"{RuntimeErrorCode.LauncherGone}: the launcher (pid {pid}) is gone; this rank stops so that it does not outlive it. " +
                 "Launch again to restart the job.");
             Volatile.Write(ref launcherGone, 1);
             SignalCancellation.CancelQuietly(cancellation);

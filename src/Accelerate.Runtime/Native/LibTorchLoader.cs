@@ -26,7 +26,7 @@ public static class LibTorchLoader
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new AccelerateException("ACC2001", Explain(FindLibTorchSharp(), e), e);
+            return new AccelerateException(RuntimeErrorCode.LibTorchNotLoaded, Explain(FindLibTorchSharp(), e), e);
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         if (options.SplitBatches)
         {
             if (batchSize % n != 0)
-                throw new AccelerateException("ACC2221", $"split_batches needs the batch size ({batchSize}) to divide by the number of processes ({n}). Choose a batch size that is a multiple of {n}, or turn SplitBatches off to give every rank whole batches.");
+                throw new AccelerateException(RuntimeErrorCode.BatchNotDivisible, $"split_batches needs the batch size ({batchSize}) to divide by the number of processes ({n}). Choose a batch size that is a multiple of {n}, or turn SplitBatches off to give every rank whole batches.");
             batchSize /= n;
         }
         var shard = new ShardDataset(source.dataset, batchSize, accelerator.ProcessIndex, n, shuffle, options.DataSeed, options.EvenBatches, source.drop_last);

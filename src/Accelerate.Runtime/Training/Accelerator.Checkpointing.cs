@@ -19,7 +19,7 @@ public partial class Accelerator
         foreach (var item in objects)
         {
             if (item is not ICheckpointable checkpointable)
-                throw new AccelerateException("ACC2211", $"{item?.GetType().FullName ?? "null"} cannot be checkpointed: implement Accelerate.ICheckpointable (SaveState/LoadState) on it, or save it yourself.");
+                throw new AccelerateException(RuntimeErrorCode.NotCheckpointable, $"{item?.GetType().FullName ?? "null"} cannot be checkpointed: implement Accelerate.ICheckpointable (SaveState/LoadState) on it, or save it yourself.");
             _custom.Add(checkpointable);
         }
     }
@@ -46,7 +46,7 @@ public partial class Accelerator
     public string SaveModel(nn.Module model, string directory, long maxShardSize = 10_000_000_000, bool safeSerialization = true)
     {
         if (maxShardSize < 1)
-            throw new AccelerateException("ACC2274", $"maxShardSize = {maxShardSize} cannot hold any tensor. Pass a size in bytes of 1 or more (HF's default is 10 GB).");
+            throw new AccelerateException(RuntimeErrorCode.BadShardSize, $"maxShardSize = {maxShardSize} cannot hold any tensor. Pass a size in bytes of 1 or more (HF's default is 10 GB).");
         var state = GetStateDict(model).ToList();
         var shards = new List<List<KeyValuePair<string, Tensor>>>();
         if (safeSerialization)
@@ -117,9 +117,9 @@ public partial class Accelerator
         var file = Path.GetFullPath(path);
         if (Directory.Exists(file))
             file = new[] { SafeTensorsFile.Index, SafeTensorsFile.Single, "model.bin" }.Select(name => Path.Combine(file, name)).FirstOrDefault(File.Exists)
-                ?? throw new AccelerateException("ACC2273", $"{file} holds no model weights: none of {SafeTensorsFile.Index}, {SafeTensorsFile.Single} or model.bin is there. Pass the folder SaveModel wrote to, or the weights file itself.");
+                ?? throw new AccelerateException(RuntimeErrorCode.NoWeights, $"{file} holds no model weights: none of {SafeTensorsFile.Index}, {SafeTensorsFile.Single} or model.bin is there. Pass the folder SaveModel wrote to, or the weights file itself.");
         else if (!File.Exists(file))
-            throw new AccelerateException("ACC2273", $"{file} does not exist. Pass the folder SaveModel wrote to, or the weights file itself.");
+            throw new AccelerateException(RuntimeErrorCode.NoWeights, $"{file} does not exist. Pass the folder SaveModel wrote to, or the weights file itself.");
         var state = new Dictionary<string, Tensor>();
         try
         {
@@ -157,7 +157,7 @@ public partial class Accelerator
         AfterOptimizerStep();
         var save = ++_saves;
         if (directory is null && !Options.AutomaticCheckpointNaming && !_preempting)
-            throw new AccelerateException("ACC2214", "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
+            throw new AccelerateException(RuntimeErrorCode.NoCheckpointFolder, "SaveState() was called without a folder. Pass one, or set AutomaticCheckpointNaming = true (with a ProjectDirectory) to name checkpoints checkpoints/checkpoint_N.");
         // Rank 0 picks the name and the staging token; every rank must write into the same folder.
         var plan = IsMainProcess ? new SavePlan(Guid.NewGuid().ToString("N")[..12], directory is null ? NextCheckpointNumber() : -1) : null;
         if (Group is not null && UseDistributed) plan = Group.BroadcastObject(plan, 0);
@@ -176,7 +176,7 @@ public partial class Accelerator
             for (var i = 0; i < _optimizers.Count; i++)
             {
                 if (_optimizers[i] is not OptimizerHelper helper)
-                    throw new AccelerateException("ACC2212", $"The optimizer {_optimizers[i].GetType().Name} has no managed state to save. Use one of TorchSharp's torch.optim optimizers.");
+                    throw new AccelerateException(RuntimeErrorCode.OptimizerWithoutState, $"The optimizer {_optimizers[i].GetType().Name} has no managed state to save. Use one of TorchSharp's torch.optim optimizers.");
                 DurableFile.Write(Path.Combine(staging, Indexed("optimizer", i, ".bin")), stream =>
                 {
                     using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -232,11 +232,11 @@ public partial class Accelerator
     {
         _resumeDone = true;
         var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
-            ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
+            ?? throw new AccelerateException(RuntimeErrorCode.NoCheckpoint, $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
         var folder = CheckpointFolder.Open(requested);
         var progress = folder.Progress;
         if (progress.WorldSize != NumProcesses && _loaders.Count > 0 && !Options.SplitBatches)
-            throw new AccelerateException("ACC2251", $"{folder.Path} was saved by {progress.WorldSize} processes and this job has {NumProcesses}: each rank's data-loader position covers a 1/{progress.WorldSize} share of the batches, which does not map onto {NumProcesses} processes. Resume with {progress.WorldSize} processes, or train with SplitBatches = true (its positions are the same on every rank and resume on any number of processes).");
+            throw new AccelerateException(RuntimeErrorCode.CheckpointWorldSizeMismatch, $"{folder.Path} was saved by {progress.WorldSize} processes and this job has {NumProcesses}: each rank's data-loader position covers a 1/{progress.WorldSize} share of the batches, which does not map onto {NumProcesses} processes. Resume with {progress.WorldSize} processes, or train with SplitBatches = true (its positions are the same on every rank and resume on any number of processes).");
 
         // Check everything before restoring anything, so that a bad checkpoint leaves the run as it was.
         var models = Enumerable.Range(0, _models.Count).Select(i => folder.Require(Indexed("model", i, ".bin"))).ToList();
@@ -312,7 +312,7 @@ public partial class Accelerator
         var folder = requested.Trim().Equals("latest", StringComparison.OrdinalIgnoreCase) ? NewestCheckpoint() : requested;
         if (folder is null) return null;
         if (!Directory.Exists(folder))
-            throw new AccelerateException("ACC2275", $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");
+            throw new AccelerateException(RuntimeErrorCode.ResumeFolderMissing, $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");
         return ResumedFrom = LoadState(folder);
     }
 
@@ -322,7 +322,7 @@ public partial class Accelerator
     private static void ValidateCheckpointOptions(AcceleratorOptions options)
     {
         if (options.TotalLimit is < 1)
-            throw new AccelerateException("ACC2250", $"TotalLimit = {options.TotalLimit} would delete every checkpoint. Set it to 1 or more (the number of checkpoint_N folders to keep), or leave it null to keep them all.");
+            throw new AccelerateException(RuntimeErrorCode.BadTotalLimit, $"TotalLimit = {options.TotalLimit} would delete every checkpoint. Set it to 1 or more (the number of checkpoint_N folders to keep), or leave it null to keep them all.");
     }
 
     /// <summary>Runs a parser on a checked file; what it still finds wrong (a file from an older save without digests) is ACC2253.</summary>

@@ -32,11 +32,11 @@ public partial class Accelerator
     {
         ArgumentNullException.ThrowIfNull(loss);
         if (loss.IsInvalid)
-            throw new AccelerateException("ACC2244", "The loss given to Backward was already disposed (Dispose was called on it, or the dispose scope it was computed in has ended). Call Backward inside the scope that computed the loss, before disposing it.");
+            throw new AccelerateException(RuntimeErrorCode.LossDisposed, "The loss given to Backward was already disposed (Dispose was called on it, or the dispose scope it was computed in has ended). Call Backward inside the scope that computed the loss, before disposing it.");
         if (!loss.requires_grad)
-            throw new AccelerateException("ACC2241", "The loss given to Backward does not depend on anything that needs a gradient: it was computed under torch.no_grad(), from detached tensors, or from a model whose parameters do not require gradients. Compute the loss from the prepared model's output outside no_grad.");
+            throw new AccelerateException(RuntimeErrorCode.LossNeedsNoGradient, "The loss given to Backward does not depend on anything that needs a gradient: it was computed under torch.no_grad(), from detached tensors, or from a model whose parameters do not require gradients. Compute the loss from the prepared model's output outside no_grad.");
         if (loss.numel() != 1)
-            throw new AccelerateException("ACC2242", $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
+            throw new AccelerateException(RuntimeErrorCode.LossNotScalar, $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         Resume();
         AgreeOnPreemption();
         var factor = 1.0 / GradientAccumulationSteps;
@@ -52,7 +52,7 @@ public partial class Accelerator
         }
         catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.Contains("backward through the graph a second time"))
         {
-            throw new AccelerateException("ACC2243", "Backward ran a second time through the same forward pass, whose intermediate values the first backward already freed. Call Backward once per forward pass; to train on several losses of one pass, add them up and call Backward once with the sum.", e);
+            throw new AccelerateException(RuntimeErrorCode.BackwardTwice, "Backward ran a second time through the same forward pass, whose intermediate values the first backward already freed. Call Backward once per forward pass; to train on several losses of one pass, add them up and call Backward once with the sum.", e);
         }
         AfterBackward();
     }

@@ -52,7 +52,7 @@ public partial class Accelerator
         _preempting = true;
         var folder = SaveState();
         if (IsMainProcess)
-            Console.Error.WriteLine($"ACC2276: the job is being pre-empted ({SignalName(signal)}): saved {folder} after step {Step}; exiting with {PreemptedExitCode}. Start it again with ResumeFromCheckpoint = \"latest\" to go on from there.");
+            Console.Error.WriteLine($"{RuntimeErrorCode.Preempted}: the job is being pre-empted ({SignalName(signal)}): saved {folder} after step {Step}; exiting with {PreemptedExitCode}. Start it again with ResumeFromCheckpoint = \"latest\" to go on from there.");
         Console.Error.Flush();
         System.Environment.Exit(PreemptedExitCode);
     }

@@ -109,7 +109,7 @@ public partial class Accelerator
         ArgumentNullException.ThrowIfNull(scheduler);
         if (scheduler is AcceleratedScheduler) return scheduler;
         var optimizer = _optimizers.LastOrDefault()
-            ?? throw new AccelerateException("ACC2205", "A scheduler was prepared before any optimizer. Prepare the optimizer first, or pass both to one Prepare call.");
+            ?? throw new AccelerateException(RuntimeErrorCode.SchedulerBeforeOptimizer, "A scheduler was prepared before any optimizer. Prepare the optimizer first, or pass both to one Prepare call.");
         var prepared = new AcceleratedScheduler(scheduler, optimizer, this);
         _schedulers.Add(prepared);
         return prepared;
@@ -136,7 +136,7 @@ public partial class Accelerator
         var state = OptimizerStateField?.GetValue(optimizer);
         var containsKey = state?.GetType().GetMethod("ContainsKey");
         if (containsKey is not null && masters.Keys.Any(h => (bool)containsKey.Invoke(state, new object[] { h })!))
-            throw new AccelerateException("ACC2204", "The optimizer was built from the reduced-precision parameters of an already prepared model. Create the optimizer from model.parameters() before preparing the model (or pass both to one Prepare call), so that it updates the fp32 master weights.");
+            throw new AccelerateException(RuntimeErrorCode.OptimizerOfConvertedModel, "The optimizer was built from the reduced-precision parameters of an already prepared model. Create the optimizer from model.parameters() before preparing the model (or pass both to one Prepare call), so that it updates the fp32 master weights.");
         var slotOfMaster = slots.ToDictionary(s => s.Master.Handle);
         foreach (var group in optimizer.ParamGroups.OfType<ParamGroup>())
         {

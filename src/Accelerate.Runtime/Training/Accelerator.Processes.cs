@@ -97,7 +97,7 @@ public partial class Accelerator
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.dim() == 0)
-            throw new AccelerateException("ACC2245", "SplitRowsBetweenProcesses was given a scalar tensor, which has no rows to split. Pass a tensor whose first dimension holds the rows (unsqueeze(0) a single value), or SplitBetweenProcesses for a list.");
+            throw new AccelerateException(RuntimeErrorCode.ScalarHasNoRows, "SplitRowsBetweenProcesses was given a scalar tensor, which has no rows to split. Pass a tensor whose first dimension holds the rows (unsqueeze(0) a single value), or SplitBetweenProcesses for a list.");
         var (start, length, longest) = Share((int)tensor.shape[0]);
         var share = tensor.narrow(0, start, length);
         if (applyPadding && length != longest && tensor.shape[0] != 0)

@@ -33,7 +33,7 @@ public partial class Accelerator
         MixedPrecision = options.MixedPrecision ?? ReadMixedPrecision();
         GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt(LaunchVariables.GradientAccumulationSteps) ?? 1;
         if (GradientAccumulationSteps < 1)
-            throw new AccelerateException("ACC2202", $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
+            throw new AccelerateException(RuntimeErrorCode.BadGradientAccumulationSteps, $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
         UseCpu = options.Cpu ?? ReadBool(LaunchVariables.UseCpu);
         Device = !UseCpu && torch.cuda.is_available() ? new Device(DeviceType.CUDA, Environment.LocalRank) : torch.CPU;
         if (MixedPrecision == MixedPrecision.Fp16) LossScaler = new DynamicLossScaler(options.InitialLossScale, options.LossScaleGrowthInterval);
@@ -117,12 +117,12 @@ public partial class Accelerator
             "no" or "fp32" or "none" => MixedPrecision.No,
             "fp16" => MixedPrecision.Fp16,
             "bf16" => MixedPrecision.Bf16,
-            _ => throw new AccelerateException("ACC2203", $"ACCELERATE_MIXED_PRECISION='{text}' is not one of no, fp16, bf16. Pass --mixed_precision no|fp16|bf16."),
+            _ => throw new AccelerateException(RuntimeErrorCode.BadMixedPrecision, $"ACCELERATE_MIXED_PRECISION='{text}' is not one of no, fp16, bf16. Pass --mixed_precision no|fp16|bf16."),
         };
     }
 
     private static int? ReadInt(string name) => LaunchValues.Int(System.Environment.GetEnvironmentVariable, name, static (name, text) =>
-        new AccelerateException("ACC2202", $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps."));
+        new AccelerateException(RuntimeErrorCode.BadGradientAccumulationSteps, $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps."));
 
     private static bool ReadBool(string name) => LaunchValues.Flag(System.Environment.GetEnvironmentVariable, name);
 }

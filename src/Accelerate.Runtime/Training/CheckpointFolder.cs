@@ -36,7 +36,7 @@ internal sealed class CheckpointFolder
     {
         var path = Complete(requested) ? requested
             : Siblings(requested, Staging).Concat(Siblings(requested, Replaced)).FirstOrDefault(Complete)
-            ?? throw new AccelerateException("ACC2213", $"{requested} is not a complete checkpoint (no {ProgressFile}). Pass a folder SaveState wrote.");
+            ?? throw new AccelerateException(RuntimeErrorCode.NoCheckpoint, $"{requested} is not a complete checkpoint (no {ProgressFile}). Pass a folder SaveState wrote.");
         var progressFile = System.IO.Path.Combine(path, ProgressFile);
         Accelerator.TrainingProgressState? progress;
         try
@@ -56,7 +56,7 @@ internal sealed class CheckpointFolder
     {
         var file = System.IO.Path.Combine(Path, name);
         if (!File.Exists(file))
-            throw new AccelerateException("ACC2252", $"{file} is missing: the checkpoint is incomplete, or was saved with fewer models, optimizers, schedulers or registered objects than this run prepares. Load a checkpoint of the same training setup, or start without one.");
+            throw new AccelerateException(RuntimeErrorCode.CheckpointFileMissing, $"{file} is missing: the checkpoint is incomplete, or was saved with fewer models, optimizers, schedulers or registered objects than this run prepares. Load a checkpoint of the same training setup, or start without one.");
         if (Progress.Files is not { } files) return file; // saved before files were listed: parsing still checks what it reads
         if (!files.TryGetValue(name, out var expected))
             throw Damaged(file, $"{ProgressFile} does not list it");
@@ -73,7 +73,7 @@ internal sealed class CheckpointFolder
         Directory.GetFiles(folder).ToDictionary(f => System.IO.Path.GetFileName(f), f => new Accelerator.FileDigest(new FileInfo(f).Length, Digest(f)));
 
     public static AccelerateException Damaged(string file, string what, Exception? inner = null) =>
-        new("ACC2253", $"{file} is damaged: {what}. Load another checkpoint (an older checkpoint_N), or start without one.", inner);
+        new(RuntimeErrorCode.CheckpointFileDamaged, $"{file} is damaged: {what}. Load another checkpoint (an older checkpoint_N), or start without one.", inner);
 
     private static bool Complete(string folder) => File.Exists(System.IO.Path.Combine(folder, ProgressFile));
 

@@ -26,14 +26,14 @@ internal static class MixedPrecisionMismatch
         var name = accelerator.MixedPrecision == MixedPrecision.Fp16 ? "fp16" : "bf16";
         // TorchSharp's item<T>() on a tensor of another dtype: "Single is not compatible with BFloat16".
         if (error is ArgumentException && error.Message.Contains(" is not compatible with ") && ReducedTypeNames.Any(error.Message.Contains))
-            return new AccelerateException("ACC2246",
+            return new AccelerateException(RuntimeErrorCode.ReducedPrecisionItem,
                 $"A {name} tensor was read as a .NET number of another type ({error.Message.Trim()}). Under mixed precision {name} the model's parameters, " +
                 $"and the outputs and losses computed from tensors the accelerator handed out, are {name}. Read a value with t.ToSingle() or " +
                 "t.to(ScalarType.Float32).item<float>(), and the fp32 weights with accelerator.GetStateDict(model).", error);
         if (error is not ExternalException) return null;
         var line = error.Message.Split('\n')[0].Trim();
         if (!MismatchWordings.Any(line.Contains) || !ReducedTypeNames.Any(line.Contains)) return null;
-        return new AccelerateException("ACC2240",
+        return new AccelerateException(RuntimeErrorCode.MixedPrecisionDtypeMismatch,
             $"Mixed precision {name} runs the prepared model in {name}, and a tensor of another dtype met its weights or its output (libtorch: {line}). " +
             $"Take inputs and targets from the accelerator (a prepared data loader and SplitRowsBetweenProcesses hand them out in {name}), " +
             "run the model with model.call(x) rather than model.forward(x) (call converts fp32 inputs and returns fp32), " +

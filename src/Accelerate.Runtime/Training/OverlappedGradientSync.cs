@@ -81,7 +81,7 @@ internal sealed class OverlappedGradientSync : IDisposable
         if (_failure is { } failure)
         {
             _failure = null;
-            throw new AccelerateException("ACC2230", "Averaging gradients across ranks failed: " + failure.Message, failure);
+            throw new AccelerateException(RuntimeErrorCode.GradientSyncFailed, "Averaging gradients across ranks failed: " + failure.Message, failure);
         }
         foreach (var bucket in _buckets) bucket.Reset();
     }

@@ -10,7 +10,7 @@ internal sealed class PreparedModel
 {
     private static readonly FieldInfo ParameterRegistry =
         typeof(nn.Module).GetField("_internal_params", BindingFlags.Instance | BindingFlags.NonPublic)
-        ?? throw new AccelerateException("ACC2201", "This TorchSharp version keeps module parameters where the runtime does not expect them. Use TorchSharp 0.107.0.");
+        ?? throw new AccelerateException(RuntimeErrorCode.UnsupportedTorchSharp, "This TorchSharp version keeps module parameters where the runtime does not expect them. Use TorchSharp 0.107.0.");
 
     private PreparedModel(nn.Module module, IReadOnlyList<ParameterSlot> slots)
     {
@@ -79,12 +79,12 @@ internal sealed class PreparedModel
         var current = StateDict();
         var missing = current.Keys.Except(loaded.Keys).ToList();
         if (missing.Count > 0)
-            throw new AccelerateException("ACC2210", $"The checkpoint has no value for {string.Join(", ", missing.Take(5))}: it was saved from a different model. Load a checkpoint of this model, or start without one.");
+            throw new AccelerateException(RuntimeErrorCode.CheckpointOfOtherModel, $"The checkpoint has no value for {string.Join(", ", missing.Take(5))}: it was saved from a different model. Load a checkpoint of this model, or start without one.");
         foreach (var (name, target) in current)
         {
             var source = loaded[name];
             if (!source.shape.SequenceEqual(target.shape))
-                throw new AccelerateException("ACC2210", $"The checkpoint's '{name}' has shape [{string.Join(",", source.shape)}] but the model's has [{string.Join(",", target.shape)}]: it was saved from a different model.");
+                throw new AccelerateException(RuntimeErrorCode.CheckpointOfOtherModel, $"The checkpoint's '{name}' has shape [{string.Join(",", source.shape)}] but the model's has [{string.Join(",", target.shape)}]: it was saved from a different model.");
             target.copy_(source);
         }
         CopyMastersToCompute();

@@ -22,8 +22,8 @@ public sealed class RankShardPlan
     /// <param name="dropLast">Drop the last incomplete batch (ignored when padding made every batch full).</param>
     public RankShardPlan(long datasetSize, int batchSize, int rank, int worldSize, bool shuffle, long seed, long epoch, bool evenBatches, bool dropLast)
     {
-        if (batchSize <= 0) throw new AccelerateException("ACC2220", $"The data loader's batch size is {batchSize}; it must be at least 1.");
-        if (rank < 0 || rank >= worldSize) throw new AccelerateException("ACC2220", $"Rank {rank} is outside a world of {worldSize} processes.");
+        if (batchSize <= 0) throw new AccelerateException(RuntimeErrorCode.BadBatchSize, $"The data loader's batch size is {batchSize}; it must be at least 1.");
+        if (rank < 0 || rank >= worldSize) throw new AccelerateException(RuntimeErrorCode.BadBatchSize, $"Rank {rank} is outside a world of {worldSize} processes.");
         DatasetSize = datasetSize;
         BatchSize = batchSize;
         Rank = rank;

@@ -44,7 +44,7 @@ internal static class SafeTensorsFile
         foreach (var (name, tensor) in state)
         {
             var dtype = DataTypes.FirstOrDefault(d => d.Type == tensor.dtype).Name
-                ?? throw new AccelerateException("ACC2272", $"The tensor '{name}' has the dtype {tensor.dtype}, which safetensors cannot hold. Convert it to a float, integer or bool type, or save with safeSerialization: false.");
+                ?? throw new AccelerateException(RuntimeErrorCode.SafeTensorsUnsupportedDtype, $"The tensor '{name}' has the dtype {tensor.dtype}, which safetensors cannot hold. Convert it to a float, integer or bool type, or save with safeSerialization: false.");
             var size = SizeOf(tensor);
             header[name] = new JsonObject
             {
@@ -197,8 +197,8 @@ internal static class SafeTensorsFile
     }
 
     private static AccelerateException Damaged(string path, string what) =>
-        new("ACC2270", $"{path} is not a safetensors file that can be read: {what}. Save the weights again (SaveModel, or safetensors' save_file in Python).");
+        new(RuntimeErrorCode.SafeTensorsDamaged, $"{path} is not a safetensors file that can be read: {what}. Save the weights again (SaveModel, or safetensors' save_file in Python).");
 
     private static AccelerateException BadIndex(string path, string what) =>
-        new("ACC2271", $"{path} is not a sharded-weights index that can be read: {what}. Save the weights again with SaveModel (or save_model in Python), keeping the index and its shards together.");
+        new(RuntimeErrorCode.SafeTensorsIndexDamaged, $"{path} is not a sharded-weights index that can be read: {what}. Save the weights again with SaveModel (or save_model in Python), keeping the index and its shards together.");
 }

@@ -90,7 +90,7 @@ public sealed class LaunchOptionTests
         var config = new LoadedConfig("/cfg/default_config.yaml", new ClusterConfig { NumProcesses = 4, MixedPrecision = MixedPrecision.Fp16, MainProcessPort = 1234, DistributedType = DistributedType.MultiCpu });
         var plan = Plan(["--num_processes", "2", "app.dll"], config, new() { ["OMP_NUM_THREADS"] = "3" });
         Assert.AreEqual(2, plan.NumProcesses);
-        Assert.AreEqual("fp16", plan.MixedPrecision);
+        Assert.AreEqual(MixedPrecision.Fp16, plan.MixedPrecision);
         Assert.AreEqual(1234, plan.MainProcessPort);
         Assert.IsTrue(plan.UseCpu);
         Assert.AreEqual(3, plan.ThreadsPerProcess);

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>
 /// What the CollectivesWorker "check" scenario must report: every rank prints PASS with the number of

@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class CollectivesTests

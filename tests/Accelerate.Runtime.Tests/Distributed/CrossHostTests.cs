@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>Two "hosts": Linux network namespaces joined by a veth pair, created and removed by each test.</summary>
 [TestClass]

@@ -1,6 +1,6 @@
 using Accelerate.Distributed;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class LaunchContractTests

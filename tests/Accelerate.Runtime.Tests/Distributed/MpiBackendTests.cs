@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Accelerate.Distributed.Mpi;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class MpiBackendTests

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Accelerate.Distributed.Nccl;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class NcclBackendTests

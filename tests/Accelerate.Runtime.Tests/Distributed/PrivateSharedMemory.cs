@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>
 /// A mount namespace with its own tmpfs of <c>size</c> bytes over /dev/shm, held open by a process started in

@@ -6,7 +6,7 @@ using System.Text.Json;
 using Accelerate.Distributed;
 using Accelerate.Distributed.Rendezvous;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>Ranks meeting in this process, with hostile connections made by the test to their listeners.</summary>
 [TestClass]

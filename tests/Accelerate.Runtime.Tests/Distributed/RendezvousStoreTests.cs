@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Accelerate.Distributed.Rendezvous;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class RendezvousStoreTests

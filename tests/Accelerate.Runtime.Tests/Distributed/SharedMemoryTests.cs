@@ -1,6 +1,6 @@
 using Accelerate.Distributed.SharedMemory;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Accelerate.Hosting;
 
-namespace Accelerate.Tests.Hosting;
+namespace Accelerate.Runtime.Tests.Hosting;
 
 [TestClass]
 public sealed class TrainingErrorFileTests

@@ -1,6 +1,6 @@
 using Accelerate.Hosting;
 
-namespace Accelerate.Tests.Hosting;
+namespace Accelerate.Runtime.Tests.Hosting;
 
 [TestClass]
 public sealed class TrainingFunctionSelectorTests

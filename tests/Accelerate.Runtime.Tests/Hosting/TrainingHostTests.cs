@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Reflection;
 using Accelerate.Hosting;
-using Accelerate.Tests.Training;
+using Accelerate.Runtime.Tests.Training;
 using TorchSharp;
 
-namespace Accelerate.Tests.Hosting;
+namespace Accelerate.Runtime.Tests.Hosting;
 
 /// <summary>The host run in this process, with its environment and stderr replaced.</summary>
 [TestClass]

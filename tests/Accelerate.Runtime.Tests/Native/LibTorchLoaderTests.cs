@@ -3,7 +3,7 @@ using Accelerate.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Accelerate.Tests.Native;
+namespace Accelerate.Runtime.Tests.Native;
 
 [TestClass]
 public sealed class LibTorchLoaderTests

@@ -3,9 +3,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
-using Accelerate.Tests.Distributed;
+using Accelerate.Runtime.Tests.Distributed;
 
-namespace Accelerate.Tests.Slurm;
+namespace Accelerate.Runtime.Tests.Slurm;
 
 /// <summary>
 /// A real one-machine SLURM cluster (Debian's slurmctld, slurmd and munge) with its own configuration

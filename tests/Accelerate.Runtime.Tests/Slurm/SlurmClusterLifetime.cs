@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Slurm;
+namespace Accelerate.Runtime.Tests.Slurm;
 
 /// <summary>Stops the SLURM cluster the tests of this run shared, once they are all done.</summary>
 [TestClass]

@@ -2,11 +2,11 @@ using System.Runtime.Versioning;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Accelerate.Configuration.Slurm;
-using Accelerate.Tests.Distributed;
-using Accelerate.Tests.Training;
-using static Accelerate.Tests.Training.TrainingRuns;
+using Accelerate.Runtime.Tests.Distributed;
+using Accelerate.Runtime.Tests.Training;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Slurm;
+namespace Accelerate.Runtime.Tests.Slurm;
 
 /// <summary>
 /// Ranks started by a real SLURM cluster (srun, sbatch) without our launcher, and SLURM's host-list syntax

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Accelerate.Tests.Distributed;
-using static Accelerate.Tests.Training.TrainingRuns;
+using Accelerate.Runtime.Tests.Distributed;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// What a save guarantees when it is cut short. A rank SIGKILLed at each moment of a save (through

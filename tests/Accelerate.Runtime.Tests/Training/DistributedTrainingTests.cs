@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using TorchSharp;
-using static Accelerate.Tests.Training.TrainingRuns;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// Real ranks (TrainingWorker processes meeting over TCP) against one process. One job per world
@@ -368,12 +368,12 @@ public sealed class DistributedTrainingTests
         try
         {
             string[] args = ["dotnet", TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "die_at=12", "project=" + project.FullName];
-            var port = Accelerate.Tests.Distributed.RankProcesses.FreePort();
-            var secret = Accelerate.Tests.Distributed.RankProcesses.NewSecret();
-            using (var first = new Accelerate.Tests.Distributed.RankProcesses())
+            var port = Accelerate.Runtime.Tests.Distributed.RankProcesses.FreePort();
+            var secret = Accelerate.Runtime.Tests.Distributed.RankProcesses.NewSecret();
+            using (var first = new Accelerate.Runtime.Tests.Distributed.RankProcesses())
             {
                 for (var rank = 0; rank < 2; rank++)
-                    first.Start(Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port, secret), [.. args, "out=" + Path.Combine(project.FullName, "first.{rank}.json")]);
+                    first.Start(Accelerate.Runtime.Tests.Distributed.RankProcesses.Contract(rank, 2, port, secret), [.. args, "out=" + Path.Combine(project.FullName, "first.{rank}.json")]);
                 first.Ranks[1].WaitForLine("waiting to be killed", TimeSpan.FromSeconds(120));
                 first.Ranks[1].Process.Kill(entireProcessTree: true);
                 first.WaitForAll(TimeSpan.FromSeconds(120));
@@ -381,11 +381,11 @@ public sealed class DistributedTrainingTests
             }
 
             var output = Path.Combine(project.FullName, "second.{rank}.json");
-            using var second = new Accelerate.Tests.Distributed.RankProcesses();
-            var port2 = Accelerate.Tests.Distributed.RankProcesses.FreePort();
+            using var second = new Accelerate.Runtime.Tests.Distributed.RankProcesses();
+            var port2 = Accelerate.Runtime.Tests.Distributed.RankProcesses.FreePort();
             for (var rank = 0; rank < 2; rank++)
             {
-                var environment = Accelerate.Tests.Distributed.RankProcesses.Contract(rank, 2, port2, secret);
+                var environment = Accelerate.Runtime.Tests.Distributed.RankProcesses.Contract(rank, 2, port2, secret);
                 environment["TORCHELASTIC_RESTART_COUNT"] = "1";
                 second.Start(environment, [.. args, "out=" + output]);
             }
@@ -415,10 +415,10 @@ public sealed class DistributedTrainingTests
         {
             var cli = TrainingJob.Metadata("AccelerateCli");
             var output = Path.Combine(project.FullName, "result.{rank}.json");
-            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            using var launch = new Accelerate.Runtime.Tests.Distributed.RankProcesses();
             var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" },
             [
-                "dotnet", cli, "launch", "--num_processes", "2", "--max_restarts", "1", "--main_process_port", Accelerate.Tests.Distributed.RankProcesses.FreePort().ToString(),
+                "dotnet", cli, "launch", "--num_processes", "2", "--max_restarts", "1", "--main_process_port", Accelerate.Runtime.Tests.Distributed.RankProcesses.FreePort().ToString(),
                 TrainingJob.WorkerPath, "batch=16", "steps=20", "size=224", "optimizer=adam", "every=5", "die_rank=1", "crash_at=12", "project=" + project.FullName, "out=" + output,
             ]);
             launch.WaitForAll(TimeSpan.FromSeconds(150));

@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>Sets environment variables for a test and restores the previous values after it.</summary>
 internal sealed class EnvironmentScope : IDisposable

@@ -5,7 +5,7 @@ using Accelerate.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 [TestClass]
 public sealed class FlatGradientsTests

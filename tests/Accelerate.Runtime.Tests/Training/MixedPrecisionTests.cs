@@ -1,8 +1,8 @@
 using TorchSharp;
-using static Accelerate.Tests.Training.TrainingRuns;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 using static TorchSharp.torch;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// The loop a user writes for fp32, run unchanged under fp16 and bf16 in one process: tensors the

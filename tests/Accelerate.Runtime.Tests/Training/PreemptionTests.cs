@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Accelerate.Tests.Distributed;
-using static Accelerate.Tests.Training.TrainingRuns;
+using Accelerate.Runtime.Tests.Distributed;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// A job pre-empted by its scheduler (SIGTERM, or SIGUSR1 as SLURM's <c>--signal=B:USR1@120</c> sends

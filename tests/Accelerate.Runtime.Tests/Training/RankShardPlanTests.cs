@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 [TestClass]
 public sealed class RankShardPlanTests

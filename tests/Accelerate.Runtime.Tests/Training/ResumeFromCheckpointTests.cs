@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using static Accelerate.Tests.Training.TrainingRuns;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// <c>ResumeFromCheckpoint = "latest"</c> (or <c>ACCELERATE_RESUME_FROM_CHECKPOINT</c>): a job started

@@ -3,9 +3,9 @@ using System.Text;
 using Accelerate.TrainingWorker;
 using TorchSharp;
 using static TorchSharp.torch;
-using static Accelerate.Tests.Training.TrainingRuns;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>
 /// SaveModel writes weights Python reads, and LoadModel reads what Python writes: checked with the

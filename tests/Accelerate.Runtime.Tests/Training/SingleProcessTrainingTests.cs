@@ -1,9 +1,9 @@
 using Accelerate.TrainingWorker;
 using TorchSharp;
 using static TorchSharp.torch;
-using static Accelerate.Tests.Training.TrainingRuns;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 [TestClass]
 public sealed class SingleProcessTrainingTests

@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
-using Accelerate.Tests.Distributed;
+using Accelerate.Runtime.Tests.Distributed;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>Runs the ranks of one training job as real TrainingWorker processes and reads every rank's record.</summary>
 internal static class TrainingJob

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Accelerate.TrainingWorker;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>Runs a scenario in this process (one rank) and reads its record.</summary>
 internal static class TrainingRuns

@@ -94,7 +94,7 @@ internal static unsafe class LibMpi
     private static void Check(int code, string function)
     {
         if (code != 0)
-            throw new AccelerateException("ACC2141", $"{function} failed with MPI error code {code}. See the MPI library's output above; check the mpirun command line and the cluster's MPI set-up.");
+            throw new AccelerateException(RuntimeErrorCode.MpiCallFailed, $"{function} failed with MPI error code {code}. See the MPI library's output above; check the mpirun command line and the cluster's MPI set-up.");
     }
 
     private static nint Load()
@@ -105,7 +105,7 @@ internal static unsafe class LibMpi
         if (handle == 0)
         {
             var reason = Marshal.PtrToStringUTF8(dlerror()) ?? "not found";
-            throw new AccelerateException("ACC2140", $"The MPI backend needs Open MPI's {LibraryName}, which could not be loaded: {reason}. " +
+            throw new AccelerateException(RuntimeErrorCode.MpiNotLoaded, $"The MPI backend needs Open MPI's {LibraryName}, which could not be loaded: {reason}. " +
                 "Install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or choose another backend with ACCELERATE_DISTRIBUTED_BACKEND=tcp.");
         }
         return handle;

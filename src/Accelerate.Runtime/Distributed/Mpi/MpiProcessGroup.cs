@@ -34,7 +34,7 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
         var rank = LibMpi.CommRank(comm);
         var size = LibMpi.CommSize(comm);
         if (rank != environment.Rank || size != environment.WorldSize)
-            throw new AccelerateException("ACC2142", $"MPI says this is rank {rank} of {size}, but the environment says rank {environment.Rank} of {environment.WorldSize}. " +
+            throw new AccelerateException(RuntimeErrorCode.MpiEnvironmentMismatch, $"MPI says this is rank {rank} of {size}, but the environment says rank {environment.Rank} of {environment.WorldSize}. " +
                 "Start the program with mpirun alone (not mpirun around accelerate launch or torchrun), or choose ACCELERATE_DISTRIBUTED_BACKEND=tcp.");
         _float16Type = LibMpi.Datatype(ElementType.Float16);
         return new MpiProcessGroup(rank, size, debugMode, comm, initializedHere);

@@ -59,7 +59,7 @@ internal static unsafe class LibNccl
         ElementType.Float32 => 7,
         ElementType.Float64 => 8,
         ElementType.BFloat16 => 9,
-        _ => throw new AccelerateException("ACC2120", $"NCCL has no {type.Name()} type. Convert the tensor to a supported dtype first."),
+        _ => throw new AccelerateException(RuntimeErrorCode.UnsupportedDtype, $"NCCL has no {type.Name()} type. Convert the tensor to a supported dtype first."),
     };
 
     /// <summary>NCCL's <c>ncclRedOp_t</c>.</summary>
@@ -76,13 +76,13 @@ internal static unsafe class LibNccl
     {
         if (result == 0) return;
         var text = Marshal.PtrToStringUTF8(((delegate* unmanaged<int, nint>)Export("ncclGetErrorString"))(result));
-        throw new AccelerateException("ACC2132", $"{function} failed: {text} (NCCL result {result}). Set NCCL_DEBUG=INFO for NCCL's own explanation.");
+        throw new AccelerateException(RuntimeErrorCode.NcclCallFailed, $"{function} failed: {text} (NCCL result {result}). Set NCCL_DEBUG=INFO for NCCL's own explanation.");
     }
 
     private static nint Load()
     {
         if (NativeLibrary.TryLoad(LibraryName, out var handle)) return handle;
-        throw new AccelerateException("ACC2131", $"The NCCL backend needs {LibraryName}, which could not be loaded. Install NCCL for this CUDA version " +
+        throw new AccelerateException(RuntimeErrorCode.NcclNotLoaded, $"The NCCL backend needs {LibraryName}, which could not be loaded. Install NCCL for this CUDA version " +
             "(e.g. apt-get install libnccl2 from NVIDIA's repository) or put its folder on LD_LIBRARY_PATH; or run collectives on the CPU with ACCELERATE_DISTRIBUTED_BACKEND=tcp.");
     }
 }

@@ -31,7 +31,7 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
     public static NcclProcessGroup Create(Func<ProcessGroup> host, bool cudaAvailable, TimeSpan? collectiveTimeout = null)
     {
         if (!cudaAvailable)
-            throw new AccelerateException("ACC2130", "ACCELERATE_DISTRIBUTED_BACKEND=nccl needs CUDA, and no CUDA device is available to this process. " +
+            throw new AccelerateException(RuntimeErrorCode.NcclWithoutCuda, "ACCELERATE_DISTRIBUTED_BACKEND=nccl needs CUDA, and no CUDA device is available to this process. " +
                 "Run on a machine with NVIDIA GPUs and the CUDA build of libtorch (libtorch-cuda-12.x), or use ACCELERATE_DISTRIBUTED_BACKEND=auto for CPU collectives.");
         LibNccl.EnsureLoaded();
         var group = host();
@@ -63,7 +63,7 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
     {
         var waiting = Task.Factory.StartNew(wait, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         if (!waiting.Wait(timeout))
-            throw new AccelerateException("ACC2112", $"NCCL {operation} did not complete within {timeout.TotalSeconds:0.#} s (ACCELERATE_COLLECTIVE_TIMEOUT): " +
+            throw new AccelerateException(RuntimeErrorCode.CollectiveTimeout, $"NCCL {operation} did not complete within {timeout.TotalSeconds:0.#} s (ACCELERATE_COLLECTIVE_TIMEOUT): " +
                 "a peer rank is stuck, gone (its machine is off or cut off) or called a different collective; see the other ranks' output. " +
                 "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses.");
         waiting.GetAwaiter().GetResult();

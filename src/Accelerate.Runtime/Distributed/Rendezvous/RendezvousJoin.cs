@@ -25,7 +25,7 @@ internal static class RendezvousJoin
         var rank = environment.Rank;
         var world = environment.WorldSize;
         if (rank < 0 || rank >= world)
-            throw new AccelerateException("ACC2002", $"RANK={rank} is outside 0..WORLD_SIZE-1 (WORLD_SIZE={world}). Start ranks with `accelerate launch`, or set RANK below WORLD_SIZE.");
+            throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"RANK={rank} is outside 0..WORLD_SIZE-1 (WORLD_SIZE={world}). Start ranks with `accelerate launch`, or set RANK below WORLD_SIZE.");
 
         // A store on loopback cannot be reached from another machine anyway: then nothing listens beyond this machine.
         var server = rank == 0
@@ -52,7 +52,7 @@ internal static class RendezvousJoin
                 if (!holder.AsSpan().SequenceEqual(published))
                 {
                     var other = JsonSerializer.Deserialize<PeerAddress>(holder);
-                    throw new AccelerateException("ACC2106", $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
+                    throw new AccelerateException(RuntimeErrorCode.RankClaimedTwice, $"Two processes claim RANK={rank}: this one ({me.Host}, pid {me.ProcessId}) and {other?.Host}, pid {other?.ProcessId}. " +
                         "Give every process its own RANK (accelerate launch does), and set --machine_rank differently on each machine.");
                 }
 
@@ -63,7 +63,7 @@ internal static class RendezvousJoin
 
                 var peers = keys.Select(key => JsonSerializer.Deserialize<PeerAddress>(store.Get(key, TimeSpan.Zero)!)!).ToArray();
                 foreach (var peer in peers.Where(p => p.WorldSize != world))
-                    throw new AccelerateException("ACC2107", $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
+                    throw new AccelerateException(RuntimeErrorCode.WorldSizeMismatch, $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
                         "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
 
                 ConnectMesh(rank, peers, listener, proof, links, accepting, deadline);
@@ -136,7 +136,7 @@ internal static class RendezvousJoin
         }
 
         var joinedText = joined.Count == 0 ? "none" : string.Join(", ", joined.Select(p => $"{p.Rank} ({p.Host})"));
-        return new AccelerateException("ACC2103",
+        return new AccelerateException(RuntimeErrorCode.RanksMissing,
             $"Rendezvous timed out after {timeout.TotalSeconds:0.#} s at {environment.MasterAddress}:{environment.MasterPort}: " +
             $"{missing.Count} of {keys.Length} ranks never arrived: {string.Join(", ", missing.Select(Where))}. Joined: {joinedText}. " +
             "Check that every machine ran the launch command with the right --machine_rank and --num_machines, that the missing ranks did not fail at start-up (see their output), " +
@@ -159,7 +159,7 @@ internal static class RendezvousJoin
             listener.Dispose();
             var absent = Enumerable.Range(rank + 1, peers.Length - rank - 1).Where(r => Volatile.Read(ref links[r]) is null).Select(r => peers[r].Describe());
             foreach (var link in links) link?.Dispose();
-            throw new AccelerateException("ACC2103", $"Rank {rank} met every rank at the store, but these never connected to it before the rendezvous timeout: {string.Join(", ", absent)}. " +
+            throw new AccelerateException(RuntimeErrorCode.RanksMissing, $"Rank {rank} met every rank at the store, but these never connected to it before the rendezvous timeout: {string.Join(", ", absent)}. " +
                 "A firewall between the machines, or a peer that failed right after joining, causes this; see that rank's output.", e);
         }
     }
@@ -193,7 +193,7 @@ internal static class RendezvousJoin
             {
                 socket.Dispose();
                 var reason = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
-                throw new AccelerateException("ACC2108", $"Rank {rank} could not connect to {peer.Describe()} at {peer.Address}:{peer.Port}: {reason}. " +
+                throw new AccelerateException(RuntimeErrorCode.PeerUnreachable, $"Rank {rank} could not connect to {peer.Describe()} at {peer.Address}:{peer.Port}: {reason}. " +
                     "Ranks connect to each other directly; allow TCP between the machines on all ports (or run them in one network).", e);
             }
         }

@@ -67,7 +67,7 @@ internal sealed class StoreClient : IDisposable
             catch (MembershipRefusedException e)
             {
                 socket?.Dispose();
-                throw new AccelerateException("ACC2104", $"Rank {rank} was refused by the rendezvous store at {host}:{port}: {e.Message}. " +
+                throw new AccelerateException(RuntimeErrorCode.StoreRefused, $"Rank {rank} was refused by the rendezvous store at {host}:{port}: {e.Message}. " +
                     "Every rank of one launch must get the same ACCELERATE_LAUNCH_SECRET; start all ranks with the same `accelerate launch`, or unset the variable on every rank.");
             }
             catch (Exception e) when (e is SocketException or TimeoutException or AggregateException or IOException or ObjectDisposedException)
@@ -76,7 +76,7 @@ internal sealed class StoreClient : IDisposable
                 last = e is AggregateException { InnerException: { } inner } ? inner : e;
             }
             if (DateTime.UtcNow + delay >= deadline)
-                throw new AccelerateException("ACC2102", $"Rank {rank} could not reach the rendezvous store at {host}:{port} before the rendezvous timeout: {last?.Message}. " +
+                throw new AccelerateException(RuntimeErrorCode.StoreUnreachable, $"Rank {rank} could not reach the rendezvous store at {host}:{port} before the rendezvous timeout: {last?.Message}. " +
                     "Check that rank 0 is running and that MASTER_ADDR/MASTER_PORT (--main_process_ip/--main_process_port) name a host and port this machine can reach; raise ACCELERATE_RDZV_TIMEOUT if rank 0 starts late.", last);
             Thread.Sleep(delay); // back-off between connection attempts, not synchronisation
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 500));
@@ -148,13 +148,13 @@ internal sealed class StoreClient : IDisposable
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
             {
-                throw new AccelerateException("ACC2160", $"The rendezvous store (rank 0 at {_where}) did not answer within {allowed.TotalSeconds:0.#} s: " +
+                throw new AccelerateException(RuntimeErrorCode.StoreSilent, $"The rendezvous store (rank 0 at {_where}) did not answer within {allowed.TotalSeconds:0.#} s: " +
                     "machine 0 is unreachable (powered off, or the network between the machines drops packets) or rank 0 is frozen. " +
                     "Check machine 0 and the network to it; this rank stops instead of waiting forever.", e);
             }
             catch (Exception e) when (e is SocketException or InvalidDataException or ObjectDisposedException)
             {
-                throw new AccelerateException("ACC2105", $"The connection to the rendezvous store (rank 0 at {_where}) broke: {e.Message}. Rank 0 has probably exited; its own error explains why.", e);
+                throw new AccelerateException(RuntimeErrorCode.StoreConnectionBroken, $"The connection to the rendezvous store (rank 0 at {_where}) broke: {e.Message}. Rank 0 has probably exited; its own error explains why.", e);
             }
         }
     }

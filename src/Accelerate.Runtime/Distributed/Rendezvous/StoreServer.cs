@@ -62,7 +62,7 @@ internal sealed class StoreServer : IDisposable
         catch (SocketException e)
         {
             listener.Dispose();
-            throw new AccelerateException("ACC2101", $"Rank 0 could not serve the rendezvous store on port {port}: {e.Message}. " +
+            throw new AccelerateException(RuntimeErrorCode.StoreCannotListen, $"Rank 0 could not serve the rendezvous store on port {port}: {e.Message}. " +
                 "Another program (or an earlier run that is still exiting) holds MASTER_PORT; pass a free port with --main_process_port, or stop that program.", e);
         }
         return new StoreServer(listener, proof, log, handshakeTimeout ?? HandshakeDeadline.Default, maxPendingHandshakes);

@@ -1,6 +1,6 @@
 using Accelerate.Build.Validation;
 
-namespace Accelerate.Sdk.Tests;
+namespace Accelerate.Build.Tests;
 
 /// <summary>Every ACC11xx the launch checks report, with the value's source and the fix.</summary>
 [TestClass]
