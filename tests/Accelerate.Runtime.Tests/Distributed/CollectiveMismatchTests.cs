@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>
 /// Ranks that call a collective with different sizes, dtypes or operations fail on every rank with

@@ -1,7 +1,7 @@
 using Accelerate.Distributed;
 using Accelerate.Distributed.Collectives;
 
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 [TestClass]
 public sealed class CollectiveSignatureTests

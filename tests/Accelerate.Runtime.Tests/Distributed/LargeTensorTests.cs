@@ -1,4 +1,4 @@
-namespace Accelerate.Tests.Distributed;
+namespace Accelerate.Runtime.Tests.Distributed;
 
 /// <summary>Tensors of 2 GiB and more (past what one span can address) go through the collectives whole.</summary>
 [TestClass]

@@ -341,7 +341,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             if (WorldSize > 1 && !ComparesSignatures(signature.Kind)) Agree();
             return action();
         }
-        catch (AccelerateException e) when (e.Code is "ACC2110" or "ACC2111" or "ACC2112")
+        catch (AccelerateException e) when (e.Code is RuntimeErrorCode.CollectiveMismatch or RuntimeErrorCode.PeerGone or RuntimeErrorCode.CollectiveTimeout)
         {
             _failure = e;
             Abort(e);
