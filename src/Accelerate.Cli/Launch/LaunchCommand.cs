@@ -29,7 +29,9 @@ internal static class LaunchCommand
             foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
-            var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);
+            var (job, link, machineRank) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0) : MachineRendezvous.Meet(plan, Secret(), console);
+            // c10d gives out machine ranks at the rendezvous.
+            plan = plan with { MachineRank = machineRank };
             using (link)
                 return new LocalAgent(plan, program, job, link, console).Run();
         }

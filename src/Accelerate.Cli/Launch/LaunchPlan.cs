@@ -25,6 +25,11 @@ internal sealed record LaunchPlan
     public string MainProcessIp { get; init; } = "127.0.0.1";
     /// <summary>Rendezvous port; 0 picks a free one (single machine only).</summary>
     public int MainProcessPort { get; init; }
+    /// <summary>
+    /// The c10d rendezvous: every machine runs the same command, the launcher that can bind
+    /// <see cref="MainProcessIp"/>:<see cref="MainProcessPort"/> hosts the meeting and gives out machine ranks.
+    /// </summary>
+    public bool DynamicRendezvous { get; init; }
     /// <summary>How long machines and ranks wait for each other.</summary>
     public TimeSpan RendezvousTimeout { get; init; } = TimeSpan.FromSeconds(900);
     /// <summary>Job id, or null for a new random one.</summary>

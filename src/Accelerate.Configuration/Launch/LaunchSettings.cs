@@ -50,8 +50,9 @@ public static class LaunchSettings
             { Property = "MainProcessIp", ConfigKey = "main_process_ip", Default = "127.0.0.1", InvalidValueCode = BuildErrorCode.BadMainProcessIp },
         new("main_process_port", Distributed, LaunchValueKind.Port, "Port of the rendezvous on machine 0 (0: a free port; default: a free port on one machine, 29500 on several).")
             { Property = "MainProcessPort", ConfigKey = "main_process_port", InvalidValueCode = BuildErrorCode.BadMainProcessPort },
-        new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend.")
+        new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend: static (each machine gets --machine_rank) or c10d (the same command everywhere; machine ranks are given out at the rendezvous).")
             { ConfigKey = "rdzv_backend", AllowedValues = [.. WireNames.Names<RendezvousBackend>()], Default = "static" },
+        new("rdzv_endpoint", Distributed, LaunchValueKind.Text, "With --rdzv_backend c10d: HOST[:PORT] where the machines meet (default port 29400); the launcher that can bind it hosts the rendezvous."),
         new("rdzv_timeout", Distributed, LaunchValueKind.Count, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900).")
             { EnvironmentVariable = "ACCELERATE_RDZV_TIMEOUT", Default = "900" },
         new("rdzv_id", Distributed, LaunchValueKind.Text, "Job id (TORCHELASTIC_RUN_ID; default: a new random id)."),

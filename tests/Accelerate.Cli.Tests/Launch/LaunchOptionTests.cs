@@ -186,4 +186,39 @@ public sealed class LaunchOptionTests
 
     private static void Setting(LaunchPlan plan, string name, string value, SettingOrigin origin, string source)
         => Assert.AreEqual(new EffectiveSetting(name, value, origin, source), plan.Settings.Single(s => s.Name == name));
+    [TestMethod]
+    public void The_c10d_endpoint_is_where_the_machines_meet_with_torchruns_default_port()
+    {
+        var plan = Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2", "--nproc_per_node", "2", "app.dll"]);
+        Assert.IsTrue(plan.DynamicRendezvous);
+        Assert.AreEqual("10.1.1.1", plan.MainProcessIp);
+        Assert.AreEqual(29400, plan.MainProcessPort);
+        Assert.AreEqual(4, plan.NumProcesses);
+        Assert.AreEqual(4000, Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "node-7:4000", "--nnodes", "2", "app.dll"]).MainProcessPort);
+        Assert.IsFalse(Plan(["--nnodes", "2", "--master_addr", "10.1.1.1", "app.dll"]).DynamicRendezvous);
+    }
+
+    [TestMethod]
+    [DataRow("10.1.1.1:")]
+    [DataRow(":29400")]
+    [DataRow("10.1.1.1:70000")]
+    [DataRow("10.1.1.1:port")]
+    public void A_c10d_endpoint_that_is_not_host_and_port_is_named(string endpoint)
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint, "--nnodes", "2", "app.dll");
+        Assert.AreEqual("ACC3092", error.Code);
+        StringAssert.Contains(error.Message, $"--rdzv_endpoint '{endpoint}'");
+    }
+
+    [TestMethod]
+    public void A_machine_rank_with_c10d_is_refused_because_the_rendezvous_gives_it_out()
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1:4000", "--nnodes", "2", "--node_rank", "1", "app.dll");
+        Assert.AreEqual("ACC3005", error.Code);
+        StringAssert.Contains(error.Message, "--node_rank is given out by the c10d rendezvous");
+    }
+
+    [TestMethod]
+    public void An_rdzv_id_with_spaces_is_refused()
+        => StringAssert.Contains(Rejected("--rdzv_id", "my job", "app.dll").Message, "--rdzv_id 'my job' is not allowed");
 }

@@ -1,0 +1,109 @@
+namespace Accelerate.Cli.Tests.Launch;
+
+/// <summary>
+/// The c10d rendezvous: the same command on every machine, machine ranks given out at the rendezvous. Machines are
+/// network namespaces; a third machine shares the second one's namespace (its launcher cannot bind the endpoint there
+/// either, so it joins like any other machine).
+/// </summary>
+[TestClass]
+public sealed class DynamicRendezvousTests
+{
+    /// <summary>For jobs that must time out: long enough for a launcher to start on a loaded 2-core machine.</summary>
+    private const int RendezvousTimeout = 15;
+
+    private static string[] Options(NetworkNamespacePair machines, int numMachines, int port, int timeout, string id = "job-1") =>
+        ["--rdzv_backend", "c10d", "--rdzv_endpoint", $"{machines.Addresses[0]}:{port}", "--rdzv_id", id, "--nnodes", numMachines.ToString(),
+         "--nproc_per_node", "2", "--rdzv_timeout", timeout.ToString(), "--cpu"];
+
+    /// <summary>Starts one launcher per entry of <paramref name="order"/> (the namespace it runs in), in that order.</summary>
+    private static List<LauncherRun> StartInOrder(NetworkNamespacePair machines, int[] order, int port)
+    {
+        var runs = new List<LauncherRun>();
+        foreach (var where in order)
+            runs.Add(LauncherRun.Start([.. Options(machines, order.Length, port, 120), LauncherRun.RankProbeDll, "rendezvous"], prefix: machines.Exec(where)));
+        return runs;
+    }
+
+    /// <summary>Every launcher succeeds, the one in the endpoint's namespace is machine 0, and each machine got its own rank.</summary>
+    private static void AssertTheJobRanOnce(NetworkNamespacePair machines, int[] order, List<LauncherRun> runs, int port)
+    {
+        var output = string.Join("\n---\n", runs.Select(r => r.AllOutput));
+        foreach (var run in runs) Assert.AreEqual(0, run.WaitForExit(120), output);
+        var host = runs[Array.IndexOf(order, 0)];
+        var ranks = string.Join(',', Enumerable.Range(1, 2 * order.Length - 1));
+        host.WaitForLine(l => l == $"[rank 0] rendezvous ok port={port} ranks={ranks}");
+        var reports = runs.Select(r => RankReport.From(r.Stdout)).ToList();
+        CollectionAssert.AreEqual(new[] { 0, 1 }, RankReport.From(host.Stdout).Select(r => r.Rank).ToArray(), "the host is machine 0");
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 2 * order.Length).ToArray(), reports.SelectMany(r => r).Select(r => r.Rank).ToArray(), output);
+        foreach (var report in reports)
+        {
+            Assert.HasCount(2, report);
+            var group = int.Parse(report[0].Env["GROUP_RANK"]);
+            foreach (var rank in report)
+            {
+                Assert.AreEqual(group.ToString(), rank.Env["GROUP_RANK"], "one machine rank per launcher");
+                Assert.AreEqual((2 * group + int.Parse(rank.Env["LOCAL_RANK"])).ToString(), rank.Env["RANK"]);
+                Assert.AreEqual(order.Length.ToString(), rank.Env["GROUP_WORLD_SIZE"]);
+                Assert.AreEqual((2 * order.Length).ToString(), rank.Env["WORLD_SIZE"]);
+                Assert.AreEqual(machines.Addresses[0], rank.Env["MASTER_ADDR"]);
+                Assert.AreEqual(port.ToString(), rank.Env["MASTER_PORT"]);
+            }
+        }
+        var all = reports.SelectMany(r => r).ToList();
+        Assert.AreEqual(1, all.Select(r => r.Env["TORCHELASTIC_RUN_ID"]).Distinct().Count(), "one job id");
+        Assert.AreEqual("job-1", all[0].Env["TORCHELASTIC_RUN_ID"], "--rdzv_id names the job");
+        Assert.AreEqual(1, all.Select(r => r.Env["ACCELERATE_LAUNCH_SECRET"]).Distinct().Count(), "the host shared its secret");
+    }
+
+    [TestMethod]
+    [DataRow(new[] { 0, 1 }, 29631)]
+    [DataRow(new[] { 1, 0 }, 29632)]
+    public void Two_machines_running_the_same_command_meet_in_either_order_and_their_ranks_meet_at_rank_0(int[] order, int port)
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        var runs = StartInOrder(machines, order, port);
+        try
+        {
+            AssertTheJobRanOnce(machines, order, runs, port);
+        }
+        finally
+        {
+            foreach (var run in runs) run.Dispose();
+        }
+    }
+
+    [TestMethod]
+    [DataRow(new[] { 1, 1, 0 }, 29633)]
+    [DataRow(new[] { 1, 0, 1 }, 29634)]
+    [DataRow(new[] { 0, 1, 1 }, 29635)]
+    public void Three_machines_running_the_same_command_meet_in_any_order_and_each_gets_its_own_machine_rank(int[] order, int port)
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        var runs = StartInOrder(machines, order, port);
+        try
+        {
+            AssertTheJobRanOnce(machines, order, runs, port);
+        }
+        finally
+        {
+            foreach (var run in runs) run.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void A_machine_with_another_rdzv_id_is_turned_away_naming_both_ids()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29636;
+        using var host = LauncherRun.Start([.. Options(machines, 2, port, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(0));
+        host.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
+        using var stranger = LauncherRun.Start([.. Options(machines, 2, port, RendezvousTimeout, id: "job-2"), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(1));
+        Assert.AreEqual(1, stranger.WaitForExit(), stranger.AllOutput);
+        var error = stranger.WaitForLine(l => l.Contains("ACC3090"));
+        StringAssert.Contains(error, "--rdzv_id job-2");
+        StringAssert.Contains(error, "job-1");
+        Assert.AreEqual(1, host.WaitForExit(), host.AllOutput);
+        StringAssert.Contains(host.WaitForLine(l => l.Contains("ACC3091")), "1 of 2 machines joined the c10d rendezvous");
+        Assert.IsEmpty(RankReport.From(host.Stdout.Concat(stranger.Stdout)), "no rank started");
+    }
+}
