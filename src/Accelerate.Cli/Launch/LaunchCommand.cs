@@ -29,9 +29,9 @@ internal static class LaunchCommand
             foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
-            var (job, link, machineRank) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0) : MachineRendezvous.Meet(plan, Secret(), console);
-            // c10d gives out machine ranks at the rendezvous.
-            plan = plan with { MachineRank = machineRank };
+            var (job, link, machineRank, machines) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0, 1) : MachineRendezvous.Meet(plan, Secret(), console);
+            // c10d gives out machine ranks at the rendezvous, and with --nnodes MIN:MAX the job runs on the machines that joined.
+            plan = plan with { MachineRank = machineRank, NumMachines = machines, NumProcesses = plan.LocalProcesses * machines };
             using (link)
                 return new LocalAgent(plan, program, job, link, console).Run();
         }

@@ -45,10 +45,11 @@ internal sealed class LaunchPlanResolver
         var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == "MULTI_GPU" ? true : null, null, false, "");
 
         var standalone = Bool("standalone") == true;
-        var numMachines = Pick("num_machines", Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
+        var dynamic = IsDynamicRendezvous();
+        var (minMachines, maxMachines) = MachineRange(dynamic);
+        var numMachines = Pick("num_machines", maxMachines ?? Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
         if (standalone && numMachines != 1)
             throw new LaunchException(LaunchErrorCode.Contradiction, $"--standalone runs on one machine, but --num_machines is {numMachines}: drop one of them.");
-        var dynamic = IsDynamicRendezvous();
         var machineRankFlag = Int("machine_rank", Alias("machine_rank"), 0);
         if (dynamic && machineRankFlag is not null)
             throw new LaunchException(LaunchErrorCode.Contradiction, $"{FlagSpelling("machine_rank")} is given out by the c10d rendezvous: drop it, or use --rdzv_backend static.");
@@ -91,6 +92,7 @@ internal sealed class LaunchPlanResolver
         PickText("rdzv_endpoint", _args.Get("rdzv_endpoint"), null, null, "", dynamic ? "--main_process_ip:--main_process_port" : "not used by the static rendezvous");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
         var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt(Variable("rdzv_timeout")), 900, "torchrun's static rendezvous");
+        var lastCall = Pick("rdzv_last_call_timeout", Seconds("rdzv_last_call_timeout") ?? ConfSeconds("last_call_timeout"), null, null, 30.0, "torchrun's c10d last call");
         if (_config?.MpirunHostfile is { } hostfile)
             _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
 
@@ -130,6 +132,8 @@ internal sealed class LaunchPlanResolver
             MainProcessIp = mainIp,
             MainProcessPort = port,
             DynamicRendezvous = dynamic,
+            MinMachines = minMachines ?? numMachines,
+            LastCallTimeout = TimeSpan.FromSeconds(lastCall),
             RendezvousTimeout = TimeSpan.FromSeconds(rdzvTimeout),
             RunId = runId.Length == 0 ? null : runId,
             MaxRestarts = maxRestarts,
@@ -231,6 +235,32 @@ internal sealed class LaunchPlanResolver
                 ? $"rdzv_backend '{backend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}."
                 : $"{_args.Spellings["rdzv_backend"]} '{backend}' is not allowed: use {OneOf("rdzv_backend")}.");
         return backend == "c10d";
+    }
+
+    /// <summary>torchrun's <c>--nnodes MIN:MAX</c> (c10d only), or nulls when the value is a single number (or not given).</summary>
+    private (int? Min, int? Max) MachineRange(bool dynamic)
+    {
+        if (_args.Get("nnodes") is not { } text || !text.Contains(':')) return (null, null);
+        var spelling = _args.Spellings["nnodes"];
+        if (_args.Get("num_machines") is not null)
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{_args.Spellings["num_machines"]} and {spelling} {text} disagree: give only {spelling}.");
+        var parts = text.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max) || min < 1 || max < min)
+            throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} '{text}' is not allowed: use a number of machines, or MIN:MAX with 1 <= MIN <= MAX, like 2:4.");
+        if (!dynamic && min != max)
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{spelling} {text}: a range of machines needs --rdzv_backend c10d (the static rendezvous waits for a fixed number); add it, or give one number.");
+        return (min, max);
+    }
+
+    /// <summary>A number of seconds from <c>--rdzv_conf</c>, or null when that key is not there.</summary>
+    private double? ConfSeconds(string key)
+    {
+        if (_args.Get("rdzv_conf") is not { } text) return null;
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (pair.Split('=', 2) is [var name, var value] && name == key)
+                return int.Parse(value, CultureInfo.InvariantCulture);
+        return null;
     }
 
     /// <summary>torchrun's <c>--rdzv_endpoint HOST[:PORT]</c> (IPv6 in brackets; default port 29400), or null when not given.</summary>

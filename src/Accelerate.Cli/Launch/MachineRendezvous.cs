@@ -33,11 +33,14 @@ internal static class MachineRendezvous
     /// <summary>Time a connection has to send its check-in line after machine 0's greeting.</summary>
     public static readonly TimeSpan CheckInTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Meets the other machines; returns what the job agreed on, the connections to keep for the job and this machine's rank.</summary>
+    /// <summary>
+    /// Meets the other machines; returns what the job agreed on, the connections to keep for the job, this machine's
+    /// rank and how many machines the job runs on (with c10d and <c>--nnodes MIN:MAX</c>, those that joined in time).
+    /// </summary>
     /// <param name="plan">This machine's plan.</param>
     /// <param name="environmentSecret">ACCELERATE_LAUNCH_SECRET of this machine, or null.</param>
     /// <param name="console">For progress lines.</param>
-    public static (JobIdentity Job, MachineLink Link, int MachineRank) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
+    public static (JobIdentity Job, MachineLink Link, int MachineRank, int Machines) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
     {
         var heartbeatTimeout = MachineLink.HeartbeatTimeout(Environment.GetEnvironmentVariable);
         var deadline = DateTime.UtcNow + plan.RendezvousTimeout;
@@ -91,15 +94,30 @@ internal static class MachineRendezvous
     /// <summary>A machine that passed its check-in, with the nonces machine 0's answer is bound to.</summary>
     private sealed record Arrival(int Machine, Socket Connection, string HostNonce, string JoinerNonce);
 
-    private static (JobIdentity, MachineLink, int) Host(Socket listener, LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
+    private static (JobIdentity, MachineLink, int, int) Host(Socket listener, LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
-        console.Info($"machine 0: waiting for {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
+        console.Info(plan.MinMachines < plan.NumMachines
+            ? $"machine 0: waiting for {plan.MinMachines - 1} to {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)"
+            : $"machine 0: waiting for {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
 
         var job = new JobIdentity(plan.RunId ?? LaunchCommand.NewRunId(), environmentSecret ?? LaunchCommand.NewSecret(), plan.MainProcessPort);
         var arrived = new Dictionary<int, Arrival>();
         var gate = new object();
         var everyone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var pending = 0;
+        Timer? lastCall = null;
+        // Under the gate: the rendezvous is complete with every machine, or (c10d MIN:MAX) a last call after MIN.
+        void CheckComplete()
+        {
+            var present = arrived.Count + 1;
+            if (present == plan.NumMachines) everyone.TrySetResult();
+            else if (present >= plan.MinMachines && lastCall is null)
+            {
+                console.Info($"machine 0: {present} machine(s) have joined ({plan.MinMachines}:{plan.NumMachines}); waiting {plan.LastCallTimeout.TotalSeconds:0.#} s for more (--rdzv_last_call_timeout)");
+                lastCall = new Timer(_ => everyone.TrySetResult(), null, plan.LastCallTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+        lock (gate) CheckComplete();
         using var stop = new CancellationTokenSource();
         // Check-ins run side by side: a connection that says nothing (or drips bytes) holds up nobody.
         var accepting = Task.Run(async () =>
@@ -130,7 +148,7 @@ internal static class MachineRendezvous
                                 if (problem is null)
                                 {
                                     arrived[arrival!.Machine] = arrival;
-                                    if (arrived.Count == plan.NumMachines - 1) everyone.TrySetResult();
+                                    CheckComplete();
                                     return;
                                 }
                             }
@@ -164,6 +182,7 @@ internal static class MachineRendezvous
                 everyone.TrySetResult();
                 met = new Dictionary<int, Arrival>(arrived);
             }
+            lastCall?.Dispose();
             stop.Cancel();
             listener.Dispose();
             accepting.Wait(TimeSpan.FromSeconds(5));
@@ -172,8 +191,11 @@ internal static class MachineRendezvous
         var handedOver = false;
         try
         {
-            var missing = Enumerable.Range(1, plan.NumMachines - 1).Where(m => !met.ContainsKey(m)).ToList();
-            // c10d ranks are given out in order: the missing ones are the last, and the message counts machines.
+            var world = met.Count + 1;
+            // c10d ranks are given out in order: the missing ones are the last up to MIN, and the message counts machines.
+            var missing = plan.DynamicRendezvous
+                ? Enumerable.Range(world, Math.Max(0, plan.MinMachines - world)).ToList()
+                : Enumerable.Range(1, plan.NumMachines - 1).Where(m => !met.ContainsKey(m)).ToList();
             if (missing.Count > 0)
             {
                 foreach (var arrival in met.Values) TrySend(arrival.Connection, "MISSING " + string.Join(',', missing));
@@ -181,12 +203,12 @@ internal static class MachineRendezvous
             }
             var secretToShare = environmentSecret is null ? job.Secret : "-";
             foreach (var arrival in met.Values)
-                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId, Assigned(plan, arrival.Machine))}{Assigned(plan, arrival.Machine)}");
-            console.Info($"machine 0: all {plan.NumMachines} machines arrived; starting ranks");
+                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId, Assigned(plan, arrival.Machine, world))}{Assigned(plan, arrival.Machine, world)}");
+            console.Info(world == plan.NumMachines ? $"machine 0: all {plan.NumMachines} machines arrived; starting ranks" : $"machine 0: {world} machines arrived; starting ranks");
             // The connections stay open for the job; the listener is closed, so rank 0's store can bind the port.
             var link = new MachineLink(met.ToDictionary(a => a.Key, a => a.Value.Connection), coordinator: true, heartbeatTimeout);
             handedOver = true;
-            return (job, link, 0);
+            return (job, link, 0, world);
         }
         finally
         {
@@ -222,8 +244,8 @@ internal static class MachineRendezvous
         }
         else if (machine < 1 || machine >= plan.NumMachines)
             return $"machine rank {machine} is out of range for --num_machines {plan.NumMachines} (0..{plan.NumMachines - 1}); fix --machine_rank on that machine";
-        if (machines != plan.NumMachines.ToString(CultureInfo.InvariantCulture) || processes != plan.NumProcesses.ToString(CultureInfo.InvariantCulture))
-            return $"{who} has --num_machines {machines} --num_processes {processes}, machine 0 has --num_machines {plan.NumMachines} --num_processes {plan.NumProcesses}; use the same values on every machine";
+        if ((machines, processes) != Shape(plan))
+            return $"{who} has {Describe(plan, machines, processes)}, machine 0 has {Describe(plan, Shape(plan).Machines, Shape(plan).Processes)}; use the same values on every machine";
         if (environmentSecret is null && proof != "-")
             return $"{who} has ACCELERATE_LAUNCH_SECRET set but machine 0 does not; set the same value on every machine, or on none";
         if (environmentSecret is not null && proof == "-")
@@ -234,7 +256,7 @@ internal static class MachineRendezvous
         return null;
     }
 
-    private static (JobIdentity, MachineLink, int) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
+    private static (JobIdentity, MachineLink, int, int) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
         var where = $"{plan.MainProcessIp}:{plan.MainProcessPort}";
         console.Info($"{(plan.DynamicRendezvous ? "this machine" : $"machine {plan.MachineRank}")}: joining machine 0 at {where} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
@@ -248,8 +270,8 @@ internal static class MachineRendezvous
                 throw new LaunchException("ACC3040", $"what answers at {where} is not machine 0's accelerate launcher (it did not greet with {Hello}). " +
                     "Check --main_process_ip and --main_process_port, and that machine 0 runs the same accelerate version.", 1);
             var joinerNonce = NewNonce();
-            var (machine, machines, processes) = (plan.DynamicRendezvous ? "*" : plan.MachineRank.ToString(CultureInfo.InvariantCulture),
-                plan.NumMachines.ToString(CultureInfo.InvariantCulture), plan.NumProcesses.ToString(CultureInfo.InvariantCulture));
+            var machine = plan.DynamicRendezvous ? "*" : plan.MachineRank.ToString(CultureInfo.InvariantCulture);
+            var (machines, processes) = Shape(plan);
             var id = plan.DynamicRendezvous ? " " + RendezvousId(plan) : "";
             var proof = environmentSecret is null ? "-" : JoinerProof(environmentSecret, hostNonce, $"{machine} {machines} {processes} {joinerNonce}{id}");
             TrySend(connection, string.Join(' ', Hello, machine, machines, processes, joinerNonce, proof) + id);
@@ -259,8 +281,11 @@ internal static class MachineRendezvous
             switch (parts)
             {
                 case ["GO", var runId, var sharedSecret, var hostProof, .. var rank] when IsToken(runId) && (sharedSecret == "-" || IsSecret(sharedSecret))
-                        && (plan.DynamicRendezvous ? rank is [var r] && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var given) && given >= 1 && given < plan.NumMachines : rank is []):
-                    var assigned = plan.DynamicRendezvous ? " " + rank[0] : "";
+                        && (plan.DynamicRendezvous
+                            ? rank is [var r, var w] && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var given) && int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+                              && size >= plan.MinMachines && size <= plan.NumMachines && given >= 1 && given < size
+                            : rank is []):
+                    var assigned = plan.DynamicRendezvous ? $" {rank[0]} {rank[1]}" : "";
                     // With a secret of its own, this machine trusts only a machine 0 that proves it knows it for these nonces.
                     if (environmentSecret is not null && !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hostProof),
                             Encoding.ASCII.GetBytes(HostProof(environmentSecret, hostNonce, joinerNonce, runId, assigned))))
@@ -269,10 +294,12 @@ internal static class MachineRendezvous
                     if (sharedSecret == "-" && environmentSecret is null)
                         throw new LaunchException("ACC3040", $"machine 0 at {where} handed out no secret although this machine has none; set the same ACCELERATE_LAUNCH_SECRET on every machine, or on none.", 1);
                     handedOver = true;
-                    var machineRank = plan.DynamicRendezvous ? int.Parse(rank[0], CultureInfo.InvariantCulture) : plan.MachineRank;
-                    if (plan.DynamicRendezvous) console.Info($"machine {machineRank}: given machine rank {machineRank} of {plan.NumMachines} by the host at {where}");
+                    var (machineRank, world) = plan.DynamicRendezvous
+                        ? (int.Parse(rank[0], CultureInfo.InvariantCulture), int.Parse(rank[1], CultureInfo.InvariantCulture))
+                        : (plan.MachineRank, plan.NumMachines);
+                    if (plan.DynamicRendezvous) console.Info($"machine {machineRank}: given machine rank {machineRank} of {world} by the host at {where}");
                     return (new JobIdentity(runId, sharedSecret == "-" ? environmentSecret! : sharedSecret, plan.MainProcessPort),
-                        new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout), machineRank);
+                        new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout), machineRank, world);
                 case ["MISSING", var list] when list.Split(',').All(m => int.TryParse(m, NumberStyles.None, CultureInfo.InvariantCulture, out _)):
                     throw Missing(list.Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture)).ToList(), plan);
                 case ["ERROR", var code, ..]:
@@ -301,8 +328,18 @@ internal static class MachineRendezvous
     /// <summary>c10d: <c>--rdzv_id</c>, or torchrun's default <c>none</c>.</summary>
     private static string RendezvousId(LaunchPlan plan) => plan.RunId ?? "none";
 
-    /// <summary>c10d: the machine rank the host gives out, as the GO line ends with it (" 2"); static: nothing.</summary>
-    private static string Assigned(LaunchPlan plan, int machine) => plan.DynamicRendezvous ? " " + machine.ToString(CultureInfo.InvariantCulture) : "";
+    /// <summary>c10d: the machine rank the host gives out and the machines of the job, as the GO line ends with them (" 2 3"); static: nothing.</summary>
+    private static string Assigned(LaunchPlan plan, int machine, int world)
+        => plan.DynamicRendezvous ? string.Create(CultureInfo.InvariantCulture, $" {machine} {world}") : "";
+
+    /// <summary>What every machine must agree on: static, machines and total processes; c10d, MIN:MAX and processes per machine.</summary>
+    private static (string Machines, string Processes) Shape(LaunchPlan plan) => plan.DynamicRendezvous
+        ? (string.Create(CultureInfo.InvariantCulture, $"{plan.MinMachines}:{plan.NumMachines}"), plan.LocalProcesses.ToString(CultureInfo.InvariantCulture))
+        : (plan.NumMachines.ToString(CultureInfo.InvariantCulture), plan.NumProcesses.ToString(CultureInfo.InvariantCulture));
+
+    private static string Describe(LaunchPlan plan, string machines, string processes) => plan.DynamicRendezvous
+        ? $"--nnodes {Printable(machines, 40)} --nproc_per_node {Printable(processes, 40)}"
+        : $"--num_machines {machines} --num_processes {processes}";
 
     private static Socket? Connect(LaunchPlan plan, DateTime deadline)
     {
@@ -329,8 +366,8 @@ internal static class MachineRendezvous
     private static LaunchException Missing(IReadOnlyList<int> missing, LaunchPlan plan, string detail = "")
         => plan.DynamicRendezvous
         ? new(LaunchErrorCode.TooFewMachines,
-            $"{(missing.Contains(0) ? "the host of" : $"{plan.NumMachines - missing.Count} of {plan.NumMachines} machines joined")} the c10d rendezvous at " +
-            $"{plan.MainProcessIp}:{plan.MainProcessPort} {(missing.Contains(0) ? "did not answer" : $"but {missing.Count} did not")} within {plan.RendezvousTimeout.TotalSeconds:0} s (--rdzv_timeout).{detail} " +
+            (missing.Contains(0) ? "the host of the c10d rendezvous at" : $"only {plan.MinMachines - missing.Count} of the {plan.MinMachines} machines needed (--nnodes) joined the c10d rendezvous at") +
+            $" {plan.MainProcessIp}:{plan.MainProcessPort}{(missing.Contains(0) ? " did not answer" : "")} within {plan.RendezvousTimeout.TotalSeconds:0} s (--rdzv_timeout).{detail} " +
             "Start `accelerate launch` with the same options on every machine, including the one whose address is in --rdzv_endpoint.", 1)
         : new("ACC3030",
             $"machine rank{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)} of {plan.NumMachines} did not join the rendezvous at " +

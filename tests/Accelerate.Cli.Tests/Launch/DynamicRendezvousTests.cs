@@ -11,18 +11,21 @@ public sealed class DynamicRendezvousTests
     /// <summary>For jobs that must time out: long enough for a launcher to start on a loaded 2-core machine.</summary>
     private const int RendezvousTimeout = 15;
 
-    private static string[] Options(NetworkNamespacePair machines, int numMachines, int port, int timeout, string id = "job-1") =>
-        ["--rdzv_backend", "c10d", "--rdzv_endpoint", $"{machines.Addresses[0]}:{port}", "--rdzv_id", id, "--nnodes", numMachines.ToString(),
+    private static string[] Options(NetworkNamespacePair machines, object nnodes, int port, int timeout, string id = "job-1") =>
+        ["--rdzv_backend", "c10d", "--rdzv_endpoint", $"{machines.Addresses[0]}:{port}", "--rdzv_id", id, "--nnodes", nnodes.ToString()!,
          "--nproc_per_node", "2", "--rdzv_timeout", timeout.ToString(), "--cpu"];
 
     /// <summary>Starts one launcher per entry of <paramref name="order"/> (the namespace it runs in), in that order.</summary>
-    private static List<LauncherRun> StartInOrder(NetworkNamespacePair machines, int[] order, int port)
+    private static List<LauncherRun> StartInOrder(NetworkNamespacePair machines, int[] order, int port, string? nnodes = null, params string[] extra)
     {
         var runs = new List<LauncherRun>();
         foreach (var where in order)
-            runs.Add(LauncherRun.Start([.. Options(machines, order.Length, port, 120), LauncherRun.RankProbeDll, "rendezvous"], prefix: machines.Exec(where)));
+            runs.Add(Start(machines, where, nnodes ?? order.Length.ToString(), port, extra));
         return runs;
     }
+
+    private static LauncherRun Start(NetworkNamespacePair machines, int where, string nnodes, int port, params string[] extra)
+        => LauncherRun.Start([.. Options(machines, nnodes, port, 120), .. extra, LauncherRun.RankProbeDll, "rendezvous"], prefix: machines.Exec(where));
 
     /// <summary>Every launcher succeeds, the one in the endpoint's namespace is machine 0, and each machine got its own rank.</summary>
     private static void AssertTheJobRanOnce(NetworkNamespacePair machines, int[] order, List<LauncherRun> runs, int port)
@@ -103,7 +106,45 @@ public sealed class DynamicRendezvousTests
         StringAssert.Contains(error, "--rdzv_id job-2");
         StringAssert.Contains(error, "job-1");
         Assert.AreEqual(1, host.WaitForExit(), host.AllOutput);
-        StringAssert.Contains(host.WaitForLine(l => l.Contains("ACC3091")), "1 of 2 machines joined the c10d rendezvous");
+        StringAssert.Contains(host.WaitForLine(l => l.Contains("ACC3091")), "only 1 of the 2 machines needed (--nnodes) joined the c10d rendezvous");
         Assert.IsEmpty(RankReport.From(host.Stdout.Concat(stranger.Stdout)), "no rank started");
+    }
+
+    [TestMethod]
+    public void A_third_machine_joining_a_2_to_3_job_during_the_last_call_is_included()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29637;
+        // A long last call: the third launcher must start and check in within it however loaded this machine is;
+        // the job starts as soon as the third (the most) has joined, so nothing waits for the whole last call.
+        var runs = StartInOrder(machines, [0, 1], port, "2:3", "--rdzv_last_call_timeout", "120");
+        try
+        {
+            runs[0].WaitForLine(l => l.Contains("machine 0: 2 machine(s) have joined (2:3)"), 120);
+            Assert.IsFalse(runs.Any(r => r.Stdout.Any(l => l.StartsWith("[rank", StringComparison.Ordinal))), "no rank starts during the last call");
+            runs.Add(Start(machines, 1, "2:3", port, "--rdzv_last_call_timeout", "120"));
+            AssertTheJobRanOnce(machines, [0, 1, 1], runs, port);
+        }
+        finally
+        {
+            foreach (var run in runs) run.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void A_2_to_3_job_starts_on_the_two_machines_there_once_the_last_call_has_passed()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29638;
+        var runs = StartInOrder(machines, [1, 0], port, "2:3", "--rdzv_conf", "last_call_timeout=2");
+        try
+        {
+            AssertTheJobRanOnce(machines, [1, 0], runs, port);
+            runs[1].WaitForLine(l => l.Contains("waiting 2 s for more (--rdzv_last_call_timeout)"));
+        }
+        finally
+        {
+            foreach (var run in runs) run.Dispose();
+        }
     }
 }

@@ -221,4 +221,32 @@ public sealed class LaunchOptionTests
     [TestMethod]
     public void An_rdzv_id_with_spaces_is_refused()
         => StringAssert.Contains(Rejected("--rdzv_id", "my job", "app.dll").Message, "--rdzv_id 'my job' is not allowed");
+
+    [TestMethod]
+    public void A_range_of_machines_sets_the_least_and_the_most_and_the_last_call_comes_from_rdzv_conf()
+    {
+        var plan = Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2:4", "--nproc_per_node", "3", "--rdzv_conf", "last_call_timeout=5", "app.dll"]);
+        Assert.AreEqual(2, plan.MinMachines);
+        Assert.AreEqual(4, plan.NumMachines);
+        Assert.AreEqual(3, plan.LocalProcesses);
+        Assert.AreEqual(TimeSpan.FromSeconds(5), plan.LastCallTimeout);
+        Assert.AreEqual(TimeSpan.FromSeconds(30), Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "1:2", "app.dll"]).LastCallTimeout, "torchrun's default");
+        Assert.AreEqual(2, Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2", "app.dll"]).MinMachines);
+    }
+
+    [TestMethod]
+    [DataRow("3:2", "ACC3003")]
+    [DataRow("0:2", "ACC3003")]
+    [DataRow("1:2:3", "ACC3003")]
+    [DataRow("a:2", "ACC3003")]
+    public void A_range_of_machines_that_is_not_min_to_max_is_named(string nnodes, string code)
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", nnodes, "app.dll");
+        Assert.AreEqual(code, error.Code);
+        StringAssert.Contains(error.Message, $"--nnodes '{nnodes}'");
+    }
+
+    [TestMethod]
+    public void A_range_of_machines_needs_the_c10d_rendezvous()
+        => StringAssert.Contains(Rejected("--nnodes", "1:2", "--master_addr", "10.1.1.1", "app.dll").Message, "needs --rdzv_backend c10d");
 }
