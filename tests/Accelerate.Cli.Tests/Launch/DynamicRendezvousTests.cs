@@ -147,4 +147,42 @@ public sealed class DynamicRendezvousTests
             foreach (var run in runs) run.Dispose();
         }
     }
+
+    [TestMethod]
+    public void A_machine_whose_launcher_is_killed_mid_job_starts_a_new_round_and_the_job_finishes_on_the_machine_left()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29639;
+        string[] options = [.. Options(machines, "1:2", port, 120), "--max_restarts", "1", "--rdzv_last_call_timeout", "10", LauncherRun.RankProbeDll, "wait-then-rendezvous"];
+        // The joining machine starts first and waits for the host, so both are in long before the host's last call ends.
+        using var joiner = LauncherRun.Start(options, prefix: machines.Exec(1));
+        joiner.WaitForLine(l => l.Contains("joining machine 0"), 120);
+        using var host = LauncherRun.Start(options, prefix: machines.Exec(0));
+        var joinerRanks = new List<int>();
+        try
+        {
+            joiner.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+            host.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+            joinerRanks = Processes.ReadyPids(joiner.Stdout);
+            joiner.Signal(9);
+
+            Assert.AreEqual(0, host.WaitForExit(180), host.AllOutput);
+            StringAssert.Contains(host.WaitForLine(l => l.Contains("starting a new rendezvous round")), "the launcher on machine 1 is gone");
+            host.WaitForLine(l => l == $"[rank 0] rendezvous ok port={port} ranks=1");
+            var second = RankReport.From(host.Stdout);
+            Assert.HasCount(2, second, host.AllOutput);
+            foreach (var rank in second)
+            {
+                Assert.AreEqual("1", rank.Env["TORCHELASTIC_RESTART_COUNT"], "the second attempt");
+                Assert.AreEqual("1", rank.Env["GROUP_WORLD_SIZE"], "the world shrank to the machine left");
+                Assert.AreEqual("2", rank.Env["WORLD_SIZE"]);
+                Assert.AreEqual("0", rank.Env["GROUP_RANK"]);
+            }
+            Assert.IsEmpty(Processes.WaitUntilGone(joinerRanks), "the killed launcher's ranks are gone");
+        }
+        finally
+        {
+            Processes.KillAll(joinerRanks.Concat(Processes.ReadyPids(host.Stdout)));
+        }
+    }
 }
