@@ -62,24 +62,17 @@ public sealed class DynamicRendezvousTests
     [DataRow(new[] { 0, 1 }, 29631)]
     [DataRow(new[] { 1, 0 }, 29632)]
     public void Two_machines_running_the_same_command_meet_in_either_order_and_their_ranks_meet_at_rank_0(int[] order, int port)
-    {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
-        var runs = StartInOrder(machines, order, port);
-        try
-        {
-            AssertTheJobRanOnce(machines, order, runs, port);
-        }
-        finally
-        {
-            foreach (var run in runs) run.Dispose();
-        }
-    }
+        => RunsOnceStartedInOrder(order, port);
 
     [TestMethod]
     [DataRow(new[] { 1, 1, 0 }, 29633)]
     [DataRow(new[] { 1, 0, 1 }, 29634)]
     [DataRow(new[] { 0, 1, 1 }, 29635)]
     public void Three_machines_running_the_same_command_meet_in_any_order_and_each_gets_its_own_machine_rank(int[] order, int port)
+        => RunsOnceStartedInOrder(order, port);
+
+    /// <summary>One launcher per entry of <paramref name="order"/>, started in that order, all with the same command.</summary>
+    private static void RunsOnceStartedInOrder(int[] order, int port)
     {
         using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
         var runs = StartInOrder(machines, order, port);
