@@ -79,6 +79,8 @@ internal sealed class LaunchPlanResolver
 
         var endpoint = dynamic ? Endpoint() : null;
         var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!) ?? endpoint?.Host, _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default && dynamic)
+            throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--rdzv_endpoint HOST:PORT is needed with --rdzv_backend c10d on several machines: give the address of one machine every machine can reach (its launcher hosts the rendezvous), the same on every machine.");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)
             throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
         var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0) ?? endpoint?.Port;

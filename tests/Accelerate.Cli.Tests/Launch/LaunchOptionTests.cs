@@ -249,4 +249,12 @@ public sealed class LaunchOptionTests
     [TestMethod]
     public void A_range_of_machines_needs_the_c10d_rendezvous()
         => StringAssert.Contains(Rejected("--nnodes", "1:2", "--master_addr", "10.1.1.1", "app.dll").Message, "needs --rdzv_backend c10d");
+
+    [TestMethod]
+    public void Several_machines_with_c10d_need_an_endpoint()
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--nnodes", "1:2", "app.dll");
+        Assert.AreEqual("ACC3006", error.Code);
+        StringAssert.Contains(error.Message, "--rdzv_endpoint HOST:PORT is needed");
+    }
 }
