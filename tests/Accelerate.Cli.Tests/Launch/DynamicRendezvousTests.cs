@@ -178,4 +178,30 @@ public sealed class DynamicRendezvousTests
             Processes.KillAll(joinerRanks.Concat(Processes.ReadyPids(host.Stdout)));
         }
     }
+
+    [TestMethod]
+    public void A_secret_set_on_every_machine_is_used_and_a_machine_with_another_is_turned_away()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        var secret = string.Concat(Enumerable.Repeat("0123456789abcdef", 4));
+        var same = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret };
+        using (var joiner = LauncherRun.Start([.. Options(machines, 2, 29640, 60), LauncherRun.RankProbeDll, "env"], same, machines.Exec(1)))
+        using (var host = LauncherRun.Start([.. Options(machines, 2, 29640, 60), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0)))
+        {
+            Assert.AreEqual(0, host.WaitForExit(), host.AllOutput);
+            Assert.AreEqual(0, joiner.WaitForExit(), joiner.AllOutput);
+            var ranks = RankReport.From(host.Stdout.Concat(joiner.Stdout));
+            Assert.HasCount(4, ranks);
+            Assert.IsTrue(ranks.All(r => r.Env["ACCELERATE_LAUNCH_SECRET"] == secret));
+        }
+
+        var other = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret.Replace('0', 'f') };
+        using var owner = LauncherRun.Start([.. Options(machines, 2, 29641, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0));
+        owner.WaitForLine(l => l.Contains("machine 0: waiting for 1 other machine(s)"));
+        using var stranger = LauncherRun.Start([.. Options(machines, 2, 29641, RendezvousTimeout), LauncherRun.RankProbeDll, "env"], other, machines.Exec(1));
+        Assert.AreEqual(1, stranger.WaitForExit(), stranger.AllOutput);
+        StringAssert.Contains(stranger.WaitForLine(l => l.Contains("ACC3031")), "ACCELERATE_LAUNCH_SECRET differs");
+        Assert.AreEqual(1, owner.WaitForExit(), owner.AllOutput);
+        Assert.IsEmpty(RankReport.From(owner.Stdout.Concat(stranger.Stdout)), "no rank started");
+    }
 }
