@@ -29,9 +29,20 @@ internal static class LaunchCommand
             foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
-            var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);
-            using (link)
-                return new LocalAgent(plan, program, job, link, console).Run();
+            // c10d: each round of the rendezvous (a new one when a machine left) runs until the job ends.
+            for (var attempt = 0; ; )
+            {
+                var (job, link, machineRank, machines) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0, 1) : MachineRendezvous.Meet(plan, Secret(), console);
+                // c10d gives out machine ranks at the rendezvous, and with --nnodes MIN:MAX the job runs on the machines that joined.
+                var round = plan with { MachineRank = machineRank, NumMachines = machines, NumProcesses = plan.LocalProcesses * machines };
+                using (link)
+                {
+                    var agent = new LocalAgent(round, program, job, link, console, attempt);
+                    var exitCode = agent.Run();
+                    if (exitCode != LocalAgent.Rejoin) return exitCode;
+                    attempt = agent.NextAttempt;
+                }
+            }
         }
         catch (LaunchException e)
         {

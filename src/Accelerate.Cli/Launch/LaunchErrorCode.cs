@@ -27,4 +27,10 @@ internal static class LaunchErrorCode
     public const string MachinesMissing = "ACC3030";
     /// <summary>Machine 0 turned this machine away (mismatched options or secret).</summary>
     public const string TurnedAway = "ACC3031";
+    /// <summary>A machine of the c10d rendezvous has another <c>--rdzv_id</c> than the host.</summary>
+    public const string RendezvousIdMismatch = "ACC3090";
+    /// <summary>Fewer machines than needed joined the c10d rendezvous in time.</summary>
+    public const string TooFewMachines = "ACC3091";
+    /// <summary><c>--rdzv_endpoint</c> is not HOST[:PORT].</summary>
+    public const string BadEndpoint = "ACC3092";
 }

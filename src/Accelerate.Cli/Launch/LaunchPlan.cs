@@ -27,6 +27,15 @@ internal sealed record LaunchPlan
     public string MainProcessIp { get; init; } = "127.0.0.1";
     /// <summary>Rendezvous port; 0 picks a free one (single machine only).</summary>
     public int MainProcessPort { get; init; }
+    /// <summary>
+    /// The c10d rendezvous: every machine runs the same command, the launcher that can bind
+    /// <see cref="MainProcessIp"/>:<see cref="MainProcessPort"/> hosts the meeting and gives out machine ranks.
+    /// </summary>
+    public bool DynamicRendezvous { get; init; }
+    /// <summary>c10d: machines the job may start with (<c>--nnodes MIN:MAX</c>); <see cref="NumMachines"/> is the most.</summary>
+    public int MinMachines { get; init; } = 1;
+    /// <summary>c10d: once <see cref="MinMachines"/> have joined, how long the host waits for more before starting.</summary>
+    public TimeSpan LastCallTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How long machines and ranks wait for each other.</summary>
     public TimeSpan RendezvousTimeout { get; init; } = TimeSpan.FromSeconds(900);
     /// <summary>Job id, or null for a new random one.</summary>

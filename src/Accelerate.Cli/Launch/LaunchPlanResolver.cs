@@ -45,10 +45,15 @@ internal sealed class LaunchPlanResolver
         var multiGpu = !useCpu && Pick("multi_gpu", multiGpuFlag, configType == DistributedType.MultiGpu ? true : null, null, false, "");
 
         var standalone = Bool("standalone") == true;
-        var numMachines = Pick("num_machines", Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
+        var dynamic = IsDynamicRendezvous();
+        var (minMachines, maxMachines) = MachineRange(dynamic);
+        var numMachines = Pick("num_machines", maxMachines ?? Int("num_machines", Alias("num_machines"), 1), _config?.NumMachines, null, 1, "one machine");
         if (standalone && numMachines != 1)
             throw new LaunchException(LaunchErrorCode.Contradiction, $"--standalone runs on one machine, but --num_machines is {numMachines}: drop one of them.");
-        var machineRank = Pick("machine_rank", Int("machine_rank", Alias("machine_rank"), 0), _config?.MachineRank, null, 0, "machine 0");
+        var machineRankFlag = Int("machine_rank", Alias("machine_rank"), 0);
+        if (dynamic && machineRankFlag is not null)
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{FlagSpelling("machine_rank")} is given out by the c10d rendezvous: drop it, or use --rdzv_backend static.");
+        var machineRank = Pick("machine_rank", machineRankFlag, dynamic ? null : _config?.MachineRank, null, 0, dynamic ? "given out at the rendezvous" : "machine 0");
         if (machineRank >= numMachines)
             throw new LaunchException(LaunchErrorCode.BadValue, $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
 
@@ -72,21 +77,24 @@ internal sealed class LaunchPlanResolver
         if (!Allowed("mixed_precision").Contains(mixedPrecisionName) || !WireNames.TryParse<MixedPrecision>(mixedPrecisionName, out var mixedPrecision))
             throw new LaunchException(LaunchErrorCode.BadValue, $"mixed_precision '{mixedPrecisionName}' in {_configPath} is not allowed: use {OneOf("mixed_precision")}.");
 
-        var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        var endpoint = dynamic ? Endpoint() : null;
+        var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!) ?? endpoint?.Host, _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default && dynamic)
+            throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--rdzv_endpoint HOST:PORT is needed with --rdzv_backend c10d on several machines: give the address of one machine every machine can reach (its launcher hosts the rendezvous), the same on every machine.");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)
             throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
-        var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0);
+        var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0) ?? endpoint?.Port;
         var port = Pick("main_process_port", portFlag, _config?.MainProcessPort, null, numMachines == 1 ? 0 : 29500,
             numMachines == 1 ? "0 = a free port" : "torchrun's default");
         if (port > 65535) throw new LaunchException(LaunchErrorCode.BadValue, $"--main_process_port {port} is not a port: use 1..65535, or 0 for a free one.");
         if (numMachines > 1 && port == 0)
             throw new LaunchException(LaunchErrorCode.BadValue, "--main_process_port 0 (a free port) only works on one machine: every machine must be told the same port.");
 
-        var rdzvBackend = PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend?.ToWire(), null, "static", "");
-        if (!Allowed("rdzv_backend").Contains(rdzvBackend))
-            throw new LaunchException(LaunchErrorCode.BadValue, $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}.");
+        PickText("rdzv_backend", _args.Get("rdzv_backend"), _config?.RdzvBackend?.ToWire(), null, "static", "");
+        PickText("rdzv_endpoint", _args.Get("rdzv_endpoint"), null, null, "", dynamic ? "--main_process_ip:--main_process_port" : "not used by the static rendezvous");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
         var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt(Variable("rdzv_timeout")), 900, "torchrun's static rendezvous");
+        var lastCall = Pick("rdzv_last_call_timeout", Seconds("rdzv_last_call_timeout") ?? ConfSeconds("last_call_timeout"), null, null, 30.0, "torchrun's c10d last call");
         if (_config?.MpirunHostfile is { } hostfile)
             _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
 
@@ -110,6 +118,8 @@ internal sealed class LaunchPlanResolver
         var filterText = PickText("local_ranks_filter", _args.Get("local_ranks_filter"), null, null, "", "every rank");
         var role = PickText("role", _args.Get("role"), null, null, "default", "");
         var runId = PickText("rdzv_id", _args.Get("rdzv_id"), null, null, "", "a new random id");
+        if (runId.Length > 256 || runId.Any(c => c <= ' ' || c >= (char)127))
+            throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["rdzv_id"]} '{runId}' is not allowed: use at most 256 printable ASCII characters without spaces, like $SLURM_JOB_ID.");
 
         return new LaunchPlan
         {
@@ -123,6 +133,9 @@ internal sealed class LaunchPlanResolver
             MachineRank = machineRank,
             MainProcessIp = mainIp,
             MainProcessPort = port,
+            DynamicRendezvous = dynamic,
+            MinMachines = minMachines ?? numMachines,
+            LastCallTimeout = TimeSpan.FromSeconds(lastCall),
             RendezvousTimeout = TimeSpan.FromSeconds(rdzvTimeout),
             RunId = runId.Length == 0 ? null : runId,
             MaxRestarts = maxRestarts,
@@ -213,6 +226,58 @@ internal sealed class LaunchPlanResolver
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum) return value;
         var spelling = _args.Spellings.GetValueOrDefault(name) ?? (alias is null ? "--" + name : _args.Spellings[alias]);
         throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} '{text}' is not allowed: use a whole number of at least {minimum}.");
+    }
+
+    /// <summary>Whether <c>--rdzv_backend</c> (flag, else config file) is c10d; checks the value.</summary>
+    private bool IsDynamicRendezvous()
+    {
+        var backend = _args.Get("rdzv_backend") ?? _config?.RdzvBackend?.ToWire() ?? "static";
+        if (!Allowed("rdzv_backend").Contains(backend))
+            throw new LaunchException(LaunchErrorCode.BadValue, _args.Get("rdzv_backend") is null
+                ? $"rdzv_backend '{backend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}."
+                : $"{_args.Spellings["rdzv_backend"]} '{backend}' is not allowed: use {OneOf("rdzv_backend")}.");
+        return backend == "c10d";
+    }
+
+    /// <summary>torchrun's <c>--nnodes MIN:MAX</c> (c10d only), or nulls when the value is a single number (or not given).</summary>
+    private (int? Min, int? Max) MachineRange(bool dynamic)
+    {
+        if (_args.Get("nnodes") is not { } text || !text.Contains(':')) return (null, null);
+        var spelling = _args.Spellings["nnodes"];
+        if (_args.Get("num_machines") is not null)
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{_args.Spellings["num_machines"]} and {spelling} {text} disagree: give only {spelling}.");
+        var parts = text.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max) || min < 1 || max < min)
+            throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} '{text}' is not allowed: use a number of machines, or MIN:MAX with 1 <= MIN <= MAX, like 2:4.");
+        if (!dynamic && min != max)
+            throw new LaunchException(LaunchErrorCode.Contradiction, $"{spelling} {text}: a range of machines needs --rdzv_backend c10d (the static rendezvous waits for a fixed number); add it, or give one number.");
+        return (min, max);
+    }
+
+    /// <summary>A number of seconds from <c>--rdzv_conf</c>, or null when that key is not there.</summary>
+    private double? ConfSeconds(string key)
+    {
+        if (_args.Get("rdzv_conf") is not { } text) return null;
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (pair.Split('=', 2) is [var name, var value] && name == key)
+                return int.Parse(value, CultureInfo.InvariantCulture);
+        return null;
+    }
+
+    /// <summary>torchrun's <c>--rdzv_endpoint HOST[:PORT]</c> (IPv6 in brackets; default port 29400), or null when not given.</summary>
+    private (string Host, int Port)? Endpoint()
+    {
+        if (_args.Get("rdzv_endpoint") is not { } text) return null;
+        var (host, port) = (text, "29400");
+        var colon = text.LastIndexOf(':');
+        if (text.StartsWith('[') && text.IndexOf(']') is var close and > 0)
+            (host, port) = (text[1..close], close + 1 < text.Length && text[close + 1] == ':' ? text[(close + 2)..] : port);
+        else if (colon >= 0)
+            (host, port) = (text[..colon], text[(colon + 1)..]);
+        if (host.Length == 0 || host.Contains(':') && !text.StartsWith('[') || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
+            throw new LaunchException(LaunchErrorCode.BadEndpoint, $"{_args.Spellings["rdzv_endpoint"]} '{text}' is not HOST[:PORT]: give the address of one machine every machine can reach and a port 1..65535, like 10.0.0.1:29400.");
+        return (host, number);
     }
 
     /// <summary>torchrun's <c>--rdzv_conf k=v,...</c>: its <c>timeout</c> / <c>join_timeout</c> (seconds) set the rendezvous timeout.</summary>

@@ -7,12 +7,20 @@ namespace Accelerate.Cli.Launch;
 /// when allowed, forwards the launcher's signals, and reports failures. With several machines, machine 0 decides
 /// for the job over the <see cref="MachineLink"/>: a failure anywhere restarts or stops the ranks everywhere.
 /// Runs on the launcher's main thread, which also starts every rank (see <see cref="RankProcess"/>).
+/// With the c10d rendezvous, a machine that leaves (while restarts are left) ends the run with <see cref="Rejoin"/>
+/// on every machine still there: the launchers meet again and go on with whoever comes, from attempt <see cref="NextAttempt"/>.
 /// </summary>
-internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console)
+internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console, int firstAttempt = 0)
 {
+    /// <summary>What <see cref="Run"/> returns when the job goes on with a new c10d rendezvous round.</summary>
+    public const int Rejoin = -1;
+
     private readonly TaskCompletionSource<int> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _attempt;
+    private int _attempt = firstAttempt;
+
+    /// <summary>The attempt the next run starts with (after <see cref="Rejoin"/>).</summary>
+    public int NextAttempt => _attempt;
 
     /// <summary>What a rank of the Accelerate runtime exits with after saving a checkpoint on pre-emption (Accelerator.PreemptedExitCode).</summary>
     private const int PreemptedExitCode = 75;
@@ -142,6 +150,14 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 return OnFailure(MachineLink.NumberOf(line!), what,
                     () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
             var gone = link.Gone(machine);
+            if (line is null && plan.DynamicRendezvous && _attempt < plan.MaxRestarts)
+            {
+                // c10d: the machines still there meet again, so the job goes on without the one that left.
+                console.Info($"{gone}; starting a new rendezvous round with the machines still there (restart {_attempt + 1} of {plan.MaxRestarts})");
+                _attempt++;
+                link.Broadcast($"REJOIN {_attempt}");
+                return Rejoin;
+            }
             link.Broadcast($"STOP 1 {gone}");
             console.Error($"{gone}; stopped the ranks on every machine.");
             return 1;
@@ -149,6 +165,12 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
         Stop(ranks, Posix.SIGTERM);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
+        if (words is ["REJOIN", _])
+        {
+            _attempt = MachineLink.NumberOf(line!);
+            console.Info($"a machine left the job; meeting the machines still there again (restart {_attempt} of {plan.MaxRestarts})");
+            return Rejoin;
+        }
         if (words is ["STOP", _, var reason])
         {
             console.Error($"stopped because {reason}. See machine 0's output for the failure summary.");

@@ -149,18 +149,18 @@ internal sealed class MachineLink : IDisposable
     }
 
     /// <summary>
-    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;,
+    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;, REJOIN &lt;attempt&gt; (c10d),
     /// FAILED &lt;exit code&gt; &lt;text&gt; or STOP &lt;exit code&gt; &lt;text&gt;.
     /// </summary>
     public static bool IsWellFormed(string line) => line.Split(' ', 3) switch
     {
         ["DONE"] or ["STOPPED"] or ["START"] => true,
-        ["RESTART", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+        ["RESTART" or "REJOIN", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
         ["FAILED" or "STOP", var code, _] => int.TryParse(code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
         _ => false,
     };
 
-    /// <summary>The number in a well-formed RESTART, FAILED or STOP line.</summary>
+    /// <summary>The number in a well-formed RESTART, REJOIN, FAILED or STOP line.</summary>
     public static int NumberOf(string line) => int.Parse(line.Split(' ', 3)[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
     private void Pump(int machine, Socket socket)

@@ -16,6 +16,9 @@ namespace Accelerate.Cli.Launch;
 /// <see cref="CheckInTimeout"/>, lines are at most <see cref="MaxLineLength"/> bytes, and at most
 /// <see cref="MaxPendingCheckIns"/> connections may be checking in at once. When the timeout passes first,
 /// every waiting machine fails with the machine ranks that are missing.
+/// With the c10d backend (<see cref="LaunchPlan.DynamicRendezvous"/>) every machine runs the same command: the
+/// launcher that can bind the endpoint hosts (it is machine 0), the others check in with <c>*</c> for their machine
+/// rank and their <c>--rdzv_id</c>, and the host gives out machine ranks 1, 2, ... in the order the check-ins pass.
 /// </summary>
 internal static class MachineRendezvous
 {
@@ -30,36 +33,91 @@ internal static class MachineRendezvous
     /// <summary>Time a connection has to send its check-in line after machine 0's greeting.</summary>
     public static readonly TimeSpan CheckInTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Meets the other machines; returns what the job agreed on and the connections to keep for the job.</summary>
+    /// <summary>
+    /// Meets the other machines; returns what the job agreed on, the connections to keep for the job, this machine's
+    /// rank and how many machines the job runs on (with c10d and <c>--nnodes MIN:MAX</c>, those that joined in time).
+    /// </summary>
     /// <param name="plan">This machine's plan.</param>
     /// <param name="environmentSecret">ACCELERATE_LAUNCH_SECRET of this machine, or null.</param>
     /// <param name="console">For progress lines.</param>
-    public static (JobIdentity Job, MachineLink Link) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
+    public static (JobIdentity Job, MachineLink Link, int MachineRank, int Machines) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
     {
         var heartbeatTimeout = MachineLink.HeartbeatTimeout(Environment.GetEnvironmentVariable);
         var deadline = DateTime.UtcNow + plan.RendezvousTimeout;
-        return plan.MachineRank == 0
-            ? Host(plan, environmentSecret, deadline, heartbeatTimeout, console)
-            : Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
+        if (plan.DynamicRendezvous)
+        {
+            var listener = TryHostEndpoint(plan);
+            if (listener is null) return Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
+            using (listener)
+                return Host(listener, plan, environmentSecret, deadline, heartbeatTimeout, console);
+        }
+        if (plan.MachineRank != 0) return Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
+        PortProbe.EnsureFree(plan.MainProcessPort, "--main_process_port");
+        using var any = Listen(new IPEndPoint(IPAddress.Any, plan.MainProcessPort), plan);
+        return Host(any, plan, environmentSecret, deadline, heartbeatTimeout, console);
+    }
+
+    /// <summary>
+    /// c10d: this launcher hosts when it can listen on the endpoint itself, i.e. the address is one of this machine's
+    /// and no other launcher here hosts already (as torchrun's c10d backend, the first to bind wins). Null: join.
+    /// </summary>
+    private static Socket? TryHostEndpoint(LaunchPlan plan)
+    {
+        var address = EndpointAddress(plan);
+        try
+        {
+            return Listen(new IPEndPoint(address, plan.MainProcessPort), plan);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse)
+        {
+            return null;
+        }
+    }
+
+    private static Socket Listen(IPEndPoint endpoint, LaunchPlan plan)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endpoint);
+            listener.Listen(Math.Max(plan.NumMachines, MaxPendingCheckIns));
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A machine that passed its check-in, with the nonces machine 0's answer is bound to.</summary>
     private sealed record Arrival(int Machine, Socket Connection, string HostNonce, string JoinerNonce);
 
-    private static (JobIdentity, MachineLink) Host(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
+    private static (JobIdentity, MachineLink, int, int) Host(Socket listener, LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
-        PortProbe.EnsureFree(plan.MainProcessPort, "--main_process_port");
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(IPAddress.Any, plan.MainProcessPort));
-        listener.Listen(Math.Max(plan.NumMachines, MaxPendingCheckIns));
-        console.Info($"machine 0: waiting for {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
+        console.Info(plan.MinMachines < plan.NumMachines
+            ? $"machine 0: waiting for {plan.MinMachines - 1} to {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)"
+            : $"machine 0: waiting for {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
 
         var job = new JobIdentity(plan.RunId ?? LaunchCommand.NewRunId(), environmentSecret ?? LaunchCommand.NewSecret(), plan.MainProcessPort);
         var arrived = new Dictionary<int, Arrival>();
         var gate = new object();
         var everyone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var pending = 0;
+        Timer? lastCall = null;
+        // Under the gate: the rendezvous is complete with every machine, or (c10d MIN:MAX) a last call after MIN.
+        void CheckComplete()
+        {
+            var present = arrived.Count + 1;
+            if (present == plan.NumMachines) everyone.TrySetResult();
+            else if (present >= plan.MinMachines && lastCall is null)
+            {
+                console.Info($"machine 0: {present} machine(s) have joined ({plan.MinMachines}:{plan.NumMachines}); waiting {plan.LastCallTimeout.TotalSeconds:0.#} s for more (--rdzv_last_call_timeout)");
+                lastCall = new Timer(_ => everyone.TrySetResult(), null, plan.LastCallTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+        lock (gate) CheckComplete();
         using var stop = new CancellationTokenSource();
         // Check-ins run side by side: a connection that says nothing (or drips bytes) holds up nobody.
         var accepting = Task.Run(async () =>
@@ -83,12 +141,14 @@ internal static class MachineRendezvous
                             lock (gate)
                             {
                                 if (problem is null && everyone.Task.IsCompleted) problem = "the rendezvous is over";
+                                // c10d: machine ranks in the order the check-ins pass.
+                                if (problem is null && plan.DynamicRendezvous) arrival = arrival! with { Machine = arrived.Count + 1 };
                                 if (problem is null && arrived.ContainsKey(arrival!.Machine))
                                     problem = $"machine rank {arrival.Machine} has already checked in from another machine; give each machine its own --machine_rank";
                                 if (problem is null)
                                 {
                                     arrived[arrival!.Machine] = arrival;
-                                    if (arrived.Count == plan.NumMachines - 1) everyone.TrySetResult();
+                                    CheckComplete();
                                     return;
                                 }
                             }
@@ -122,6 +182,7 @@ internal static class MachineRendezvous
                 everyone.TrySetResult();
                 met = new Dictionary<int, Arrival>(arrived);
             }
+            lastCall?.Dispose();
             stop.Cancel();
             listener.Dispose();
             accepting.Wait(TimeSpan.FromSeconds(5));
@@ -130,7 +191,11 @@ internal static class MachineRendezvous
         var handedOver = false;
         try
         {
-            var missing = Enumerable.Range(1, plan.NumMachines - 1).Where(m => !met.ContainsKey(m)).ToList();
+            var world = met.Count + 1;
+            // c10d ranks are given out in order: the missing ones are the last up to MIN, and the message counts machines.
+            var missing = plan.DynamicRendezvous
+                ? Enumerable.Range(world, Math.Max(0, plan.MinMachines - world)).ToList()
+                : Enumerable.Range(1, plan.NumMachines - 1).Where(m => !met.ContainsKey(m)).ToList();
             if (missing.Count > 0)
             {
                 foreach (var arrival in met.Values) TrySend(arrival.Connection, "MISSING " + string.Join(',', missing));
@@ -138,12 +203,12 @@ internal static class MachineRendezvous
             }
             var secretToShare = environmentSecret is null ? job.Secret : "-";
             foreach (var arrival in met.Values)
-                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId)}");
-            console.Info($"machine 0: all {plan.NumMachines} machines arrived; starting ranks");
+                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId, Assigned(plan, arrival.Machine, world))}{Assigned(plan, arrival.Machine, world)}");
+            console.Info(world == plan.NumMachines ? $"machine 0: all {plan.NumMachines} machines arrived; starting ranks" : $"machine 0: {world} machines arrived; starting ranks");
             // The connections stay open for the job; the listener is closed, so rank 0's store can bind the port.
             var link = new MachineLink(met.ToDictionary(a => a.Key, a => a.Value.Connection), coordinator: true, heartbeatTimeout);
             handedOver = true;
-            return (job, link);
+            return (job, link, 0, world);
         }
         finally
         {
@@ -160,28 +225,41 @@ internal static class MachineRendezvous
         TrySend(connection, $"{Hello} {hostNonce}");
         var line = ReadLine(connection, CheckInTimeout);
         var parts = line?.Split(' ') ?? [];
-        if (parts.Length != 6 || parts[0] != Hello || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var machine) || !IsNonce(parts[4]))
-            return line is null ? $"no check-in line (at most {MaxLineLength} bytes) within {CheckInTimeout.TotalSeconds:0} s" : "not an accelerate launcher check-in";
+        // Static: HELLO rank machines processes nonce proof. c10d: HELLO * machines processes nonce proof rdzv_id.
+        var machine = 0;
+        if (parts.Length != (plan.DynamicRendezvous ? 7 : 6) || parts[0] != Hello || !IsNonce(parts[4])
+            || (plan.DynamicRendezvous ? parts[1] != "*" || !IsToken(parts[6]) : !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out machine)))
+            return line is null ? $"no check-in line (at most {MaxLineLength} bytes) within {CheckInTimeout.TotalSeconds:0} s"
+                : parts.Length is 6 or 7 && parts[0] == Hello && IsNonce(parts[4]) ? "one machine uses --rdzv_backend c10d and another static; use the same --rdzv_backend on every machine"
+                : "not an accelerate launcher check-in";
         var (machines, processes, joinerNonce, proof) = (parts[2], parts[3], parts[4], parts[5]);
         arrival = new Arrival(machine, connection, hostNonce, joinerNonce);
-        if (machine < 1 || machine >= plan.NumMachines)
+        var claims = string.Join(' ', parts[1..4].Append(joinerNonce).Concat(parts.Skip(6)));
+        var who = plan.DynamicRendezvous ? "a machine" : $"machine {machine}";
+        if (plan.DynamicRendezvous)
+        {
+            if (parts[6] != RendezvousId(plan))
+                return $"{LaunchErrorCode.RendezvousIdMismatch}: {who} has --rdzv_id {Printable(parts[6], 100)}, the host at {plan.MainProcessIp}:{plan.MainProcessPort} has {RendezvousId(plan)}: " +
+                    "another job uses this endpoint, or the ids differ; give every machine of one job the same --rdzv_id, and each job its own endpoint";
+        }
+        else if (machine < 1 || machine >= plan.NumMachines)
             return $"machine rank {machine} is out of range for --num_machines {plan.NumMachines} (0..{plan.NumMachines - 1}); fix --machine_rank on that machine";
-        if (machines != plan.NumMachines.ToString(CultureInfo.InvariantCulture) || processes != plan.NumProcesses.ToString(CultureInfo.InvariantCulture))
-            return $"machine {machine} has --num_machines {machines} --num_processes {processes}, machine 0 has --num_machines {plan.NumMachines} --num_processes {plan.NumProcesses}; use the same values on every machine";
+        if ((machines, processes) != Shape(plan))
+            return $"{who} has {Describe(plan, machines, processes)}, machine 0 has {Describe(plan, Shape(plan).Machines, Shape(plan).Processes)}; use the same values on every machine";
         if (environmentSecret is null && proof != "-")
-            return $"machine {machine} has ACCELERATE_LAUNCH_SECRET set but machine 0 does not; set the same value on every machine, or on none";
+            return $"{who} has ACCELERATE_LAUNCH_SECRET set but machine 0 does not; set the same value on every machine, or on none";
         if (environmentSecret is not null && proof == "-")
-            return $"machine 0 has ACCELERATE_LAUNCH_SECRET set but machine {machine} does not; set the same value on every machine, or on none";
+            return $"machine 0 has ACCELERATE_LAUNCH_SECRET set but {who} does not; set the same value on every machine, or on none";
         if (environmentSecret is not null && !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proof),
-                Encoding.ASCII.GetBytes(JoinerProof(environmentSecret, hostNonce, machine, machines, processes, joinerNonce))))
-            return $"ACCELERATE_LAUNCH_SECRET differs between machine 0 and machine {machine} (or the check-in was recorded and replayed); set the same value on every machine";
+                Encoding.ASCII.GetBytes(JoinerProof(environmentSecret, hostNonce, claims))))
+            return $"ACCELERATE_LAUNCH_SECRET differs between machine 0 and {who} (or the check-in was recorded and replayed); set the same value on every machine";
         return null;
     }
 
-    private static (JobIdentity, MachineLink) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
+    private static (JobIdentity, MachineLink, int, int) Join(LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
     {
         var where = $"{plan.MainProcessIp}:{plan.MainProcessPort}";
-        console.Info($"machine {plan.MachineRank}: joining machine 0 at {where} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
+        console.Info($"{(plan.DynamicRendezvous ? "this machine" : $"machine {plan.MachineRank}")}: joining machine 0 at {where} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
         var connection = Connect(plan, deadline)
             ?? throw Missing([0], plan, $" Nothing answered at {where}: start the launcher on machine 0, and check --main_process_ip, --main_process_port and the firewall.");
         var handedOver = false;
@@ -192,30 +270,44 @@ internal static class MachineRendezvous
                 throw new LaunchException("ACC3040", $"what answers at {where} is not machine 0's accelerate launcher (it did not greet with {Hello}). " +
                     "Check --main_process_ip and --main_process_port, and that machine 0 runs the same accelerate version.", 1);
             var joinerNonce = NewNonce();
-            var (machine, machines, processes) = (plan.MachineRank.ToString(CultureInfo.InvariantCulture),
-                plan.NumMachines.ToString(CultureInfo.InvariantCulture), plan.NumProcesses.ToString(CultureInfo.InvariantCulture));
-            var proof = environmentSecret is null ? "-" : JoinerProof(environmentSecret, hostNonce, plan.MachineRank, machines, processes, joinerNonce);
-            TrySend(connection, string.Join(' ', Hello, machine, machines, processes, joinerNonce, proof));
+            var machine = plan.DynamicRendezvous ? "*" : plan.MachineRank.ToString(CultureInfo.InvariantCulture);
+            var (machines, processes) = Shape(plan);
+            var id = plan.DynamicRendezvous ? " " + RendezvousId(plan) : "";
+            var proof = environmentSecret is null ? "-" : JoinerProof(environmentSecret, hostNonce, $"{machine} {machines} {processes} {joinerNonce}{id}");
+            TrySend(connection, string.Join(' ', Hello, machine, machines, processes, joinerNonce, proof) + id);
             // Machine 0 answers when everyone is in, or at its own deadline: allow for clocks started a little apart.
             var reply = ReadLine(connection, deadline - DateTime.UtcNow + TimeSpan.FromSeconds(15));
             var parts = reply?.Split(' ') ?? [];
             switch (parts)
             {
-                case ["GO", var runId, var sharedSecret, var hostProof] when IsToken(runId) && (sharedSecret == "-" || IsSecret(sharedSecret)):
+                case ["GO", var runId, var sharedSecret, var hostProof, .. var rank] when IsToken(runId) && (sharedSecret == "-" || IsSecret(sharedSecret))
+                        && (plan.DynamicRendezvous
+                            ? rank is [var r, var w] && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var given) && int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+                              && size >= plan.MinMachines && size <= plan.NumMachines && given >= 1 && given < size
+                            : rank is []):
+                    var assigned = plan.DynamicRendezvous ? $" {rank[0]} {rank[1]}" : "";
                     // With a secret of its own, this machine trusts only a machine 0 that proves it knows it for these nonces.
                     if (environmentSecret is not null && !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hostProof),
-                            Encoding.ASCII.GetBytes(HostProof(environmentSecret, hostNonce, joinerNonce, runId))))
+                            Encoding.ASCII.GetBytes(HostProof(environmentSecret, hostNonce, joinerNonce, runId, assigned))))
                         throw new LaunchException("ACC3040", $"what answers at {where} did not prove it knows ACCELERATE_LAUNCH_SECRET: it is not this job's machine 0, " +
                             "or machine 0 has a different secret. Check --main_process_ip and --main_process_port, and set the same ACCELERATE_LAUNCH_SECRET on every machine.", 1);
                     if (sharedSecret == "-" && environmentSecret is null)
                         throw new LaunchException("ACC3040", $"machine 0 at {where} handed out no secret although this machine has none; set the same ACCELERATE_LAUNCH_SECRET on every machine, or on none.", 1);
                     handedOver = true;
+                    var (machineRank, world) = plan.DynamicRendezvous
+                        ? (int.Parse(rank[0], CultureInfo.InvariantCulture), int.Parse(rank[1], CultureInfo.InvariantCulture))
+                        : (plan.MachineRank, plan.NumMachines);
+                    if (plan.DynamicRendezvous) console.Info($"machine {machineRank}: given machine rank {machineRank} of {world} by the host at {where}");
                     return (new JobIdentity(runId, sharedSecret == "-" ? environmentSecret! : sharedSecret, plan.MainProcessPort),
-                        new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout));
+                        new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout), machineRank, world);
                 case ["MISSING", var list] when list.Split(',').All(m => int.TryParse(m, NumberStyles.None, CultureInfo.InvariantCulture, out _)):
                     throw Missing(list.Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture)).ToList(), plan);
-                case ["ERROR", ..]:
-                    throw new LaunchException("ACC3031", $"machine 0 at {where} turned this machine away: {(reply!.Length > 6 ? Printable(reply[6..], 1000) : "no reason given")}.", 1);
+                case ["ERROR", var code, ..]:
+                    // A reason with a code of its own (a different --rdzv_id) keeps that code.
+                    throw new LaunchException(code == LaunchErrorCode.RendezvousIdMismatch + ":" ? LaunchErrorCode.RendezvousIdMismatch : LaunchErrorCode.TurnedAway,
+                        $"machine 0 at {where} turned this machine away: {Printable(reply![6..], 1000)}.", 1);
+                case ["ERROR"]:
+                    throw new LaunchException(LaunchErrorCode.TurnedAway, $"machine 0 at {where} turned this machine away: no reason given.", 1);
                 case []:
                     throw new LaunchException("ACC3030", $"machine 0 at {where} closed the rendezvous without an answer; see its output for the reason.", 1);
                 default:
@@ -229,10 +321,29 @@ internal static class MachineRendezvous
         }
     }
 
+    private static IPAddress EndpointAddress(LaunchPlan plan)
+        => Dns.GetHostAddresses(plan.MainProcessIp).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+            ?? throw new LaunchException("ACC3006", $"{(plan.DynamicRendezvous ? "--rdzv_endpoint" : "--main_process_ip")} {plan.MainProcessIp} has no IPv4 address; give machine 0's address.");
+
+    /// <summary>c10d: <c>--rdzv_id</c>, or torchrun's default <c>none</c>.</summary>
+    private static string RendezvousId(LaunchPlan plan) => plan.RunId ?? "none";
+
+    /// <summary>c10d: the machine rank the host gives out and the machines of the job, as the GO line ends with them (" 2 3"); static: nothing.</summary>
+    private static string Assigned(LaunchPlan plan, int machine, int world)
+        => plan.DynamicRendezvous ? string.Create(CultureInfo.InvariantCulture, $" {machine} {world}") : "";
+
+    /// <summary>What every machine must agree on: static, machines and total processes; c10d, MIN:MAX and processes per machine.</summary>
+    private static (string Machines, string Processes) Shape(LaunchPlan plan) => plan.DynamicRendezvous
+        ? (string.Create(CultureInfo.InvariantCulture, $"{plan.MinMachines}:{plan.NumMachines}"), plan.LocalProcesses.ToString(CultureInfo.InvariantCulture))
+        : (plan.NumMachines.ToString(CultureInfo.InvariantCulture), plan.NumProcesses.ToString(CultureInfo.InvariantCulture));
+
+    private static string Describe(LaunchPlan plan, string machines, string processes) => plan.DynamicRendezvous
+        ? $"--nnodes {Printable(machines, 40)} --nproc_per_node {Printable(processes, 40)}"
+        : $"--num_machines {machines} --num_processes {processes}";
+
     private static Socket? Connect(LaunchPlan plan, DateTime deadline)
     {
-        var address = Dns.GetHostAddresses(plan.MainProcessIp).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-            ?? throw new LaunchException("ACC3006", $"--main_process_ip {plan.MainProcessIp} has no IPv4 address; give machine 0's address.");
+        var address = EndpointAddress(plan);
         while (DateTime.UtcNow < deadline)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -253,7 +364,12 @@ internal static class MachineRendezvous
     }
 
     private static LaunchException Missing(IReadOnlyList<int> missing, LaunchPlan plan, string detail = "")
-        => new("ACC3030",
+        => plan.DynamicRendezvous
+        ? new(LaunchErrorCode.TooFewMachines,
+            (missing.Contains(0) ? "the host of the c10d rendezvous at" : $"only {plan.MinMachines - missing.Count} of the {plan.MinMachines} machines needed (--nnodes) joined the c10d rendezvous at") +
+            $" {plan.MainProcessIp}:{plan.MainProcessPort}{(missing.Contains(0) ? " did not answer" : "")} within {plan.RendezvousTimeout.TotalSeconds:0} s (--rdzv_timeout).{detail} " +
+            "Start `accelerate launch` with the same options on every machine, including the one whose address is in --rdzv_endpoint.", 1)
+        : new("ACC3030",
             $"machine rank{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)} of {plan.NumMachines} did not join the rendezvous at " +
             $"{plan.MainProcessIp}:{plan.MainProcessPort} within {plan.RendezvousTimeout.TotalSeconds:0} s (--rdzv_timeout).{detail} " +
             "Start `accelerate launch` with the same options and its own --machine_rank on every machine.", 1);
@@ -267,12 +383,12 @@ internal static class MachineRendezvous
     private static bool IsToken(string text) => text.Length is > 0 and <= 256 && text.All(c => c > ' ' && c < 127);
 
     /// <summary>A joining machine shows it knows the secret, for this greeting and what it claims, without sending it.</summary>
-    private static string JoinerProof(string secret, string hostNonce, int machine, string machines, string processes, string joinerNonce)
-        => Mac(secret, $"join {hostNonce} {machine} {machines} {processes} {joinerNonce}");
+    private static string JoinerProof(string secret, string hostNonce, string claims)
+        => Mac(secret, $"join {hostNonce} {claims}");
 
-    /// <summary>Machine 0 shows it knows the secret, for this check-in and the job id it hands out.</summary>
-    private static string HostProof(string? secret, string hostNonce, string joinerNonce, string runId)
-        => secret is null ? "-" : Mac(secret, $"go {hostNonce} {joinerNonce} {runId}");
+    /// <summary>Machine 0 shows it knows the secret, for this check-in, the job id and (c10d) the machine rank it hands out.</summary>
+    private static string HostProof(string? secret, string hostNonce, string joinerNonce, string runId, string assigned)
+        => secret is null ? "-" : Mac(secret, $"go {hostNonce} {joinerNonce} {runId}{assigned}");
 
     private static string Mac(string secret, string message)
         => Convert.ToHexStringLower(HMACSHA256.HashData(Convert.FromHexString(secret), Encoding.ASCII.GetBytes($"{Hello} {message}")));

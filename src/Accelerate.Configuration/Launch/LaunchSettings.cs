@@ -50,8 +50,11 @@ public static class LaunchSettings
             { Property = "MainProcessIp", ConfigKey = "main_process_ip", Default = "127.0.0.1", InvalidValueCode = BuildErrorCode.BadMainProcessIp },
         new("main_process_port", Distributed, LaunchValueKind.Port, "Port of the rendezvous on machine 0 (0: a free port; default: a free port on one machine, 29500 on several).")
             { Property = "MainProcessPort", ConfigKey = "main_process_port", InvalidValueCode = BuildErrorCode.BadMainProcessPort },
-        new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend.")
+        new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend: static (each machine gets --machine_rank) or c10d (the same command everywhere; machine ranks are given out at the rendezvous).")
             { ConfigKey = "rdzv_backend", AllowedValues = [.. WireNames.Names<RendezvousBackend>()], Default = "static" },
+        new("rdzv_endpoint", Distributed, LaunchValueKind.Text, "With --rdzv_backend c10d: HOST[:PORT] where the machines meet (default port 29400); the launcher that can bind it hosts the rendezvous."),
+        new("rdzv_last_call_timeout", Distributed, LaunchValueKind.Seconds, "With c10d and --nnodes MIN:MAX: once MIN machines have joined, seconds to wait for more before starting (rdzv_conf last_call_timeout; default 30).")
+            { Default = "30" },
         new("rdzv_timeout", Distributed, LaunchValueKind.Count, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900).")
             { EnvironmentVariable = "ACCELERATE_RDZV_TIMEOUT", Default = "900" },
         new("rdzv_id", Distributed, LaunchValueKind.Text, "Job id (TORCHELASTIC_RUN_ID; default: a new random id)."),
@@ -70,7 +73,7 @@ public static class LaunchSettings
         new("role", Distributed, LaunchValueKind.Text, "Role name (ROLE_NAME; default 'default').") { Default = "default" },
         new("nproc_per_node", Torchrun, LaunchValueKind.Text, "Processes on this machine: a number, cpu, gpu or auto (num_processes = nproc_per_node * num_machines).")
             { SpellingOf = "num_processes" },
-        new("nnodes", Torchrun, LaunchValueKind.Count, "Same as --num_machines.") { SpellingOf = "num_machines" },
+        new("nnodes", Torchrun, LaunchValueKind.Text, "Same as --num_machines; with c10d also MIN:MAX (start with MIN to MAX machines).") { SpellingOf = "num_machines" },
         new("node_rank", Torchrun, LaunchValueKind.Index, "Same as --machine_rank.") { SpellingOf = "machine_rank" },
         new("master_addr", Torchrun, LaunchValueKind.Host, "Same as --main_process_ip.") { SpellingOf = "main_process_ip" },
         new("master_port", Torchrun, LaunchValueKind.Port, "Same as --main_process_port.") { SpellingOf = "main_process_port" },

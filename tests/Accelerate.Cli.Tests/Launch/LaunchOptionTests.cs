@@ -186,4 +186,75 @@ public sealed class LaunchOptionTests
 
     private static void Setting(LaunchPlan plan, string name, string value, SettingOrigin origin, string source)
         => Assert.AreEqual(new EffectiveSetting(name, value, origin, source), plan.Settings.Single(s => s.Name == name));
+    [TestMethod]
+    public void The_c10d_endpoint_is_where_the_machines_meet_with_torchruns_default_port()
+    {
+        var plan = Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2", "--nproc_per_node", "2", "app.dll"]);
+        Assert.IsTrue(plan.DynamicRendezvous);
+        Assert.AreEqual("10.1.1.1", plan.MainProcessIp);
+        Assert.AreEqual(29400, plan.MainProcessPort);
+        Assert.AreEqual(4, plan.NumProcesses);
+        Assert.AreEqual(4000, Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "node-7:4000", "--nnodes", "2", "app.dll"]).MainProcessPort);
+        Assert.IsFalse(Plan(["--nnodes", "2", "--master_addr", "10.1.1.1", "app.dll"]).DynamicRendezvous);
+    }
+
+    [TestMethod]
+    [DataRow("10.1.1.1:")]
+    [DataRow(":29400")]
+    [DataRow("10.1.1.1:70000")]
+    [DataRow("10.1.1.1:port")]
+    public void A_c10d_endpoint_that_is_not_host_and_port_is_named(string endpoint)
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint, "--nnodes", "2", "app.dll");
+        Assert.AreEqual("ACC3092", error.Code);
+        StringAssert.Contains(error.Message, $"--rdzv_endpoint '{endpoint}'");
+    }
+
+    [TestMethod]
+    public void A_machine_rank_with_c10d_is_refused_because_the_rendezvous_gives_it_out()
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1:4000", "--nnodes", "2", "--node_rank", "1", "app.dll");
+        Assert.AreEqual("ACC3005", error.Code);
+        StringAssert.Contains(error.Message, "--node_rank is given out by the c10d rendezvous");
+    }
+
+    [TestMethod]
+    public void An_rdzv_id_with_spaces_is_refused()
+        => StringAssert.Contains(Rejected("--rdzv_id", "my job", "app.dll").Message, "--rdzv_id 'my job' is not allowed");
+
+    [TestMethod]
+    public void A_range_of_machines_sets_the_least_and_the_most_and_the_last_call_comes_from_rdzv_conf()
+    {
+        var plan = Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2:4", "--nproc_per_node", "3", "--rdzv_conf", "last_call_timeout=5", "app.dll"]);
+        Assert.AreEqual(2, plan.MinMachines);
+        Assert.AreEqual(4, plan.NumMachines);
+        Assert.AreEqual(3, plan.LocalProcesses);
+        Assert.AreEqual(TimeSpan.FromSeconds(5), plan.LastCallTimeout);
+        Assert.AreEqual(TimeSpan.FromSeconds(30), Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "1:2", "app.dll"]).LastCallTimeout, "torchrun's default");
+        Assert.AreEqual(2, Plan(["--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", "2", "app.dll"]).MinMachines);
+    }
+
+    [TestMethod]
+    [DataRow("3:2", "ACC3003")]
+    [DataRow("0:2", "ACC3003")]
+    [DataRow("1:2:3", "ACC3003")]
+    [DataRow("a:2", "ACC3003")]
+    public void A_range_of_machines_that_is_not_min_to_max_is_named(string nnodes, string code)
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--rdzv_endpoint", "10.1.1.1", "--nnodes", nnodes, "app.dll");
+        Assert.AreEqual(code, error.Code);
+        StringAssert.Contains(error.Message, $"--nnodes '{nnodes}'");
+    }
+
+    [TestMethod]
+    public void A_range_of_machines_needs_the_c10d_rendezvous()
+        => StringAssert.Contains(Rejected("--nnodes", "1:2", "--master_addr", "10.1.1.1", "app.dll").Message, "needs --rdzv_backend c10d");
+
+    [TestMethod]
+    public void Several_machines_with_c10d_need_an_endpoint()
+    {
+        var error = Rejected("--rdzv_backend", "c10d", "--nnodes", "1:2", "app.dll");
+        Assert.AreEqual("ACC3006", error.Code);
+        StringAssert.Contains(error.Message, "--rdzv_endpoint HOST:PORT is needed");
+    }
 }

@@ -35,6 +35,8 @@ return mode switch
     "selfkill" => rank == int.Parse(args[1]) ? SelfKill(args.ElementAtOrDefault(2)) : Wait(),
     "restart-until" => RestartUntil(int.Parse(args[1]), args.Length > 2 ? int.Parse(args[2]) : 0),
     "rendezvous" => PrintEnvironment([]) + Rendezvous(),
+    // Waits on the first attempt (until stopped), meets the other ranks on later ones: a job that ends only after a restart.
+    "wait-then-rendezvous" => Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") == "0" ? Wait() : PrintEnvironment([]) + Rendezvous(),
     _ => throw new ArgumentException($"unknown mode {mode}"),
 };
 
