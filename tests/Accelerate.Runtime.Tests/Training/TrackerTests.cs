@@ -80,6 +80,20 @@ public sealed class TrackerTests
     }
 
     [TestMethod]
+    public void Two_runs_of_one_process_into_one_folder_write_two_event_files()
+    {
+        for (var run = 0; run < 2; run++)
+        {
+            var accelerator = new Accelerator(new AcceleratorOptions { LogDirectory = _logs.FullName });
+            accelerator.Log(new Dictionary<string, double> { ["loss"] = run }, step: 1);
+        }
+
+        var events = Directory.GetFiles(_logs.FullName, "events.out.tfevents.*");
+        Assert.HasCount(2, events);
+        CollectionAssert.AreEquivalent(new[] { 0f, 1f }, events.Select(e => TensorBoardEvents.ReadScalars(e).Single().Value).ToArray());
+    }
+
+    [TestMethod]
     public void An_unknown_log_level_is_an_error_that_lists_the_levels()
     {
         using var level = new EnvironmentScope(("ACCELERATE_LOG_LEVEL", "loud"));

@@ -11,13 +11,16 @@ namespace Accelerate.Tracking;
 /// </summary>
 internal sealed class TensorBoardEventFile : IDisposable
 {
+    private static int _filesOpened;
     private readonly FileStream _file;
 
     public TensorBoardEventFile(string directory)
     {
         Directory.CreateDirectory(directory);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now}.{System.Environment.MachineName}.{System.Environment.ProcessId}.0");
+        // The trailing counter keeps two writers of one process within one second apart, as PyTorch's global uid does.
+        var count = Interlocked.Increment(ref _filesOpened) - 1;
+        Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now}.{System.Environment.MachineName}.{System.Environment.ProcessId}.{count}");
         _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         WriteEvent(0, e => e.Bytes(3, Encoding.UTF8.GetBytes("brain.Event:2"))); // Event.file_version
     }
