@@ -1,4 +1,5 @@
 using Accelerate;
+using Accelerate.Tracking;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,7 +7,8 @@ namespace ImageClassifier;
 
 /// <summary>
 /// A CNN on an image-like synthetic data set: noisy 1×16×16 images of horizontal (class 0) or
-/// vertical (class 1) stripes. Every process trains on its own share of the images.
+/// vertical (class 1) stripes. Every process trains on its own share of the images; the loss of
+/// each epoch, averaged over the processes, goes to TensorBoard (<c>tensorboard --logdir runs</c>).
 /// </summary>
 public static class Train
 {
@@ -25,16 +27,24 @@ public static class Train
             ("conv2", nn.Conv2d(8, 16, 3, padding: 1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
             ("flatten", nn.Flatten()), ("classifier", nn.Linear(16 * 4 * 4, 2)));
         var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.05, momentum: 0.9));
+        accelerator.InitTrackers("image_classifier", new Dictionary<string, object?> { ["lr"] = 0.05, ["momentum"] = 0.9, ["epochs"] = epochs });
 
         for (var epoch = 1; epoch <= epochs; epoch++)
         {
+            var lossSum = 0.0;
+            var batches = 0;
             for (var start = 0; start < (int)inputs.shape[0]; start += 32)
             {
                 var end = Math.Min(start + 32, (int)inputs.shape[0]);
                 optimizer.zero_grad();
-                accelerator.Backward(nn.functional.cross_entropy(model.forward(inputs[start..end]), targets[start..end]));
+                var loss = nn.functional.cross_entropy(model.forward(inputs[start..end]), targets[start..end]);
+                accelerator.Backward(loss);
                 optimizer.step();
+                lossSum += loss.ToSingle();
+                batches++;
             }
+            // Every process calls Log: the mean reduces the processes' losses into one number.
+            accelerator.Log(new Dictionary<string, double> { ["train_loss"] = lossSum / batches }, step: epoch, reduce: MetricReduction.Mean);
         }
 
         // Accuracy on a fresh test set, split between the processes and gathered back.
@@ -43,6 +53,7 @@ public static class Train
         var correct = model.forward(accelerator.SplitRowsBetweenProcesses(testImages).to(accelerator.Device)).argmax(1)
             .eq(accelerator.SplitRowsBetweenProcesses(testLabels).to(accelerator.Device));
         var accuracy = accelerator.GatherForMetrics(correct).to_type(ScalarType.Float32).mean().item<float>();
+        accelerator.Log(new Dictionary<string, double> { ["test_accuracy"] = accuracy }, step: epochs);
         Console.WriteLine($"process {accelerator.ProcessIndex}/{accelerator.NumProcesses} done: test accuracy {accuracy:P1}");
         return accuracy > 0.9f ? 0 : 1;
     }

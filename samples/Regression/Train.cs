@@ -11,6 +11,7 @@ namespace Regression;
 /// <see cref="Accelerator.Prepare{TModule, TOptimizer, T, S}(TModule, TOptimizer, DataLoader{T, S}, optim.lr_scheduler.LRScheduler)"/>.
 /// The same code runs on one process (F5, <c>dotnet run</c>) and on N (<c>dotnet run -p:NumProcesses=N</c>):
 /// each process then reads its share of the batches and gradients are averaged across them.
+/// The loss of each epoch goes to TensorBoard (<c>tensorboard --logdir runs</c>) with the run's hyper-parameters.
 /// </summary>
 public static class Train
 {
@@ -26,6 +27,7 @@ public static class Train
             new SyntheticRegression(2048), batchSize: 64, Collate, shuffle: true, seed: 1);
         var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 320, gamma: 0.7);
         (var model, optimizer, loader, scheduler) = accelerator.Prepare(network, optimizer, loader, scheduler);
+        accelerator.InitTrackers("regression", new Dictionary<string, object?> { ["lr"] = 0.01, ["batch_size"] = 64, ["epochs"] = epochs });
 
         var loss = 0f;
         for (var epoch = 1; epoch <= epochs; epoch++)
@@ -44,6 +46,7 @@ public static class Train
             }
             // The mean loss over every process's batches, the same number on every process.
             loss = accelerator.Reduce(sum / batches, Accelerate.Distributed.ReduceOp.Average).item<float>();
+            accelerator.Log(new Dictionary<string, double> { ["loss"] = loss }, step: epoch);
             if (epoch % 10 == 0 || epoch == epochs) accelerator.Print($"epoch {epoch}: loss {loss:F5}");
         }
 

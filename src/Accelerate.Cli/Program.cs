@@ -1,6 +1,7 @@
 using Accelerate.Cli.Config;
 using Accelerate.Cli.Env;
 using Accelerate.Cli.Launch;
+using Accelerate.Cli.SelfTest;
 
 namespace Accelerate.Cli;
 
@@ -19,6 +20,7 @@ public static class Program
                   launch    start a program on N processes or N machines
                   config    create or update the configuration file
                   env       print what to paste into a bug report
+                  test      check that this machine is set up right for the config's launch settings
                 """);
             return args.Length == 0 ? 1 : 0;
         }
@@ -31,6 +33,7 @@ public static class Program
                 "launch" => LaunchCommand.Run(rest),
                 "config" => ConfigCommand.Run(rest),
                 "env" => EnvCommand.Run(rest),
+                "test" => TestCommand.Run(rest),
                 _ => Unknown(args[0]),
             };
         }
@@ -48,7 +51,7 @@ public static class Program
 
     private static int Unknown(string command)
     {
-        Console.Error.WriteLine($"accelerate: unknown command '{command}'. Commands: launch, config, env (see 'accelerate --help').");
+        Console.Error.WriteLine($"accelerate: unknown command '{command}'. Commands: launch, config, env, test (see 'accelerate --help').");
         return 2;
     }
 }

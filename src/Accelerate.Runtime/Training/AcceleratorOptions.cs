@@ -67,8 +67,25 @@ public sealed record AcceleratorOptions
     /// </summary>
     public string? ResumeFromCheckpoint { get; init; }
 
-    /// <summary>Write <see cref="Accelerator.Log"/> metrics as TensorBoard event files under this folder (main process only).</summary>
+    /// <summary>
+    /// The folder the trackers write under (HF's <c>logging_dir</c>); <see cref="Accelerator.InitTrackers"/>
+    /// adds a sub-folder named after the project. Default <c>runs</c> under <see cref="ProjectDirectory"/>.
+    /// </summary>
     public string? LogDirectory { get; init; }
+
+    /// <summary>
+    /// The trackers <see cref="Accelerator.Log"/> writes to (HF's <c>log_with</c>): <c>tensorboard</c>
+    /// (event files), <c>jsonl</c> (<c>metrics.jsonl</c>), <c>all</c> (both). Null means
+    /// <c>tensorboard</c>; an empty list turns tracking off. An unknown name is error ACC2231 when
+    /// the trackers start.
+    /// </summary>
+    public IReadOnlyList<string>? LogWith { get; init; }
+
+    /// <summary>
+    /// Where <see cref="Accelerator.GetLogger"/> sends entries (e.g. a factory with a console
+    /// provider); null writes them to standard error from the level <c>ACCELERATE_LOG_LEVEL</c> names.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>fp16 dynamic loss scaling: initial scale (default 2^16, as torch.amp.GradScaler).</summary>
     public double InitialLossScale { get; init; } = 65536;

@@ -33,10 +33,13 @@ internal sealed class LauncherRun : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>Starts <c>dotnet accelerate.dll launch args...</c>; <paramref name="prefix"/> runs it inside another command (e.g. ip netns exec).</summary>
-    public static LauncherRun Start(IEnumerable<string> args, IDictionary<string, string?>? environment = null, IEnumerable<string>? prefix = null)
+    /// <summary>
+    /// Starts <c>dotnet accelerate.dll launch args...</c> (or another <paramref name="subcommand"/>);
+    /// <paramref name="prefix"/> runs it inside another command (e.g. ip netns exec).
+    /// </summary>
+    public static LauncherRun Start(IEnumerable<string> args, IDictionary<string, string?>? environment = null, IEnumerable<string>? prefix = null, string subcommand = "launch")
     {
-        var command = (prefix ?? []).Concat([DotnetHost, AccelerateDll, "launch"]).Concat(args).ToList();
+        var command = (prefix ?? []).Concat([DotnetHost, AccelerateDll, subcommand]).Concat(args).ToList();
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
         // A clean contract: nothing from the test host's own environment leaks into the ranks.

@@ -33,6 +33,7 @@ public sealed class DistributedTrainingTests
     ];
     private const int FirstLineRun = 24;
     private const int ChainRun = 28;
+    private const int TrackersRun = 29;
 
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
@@ -64,6 +65,7 @@ public sealed class DistributedTrainingTests
         }
         foreach (var line in MixedPrecisionLines) two.Add(["scenario=line", .. line]);
         two.Add(["model=chain", "optimizer=sgd", "batch=16", "steps=3", "size=96"]);
+        two.Add(["scenario=trackers", "dir=" + _checkpoints]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -181,6 +183,54 @@ public sealed class DistributedTrainingTests
 
         Assert.HasCount(1, events, "one event file, from rank 0 alone");
         CollectionAssert.AreEqual(new[] { new TensorBoardEvents.Scalar("logged_by_rank", 3, 0f) }, TensorBoardEvents.ReadScalars(events[0]));
+    }
+
+    [TestMethod]
+    public void Trackers_record_the_hyper_parameters_and_the_metrics_reduced_across_ranks_from_rank_0_alone()
+    {
+        var project = Path.Combine(TrainingJob.RunOf(_twoRanks![0], TrackersRun)["log_directory"]!.GetValue<string>(), "regression");
+
+        var events = Directory.GetFiles(Path.GetDirectoryName(project)!, "events.out.tfevents.*", SearchOption.AllDirectories);
+        Assert.HasCount(1, events, "one event file, from rank 0 alone, in the project's folder");
+        Assert.AreEqual(project, Path.GetDirectoryName(events[0]));
+        // Rank r logs loss = r + 1 and rank_times_ten = 10 r: mean, max, sum, then rank 0's own.
+        CollectionAssert.AreEqual(
+            new[]
+            {
+                new TensorBoardEvents.Scalar("loss", 1, 1.5f), new TensorBoardEvents.Scalar("rank_times_ten", 1, 5f),
+                new TensorBoardEvents.Scalar("loss", 2, 2f), new TensorBoardEvents.Scalar("loss", 3, 3f), new TensorBoardEvents.Scalar("loss", 4, 1f),
+            },
+            TensorBoardEvents.ReadScalars(events[0]));
+        var hparams = TensorBoardEvents.ReadHParams(events[0]);
+        CollectionAssert.AreEquivalent(
+            new Dictionary<string, object> { ["lr"] = 0.01, ["epochs"] = 3.0, ["optimizer"] = "adam", ["shuffle"] = true },
+            hparams.Values);
+        Assert.AreEqual(1L, hparams.EndStatus, "EndTraining closes the hparams session as a success");
+
+        var lines = File.ReadAllLines(Path.Combine(project, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.HasCount(5, lines, "the configuration and four Log calls, from rank 0 alone");
+        Assert.AreEqual("regression", lines[0]["project"]!.GetValue<string>());
+        Assert.AreEqual(0.01, lines[0]["config"]!["lr"]!.GetValue<double>());
+        Assert.AreEqual("adam", lines[0]["config"]!["optimizer"]!.GetValue<string>());
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3, 4 }, lines.Skip(1).Select(l => l["step"]!.GetValue<long>()).ToArray());
+        CollectionAssert.AreEqual(new[] { 1.5, 2, 3, 1 }, lines.Skip(1).Select(l => l["values"]!["loss"]!.GetValue<double>()).ToArray());
+        Assert.AreEqual(5.0, lines[1]["values"]!["rank_times_ten"]!.GetValue<double>());
+    }
+
+    [TestMethod]
+    public void Loggers_write_on_the_main_process_only_unless_asked_for_every_rank()
+    {
+        var logged = _twoRanks!.Select(r => TrainingJob.RunOf(r, TrackersRun)["logged"]!.AsArray().Select(l => l!.GetValue<string>()).ToArray()).ToList();
+
+        CollectionAssert.AreEqual(new[] { "main_only: rank 0 says hello", "every_rank: rank 0 says hello" }, logged[0]);
+        CollectionAssert.AreEqual(new[] { "every_rank: rank 1 says hello" }, logged[1]);
+    }
+
+    [TestMethod]
+    public void Get_tracker_hands_the_other_ranks_a_tracker_that_records_nothing()
+    {
+        Assert.AreEqual("JsonLinesTracker", TrainingJob.RunOf(_twoRanks![0], TrackersRun)["jsonl_tracker"]!.GetValue<string>());
+        Assert.AreEqual("BlankTracker", TrainingJob.RunOf(_twoRanks![1], TrackersRun)["jsonl_tracker"]!.GetValue<string>());
     }
 
     [TestMethod]

@@ -18,6 +18,7 @@ public static class Scenarios
         "ops" => Operations(args),
         "suite" => Suite(args),
         "line" => Line(args),
+        "trackers" => Trackers(args),
         _ => Train(args),
     };
 
@@ -78,6 +79,41 @@ public static class Scenarios
             ["order_file"] = order,
             ["log_directory"] = logs,
             ["device_seeded_draw"] = new JsonArray(seededDraw.data<float>().ToArray().Select(v => (JsonNode)v).ToArray()),
+        };
+        End(accelerator, args);
+        return result;
+    }
+
+    /// <summary>
+    /// Trackers and loggers on every rank: hyper-parameters, one metric per reduction with a
+    /// rank-dependent value, and log entries from the main process only and from every rank.
+    /// </summary>
+    public static JsonObject Trackers(IReadOnlyDictionary<string, string> args)
+    {
+        var logged = new List<string>();
+        var accelerator = new Accelerator(new AcceleratorOptions
+        {
+            Cpu = true,
+            LogDirectory = Path.Combine(Get(args, "dir", Path.GetTempPath()), "trackers"),
+            LogWith = ["all"],
+            LoggerFactory = new ListLoggerFactory(logged),
+        });
+        var rank = accelerator.ProcessIndex;
+        accelerator.InitTrackers("regression", new Dictionary<string, object?> { ["lr"] = 0.01, ["epochs"] = 3, ["optimizer"] = "adam", ["shuffle"] = true });
+        double value = rank + 1;
+        accelerator.Log(new Dictionary<string, double> { ["loss"] = value, ["rank_times_ten"] = 10.0 * rank }, step: 1, reduce: Accelerate.Tracking.MetricReduction.Mean);
+        accelerator.Log(new Dictionary<string, double> { ["loss"] = value }, step: 2, reduce: Accelerate.Tracking.MetricReduction.Max);
+        accelerator.Log(new Dictionary<string, double> { ["loss"] = value }, step: 3, reduce: Accelerate.Tracking.MetricReduction.Sum);
+        accelerator.Log(new Dictionary<string, double> { ["loss"] = value }, step: 4);
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(accelerator.GetLogger("main_only"), "rank {Rank} says hello", rank);
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(accelerator.GetLogger("every_rank", mainProcessOnly: false), "rank {Rank} says hello", rank);
+        var tracker = accelerator.GetTracker("jsonl");
+        var result = new JsonObject
+        {
+            ["rank"] = rank,
+            ["log_directory"] = accelerator.LogDirectory,
+            ["jsonl_tracker"] = tracker.GetType().Name,
+            ["logged"] = new JsonArray(logged.Select(l => (JsonNode)l).ToArray()),
         };
         End(accelerator, args);
         return result;

@@ -1,4 +1,5 @@
 using Accelerate;
+using Accelerate.Tracking;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,12 +19,17 @@ public static class Train
 
         var network = nn.Linear(1, 1);
         var (model, optimizer) = accelerator.Prepare(network, optim.SGD(network.parameters(), learningRate: 0.1));
+        // Metrics go to TensorBoard event files under runs/ (tensorboard --logdir runs), with the hyper-parameters.
+        accelerator.InitTrackers("AccelerateTrain", new Dictionary<string, object?> { ["lr"] = 0.1, ["steps"] = 100 });
 
         for (var step = 0; step < 100; step++)
         {
             optimizer.zero_grad();
-            accelerator.Backward(nn.functional.mse_loss(model.forward(inputs), targets));
+            var loss = nn.functional.mse_loss(model.forward(inputs), targets);
+            accelerator.Backward(loss);
             optimizer.step();
+            // Every process calls Log: Mean averages the processes' losses into the one number recorded.
+            if (step % 10 == 9) accelerator.Log(new Dictionary<string, double> { ["loss"] = loss.ToSingle() }, step: step + 1, reduce: MetricReduction.Mean);
         }
 
         // The fp32 weights (under --mixed_precision fp16/bf16 the model itself holds reduced-precision copies).
