@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Accelerate.Tracking;
 
-namespace Accelerate.Tests.Training;
+namespace Accelerate.Runtime.Tests.Training;
 
 /// <summary>Trackers and loggers in one process: what they write, and the errors for bad settings.</summary>
 [TestClass]
