@@ -35,7 +35,8 @@ public static class LaunchSettings
         new("num_processes", Resource, LaunchValueKind.Count, "Total number of processes across all machines.")
             { Property = "NumProcesses", ConfigKey = "num_processes", InvalidValueCode = BuildErrorCode.BadNumProcesses },
         new("num_machines", Resource, LaunchValueKind.Count, "Number of machines.")
-            { Property = "NumMachines", ConfigKey = "num_machines", Default = "1", InvalidValueCode = BuildErrorCode.BadNumMachines },
+            { Property = "NumMachines", ConfigKey = "num_machines", Default = "1", InvalidValueCode = BuildErrorCode.BadNumMachines,
+              SlurmVariables = ["SLURM_STEP_NUM_NODES", "SLURM_NNODES"], PetVariable = "PET_NNODES" },
         new("num_cpu_threads_per_process", Resource, LaunchValueKind.Count, "OMP_NUM_THREADS for each rank (default: $OMP_NUM_THREADS, else cores / local processes).")
             { EnvironmentVariable = "OMP_NUM_THREADS" },
         new("gradient_accumulation_steps", Resource, LaunchValueKind.Count, "Default gradient accumulation steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS).")
@@ -45,11 +46,14 @@ public static class LaunchSettings
         new("same_network", Distributed, LaunchValueKind.Flag, "All machines share one network (accepted; static rendezvous always uses main_process_ip).")
             { ConfigKey = "same_network", Default = "false" },
         new("machine_rank", Distributed, LaunchValueKind.Index, "Index of this machine, 0 .. num_machines-1.")
-            { Property = "MachineRank", ConfigKey = "machine_rank", Default = "0", InvalidValueCode = BuildErrorCode.BadMachineRank },
+            { Property = "MachineRank", ConfigKey = "machine_rank", Default = "0", InvalidValueCode = BuildErrorCode.BadMachineRank,
+              SlurmVariables = ["SLURM_NODEID"], PetVariable = "PET_NODE_RANK" },
         new("main_process_ip", Distributed, LaunchValueKind.Host, "Address of machine 0, where rank 0 serves the rendezvous.")
-            { Property = "MainProcessIp", ConfigKey = "main_process_ip", Default = "127.0.0.1", InvalidValueCode = BuildErrorCode.BadMainProcessIp },
+            { Property = "MainProcessIp", ConfigKey = "main_process_ip", Default = "127.0.0.1", InvalidValueCode = BuildErrorCode.BadMainProcessIp,
+              SlurmVariables = ["SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST"], PetVariable = "PET_MASTER_ADDR" },
         new("main_process_port", Distributed, LaunchValueKind.Port, "Port of the rendezvous on machine 0 (0: a free port; default: a free port on one machine, 29500 on several).")
-            { Property = "MainProcessPort", ConfigKey = "main_process_port", InvalidValueCode = BuildErrorCode.BadMainProcessPort },
+            { Property = "MainProcessPort", ConfigKey = "main_process_port", InvalidValueCode = BuildErrorCode.BadMainProcessPort,
+              SlurmVariables = ["SLURM_JOB_ID"], PetVariable = "PET_MASTER_PORT" },
         new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend.")
             { ConfigKey = "rdzv_backend", AllowedValues = [.. WireNames.Names<RendezvousBackend>()], Default = "static" },
         new("rdzv_timeout", Distributed, LaunchValueKind.Count, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900).")
@@ -69,7 +73,7 @@ public static class LaunchSettings
         new("local_ranks_filter", Distributed, LaunchValueKind.Text, "Only show these local ranks' output on the console, e.g. 0 or 0,2."),
         new("role", Distributed, LaunchValueKind.Text, "Role name (ROLE_NAME; default 'default').") { Default = "default" },
         new("nproc_per_node", Torchrun, LaunchValueKind.Text, "Processes on this machine: a number, cpu, gpu or auto (num_processes = nproc_per_node * num_machines).")
-            { SpellingOf = "num_processes" },
+            { SpellingOf = "num_processes", PetVariable = "PET_NPROC_PER_NODE" },
         new("nnodes", Torchrun, LaunchValueKind.Count, "Same as --num_machines.") { SpellingOf = "num_machines" },
         new("node_rank", Torchrun, LaunchValueKind.Index, "Same as --machine_rank.") { SpellingOf = "machine_rank" },
         new("master_addr", Torchrun, LaunchValueKind.Host, "Same as --main_process_ip.") { SpellingOf = "main_process_ip" },
