@@ -13,6 +13,7 @@ public static class LaunchSettings
     private const string Resource = "Resource selection arguments";
     private const string Distributed = "Distributed GPUs / multi-machine arguments";
     private const string Torchrun = "torchrun spellings";
+    private const string NoEffect = "Accepted for compatibility, no effect";
 
     /// <summary>All settings in help order.</summary>
     public static IReadOnlyList<LaunchSetting> All { get; } =
@@ -79,6 +80,32 @@ public static class LaunchSettings
         new("master_addr", Torchrun, LaunchValueKind.Host, "Same as --main_process_ip.") { SpellingOf = "main_process_ip" },
         new("master_port", Torchrun, LaunchValueKind.Port, "Same as --main_process_port.") { SpellingOf = "main_process_port" },
         new("standalone", Torchrun, LaunchValueKind.Flag, "One machine, a free port: same as --num_machines 1 --main_process_port 0."),
+        new("redirects", NoEffect, LaunchValueKind.Text, "torchrun's output redirects (no effect: rank output always reaches the console; see --tee, --log_dir).")
+            { ShortName = "r" },
+        new("signals_to_handle", NoEffect, LaunchValueKind.Text, "torchrun's signals to forward (no effect: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 always reach the ranks)."),
+        new("local_addr", NoEffect, LaunchValueKind.Host, "torchrun's address of this machine for the c10d store (no effect)."),
+        new("start_method", NoEffect, LaunchValueKind.Choice, "torchrun's Python process start method (no effect: ranks are always new processes).")
+            { AllowedValues = ["spawn", "fork", "forkserver"] },
+        new("dynamo_backend", NoEffect, LaunchValueKind.Text, "torch.compile backend: only 'no' (accepted, no effect); other backends are refused (ACC3074)."),
+    ];
+
+    /// <summary>HF accelerate features this product does not have; their options are refused with the feature's code.</summary>
+    public static IReadOnlyList<UnsupportedFeature> Unsupported { get; } =
+    [
+        new("DeepSpeed", "ACC3070", "Train with the built-in data parallelism (drop the DeepSpeed options).")
+        {
+            Options = ["use_deepspeed", "zero_stage", "offload_optimizer_device", "offload_param_device", "offload_optimizer_nvme_path",
+                "offload_param_nvme_path", "gradient_clipping", "zero3_init_flag", "zero3_save_16bit_model"],
+            Prefixes = ["deepspeed_"],
+        },
+        new("FSDP", "ACC3071", "Train with the built-in data parallelism (drop the FSDP options).") { Options = ["use_fsdp"], Prefixes = ["fsdp_"] },
+        new("Megatron-LM", "ACC3072", "Train with the built-in data parallelism (drop the Megatron-LM options).") { Options = ["use_megatron_lm"], Prefixes = ["megatron_lm_"] },
+        new("TPU", "ACC3073", "Run on CPU or GPUs (drop the TPU options).") { Options = ["tpu", "no_tpu_cluster", "vm", "env", "downcast_bf16"], Prefixes = ["tpu_"] },
+        new("torch.compile (dynamo)", "ACC3074", "Drop the dynamo options, or give --dynamo_backend no.")
+            { ValueOf = "dynamo_backend", KeptValue = "no", Prefixes = ["dynamo_"] },
+        new("fp8 mixed precision", "ACC3075", "Use --mixed_precision bf16 or fp16.")
+            { ValueOf = "mixed_precision", RefusedValues = [.. WireNames.UnsupportedMixedPrecisions], Prefixes = ["fp8_"] },
+        new("CPU affinity", "ACC3076", "Drop --enable_cpu_affinity; pin ranks with numactl or taskset around the program if needed.") { Options = ["enable_cpu_affinity"] },
     ];
 
     /// <summary>The settings the SDK offers as MSBuild properties.</summary>
