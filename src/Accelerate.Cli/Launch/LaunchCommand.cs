@@ -29,6 +29,8 @@ internal static class LaunchCommand
             foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
+            if (plan.MpirunHostfile is not null)
+                return MpirunLaunch.Run(plan, program, SingleMachineJob(plan), console);
             var (job, link) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null) : MachineRendezvous.Meet(plan, Secret(), console);
             using (link)
                 return new LocalAgent(plan, program, job, link, console).Run();

@@ -94,8 +94,15 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException(LaunchErrorCode.BadValue, $"rdzv_backend '{rdzvBackend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}.");
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
         var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt(Variable("rdzv_timeout")), 900, "torchrun's static rendezvous");
-        if (_config?.MpirunHostfile is { } hostfile)
-            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
+        var hostfile = PickText("mpirun_hostfile", _args.Get("mpirun_hostfile"), _config?.MpirunHostfile, null, "", "the launcher starts the ranks itself");
+        // As HF accelerate: mpirun places CPU ranks only (MULTI_CPU).
+        if (hostfile.Length > 0 && !useCpu)
+        {
+            if (Origin("mpirun_hostfile") == SettingOrigin.Flag)
+                throw new LaunchException(LaunchErrorCode.Contradiction, $"--mpirun_hostfile {hostfile} starts CPU ranks through mpirun, but this launch uses GPUs: add --cpu, or drop --mpirun_hostfile.");
+            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: mpirun places CPU ranks only, and this launch uses GPUs.");
+            hostfile = "";
+        }
 
         var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
         if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
@@ -147,6 +154,7 @@ internal sealed class LaunchPlanResolver
             PrintConfigOnly = Bool("print_config") == true,
             NoPython = Bool("no_python") == true,
             MainTrainingFunction = function.Length == 0 ? null : function,
+            MpirunHostfile = hostfile.Length == 0 ? null : hostfile,
             Settings = _settings,
             DefaultsMessage = DefaultsMessage(),
             Notes = _notes,

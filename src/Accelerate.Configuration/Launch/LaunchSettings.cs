@@ -13,6 +13,7 @@ public static class LaunchSettings
     private const string Resource = "Resource selection arguments";
     private const string Distributed = "Distributed GPUs / multi-machine arguments";
     private const string Torchrun = "torchrun spellings";
+    private const string Mpi = "MPI arguments";
     private const string NoEffect = "Accepted for compatibility, no effect";
 
     /// <summary>All settings in help order.</summary>
@@ -73,6 +74,8 @@ public static class LaunchSettings
         new("log_dir", Distributed, LaunchValueKind.Path, "Directory for per-rank logs and error files: <log_dir>/<run_id>/attempt_<n>/<local_rank>/."),
         new("local_ranks_filter", Distributed, LaunchValueKind.Text, "Only show these local ranks' output on the console, e.g. 0 or 0,2."),
         new("role", Distributed, LaunchValueKind.Text, "Role name (ROLE_NAME; default 'default').") { Default = "default" },
+        new("mpirun_hostfile", Mpi, LaunchValueKind.Path, "With --cpu: start the ranks through mpirun --hostfile FILE -np N (Open MPI; MPICH: mpiexec -f FILE -n N) instead of on this machine.")
+            { ConfigKey = "mpirun_config.mpirun_hostfile" },
         new("nproc_per_node", Torchrun, LaunchValueKind.Text, "Processes on this machine: a number, cpu, gpu or auto (num_processes = nproc_per_node * num_machines).")
             { SpellingOf = "num_processes", PetVariable = "PET_NPROC_PER_NODE" },
         new("nnodes", Torchrun, LaunchValueKind.Count, "Same as --num_machines.") { SpellingOf = "num_machines" },

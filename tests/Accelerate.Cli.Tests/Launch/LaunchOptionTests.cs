@@ -123,14 +123,26 @@ public sealed class LaunchOptionTests
     }
 
     [TestMethod]
-    public void An_mpirun_hostfile_in_the_config_is_noted_as_unused()
+    public void An_mpirun_hostfile_in_a_multi_cpu_config_starts_the_ranks_through_mpirun()
     {
         var plan = Plan(["app.dll"], new LoadedConfig("/cfg/mpi.yaml", new ClusterConfig
         {
             DistributedType = DistributedType.MultiCpu,
             NestedConfigs = new Dictionary<string, object?> { ["mpirun_config"] = new Dictionary<string, object?> { ["mpirun_hostfile"] = "/etc/hosts.mpi" } },
         }));
-        StringAssert.Contains(plan.Notes.Single(), "mpirun_config (hostfile /etc/hosts.mpi) in /cfg/mpi.yaml is not used");
+
+        Assert.AreEqual("/etc/hosts.mpi", plan.MpirunHostfile);
+        Setting(plan, "mpirun_hostfile", "/etc/hosts.mpi", SettingOrigin.ConfigFile, "/cfg/mpi.yaml");
+        Assert.IsEmpty(plan.Notes);
+    }
+
+    [TestMethod]
+    public void The_mpirun_hostfile_option_wins_over_the_config_and_needs_the_cpu()
+    {
+        Setting(Plan(["--mpirun_hostfile", "hosts", "app.dll"]), "mpirun_hostfile", "hosts", SettingOrigin.Flag, "--mpirun_hostfile");
+        var error = Assert.ThrowsExactly<LaunchException>(() => Plan(["--multi_gpu", "--num_processes", "2", "--mpirun_hostfile", "hosts", "app.dll"], gpus: 2));
+        Assert.AreEqual("ACC3005", error.Code);
+        StringAssert.Contains(error.Message, "--mpirun_hostfile");
     }
 
     [TestMethod]
