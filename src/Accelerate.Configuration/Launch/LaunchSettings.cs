@@ -89,6 +89,7 @@ public static class LaunchSettings
         new("local_addr", NoEffect, LaunchValueKind.Host, "torchrun's address of this machine for the c10d store (no effect)."),
         new("start_method", NoEffect, LaunchValueKind.Choice, "torchrun's Python process start method (no effect: ranks are always new processes).")
             { AllowedValues = ["spawn", "fork", "forkserver"] },
+        new("enable_cpu_affinity", NoEffect, LaunchValueKind.Flag, "HF's CPU affinity (no effect: the ranks of a machine already get separate CPUs, ACCELERATE_CPU_AFFINITY, on by default)."),
         new("dynamo_backend", NoEffect, LaunchValueKind.Text, "torch.compile backend: only 'no' (accepted, no effect); other backends are refused (ACC3074)."),
     ];
 
@@ -108,7 +109,6 @@ public static class LaunchSettings
             { ValueOf = "dynamo_backend", KeptValue = "no", Prefixes = ["dynamo_"] },
         new("fp8 mixed precision", "ACC3075", "Use --mixed_precision bf16 or fp16.")
             { ValueOf = "mixed_precision", RefusedValues = [.. WireNames.UnsupportedMixedPrecisions], Prefixes = ["fp8_"] },
-        new("CPU affinity", "ACC3076", "Drop --enable_cpu_affinity; pin ranks with numactl or taskset around the program if needed.") { Options = ["enable_cpu_affinity"] },
     ];
 
     /// <summary>The settings the SDK offers as MSBuild properties.</summary>
