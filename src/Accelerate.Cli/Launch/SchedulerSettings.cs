@@ -55,7 +55,12 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
     {
         if (setting.Kind is LaunchValueKind.Host) return text;
         if (setting.Kind is LaunchValueKind.Text) return text; // nproc_per_node: a number, cpu, gpu or auto, checked as the option is.
-        if (setting.Kind is LaunchValueKind.Count && text.Split(':') is [var low, var high] && low == high) text = low;
+        if (setting.Kind is LaunchValueKind.Count && text.Split(':') is [var low, var high])
+        {
+            if (low != high)
+                throw Malformed(variable, text, "a range of machines (elastic) needs the dynamic rendezvous; this launch has a fixed number.", setting);
+            text = low;
+        }
         var minimum = setting.Kind is LaunchValueKind.Index ? 0 : 1;
         var value = Number(variable, text, setting, minimum);
         if (setting.Kind is LaunchValueKind.Port && value > 65535) throw Malformed(variable, text, "it is no port (1..65535).", setting);

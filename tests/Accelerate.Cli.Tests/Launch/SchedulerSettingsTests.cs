@@ -153,6 +153,7 @@ public sealed class SchedulerSettingsTests
 
     [TestMethod]
     [DataRow("PET_NNODES", "two")]
+    [DataRow("PET_NNODES", "1:4")]
     [DataRow("PET_NODE_RANK", "-1")]
     [DataRow("PET_MASTER_PORT", "70000")]
     public void A_malformed_pet_variable_is_an_error_that_names_it(string variable, string value)
