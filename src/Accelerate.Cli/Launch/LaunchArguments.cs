@@ -1,3 +1,5 @@
+using Accelerate.Configuration.Launch;
+
 namespace Accelerate.Cli.Launch;
 
 /// <summary>The command line of <c>accelerate launch</c> split into options (as given) and the program with its arguments.</summary>
@@ -33,7 +35,10 @@ internal sealed class LaunchArguments
             var body = arg.TrimStart('-');
             var equals = body.IndexOf('=');
             var name = equals < 0 ? body : body[..equals];
-            var option = LaunchOptionCatalog.Find(name) ?? throw Unknown(arg);
+            var option = LaunchOptionCatalog.Find(name);
+            if (option is null && LaunchSettings.Unsupported.FirstOrDefault(f => f.Owns(name.Replace('-', '_'))) is { } feature)
+                throw NotSupported(feature, arg.Split('=')[0]);
+            if (option is null) throw Unknown(arg);
             string value;
             if (equals >= 0) value = body[(equals + 1)..];
             else if (!option.TakesValue) value = "true";
@@ -42,6 +47,8 @@ internal sealed class LaunchArguments
 
             if (!option.TakesValue && value is not ("true" or "false" or "True" or "False" or "1" or "0"))
                 throw new LaunchException(LaunchErrorCode.BadValue, $"{arg} is a flag: give it alone, or as {arg}=true / {arg}=false (got '{value}').");
+            if (LaunchSettings.Unsupported.FirstOrDefault(f => f.Refuses(option.Name, value)) is { } refused)
+                throw NotSupported(refused, $"{arg.Split('=')[0]} {value}");
             if (option.AllowedValues is { } allowed && !allowed.Contains(value))
                 throw new LaunchException(LaunchErrorCode.BadValue, $"{arg} '{value}' is not allowed: use one of {string.Join(", ", allowed)}.");
             parsed.Options[option.Name] = option.TakesValue ? value : (value is "true" or "True" or "1" ? "true" : "false");
@@ -58,6 +65,9 @@ internal sealed class LaunchArguments
 
     /// <summary>The option's value if given on the command line.</summary>
     public string? Get(string name) => Options.GetValueOrDefault(name);
+
+    private static LaunchException NotSupported(UnsupportedFeature feature, string given)
+        => new(feature.Code, $"{given}: {feature.Name} is not supported by Accelerate for .NET. {feature.Instead}");
 
     private static LaunchException Unknown(string arg)
     {

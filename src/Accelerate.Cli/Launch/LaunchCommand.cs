@@ -29,6 +29,8 @@ internal static class LaunchCommand
             foreach (var note in plan.Notes) console.Info(note);
 
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
+            if (plan.MpirunHostfile is not null)
+                return MpirunLaunch.Run(plan, program, SingleMachineJob(plan), console);
             // c10d: each round of the rendezvous (a new one when a machine left) runs until the job ends.
             for (var attempt = 0; ; )
             {

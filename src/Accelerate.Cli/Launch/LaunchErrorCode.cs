@@ -21,6 +21,12 @@ internal static class LaunchErrorCode
     public const string BuildFailed = "ACC3009";
     /// <summary><c>ACCELERATE_LAUNCH_SECRET</c> is not 64 hex characters.</summary>
     public const string BadSecret = "ACC3011";
+    /// <summary>A SLURM or <c>PET_*</c> variable the launcher reads its settings from is malformed.</summary>
+    public const string SchedulerVariable = "ACC3080";
+    /// <summary>The mpirun hostfile does not exist.</summary>
+    public const string MpirunHostfile = "ACC3081";
+    /// <summary>Neither mpirun nor mpiexec can be found or started.</summary>
+    public const string MpirunMissing = "ACC3082";
     /// <summary>The rendezvous port is in use.</summary>
     public const string PortBusy = "ACC3020";
     /// <summary>Machines missing from the rendezvous.</summary>

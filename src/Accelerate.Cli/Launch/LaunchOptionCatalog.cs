@@ -38,7 +38,8 @@ internal static class LaunchOptionCatalog
             }
         }
         text.AppendLine();
-        text.AppendLine("Precedence: command line, then the config file, then the environment, then defaults (see --print_config).");
+        text.AppendLine("Precedence: command line, then the config file, then SLURM or a PyTorchJob's PET_* variables, then the environment, then defaults (see --print_config).");
+        text.AppendLine("Not supported (refused with a code): " + string.Join(", ", LaunchSettings.Unsupported.Select(f => f.Name)) + ".");
         return text.ToString();
     }
 

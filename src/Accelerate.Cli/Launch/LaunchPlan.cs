@@ -70,6 +70,9 @@ internal sealed record LaunchPlan
     public bool NoPython { get; init; }
     /// <summary>ACCELERATE_MAIN_TRAINING_FUNCTION, or null to leave it to the program.</summary>
     public string? MainTrainingFunction { get; init; }
+
+    /// <summary>HF's <c>mpirun_hostfile</c>: the ranks are started by <c>mpirun --hostfile</c> (CPU only), or null.</summary>
+    public string? MpirunHostfile { get; init; }
     /// <summary>Every effective setting and its origin.</summary>
     public IReadOnlyList<EffectiveSetting> Settings { get; init; } = [];
     /// <summary>Things the user may not expect about this launch, printed before it starts.</summary>

@@ -4,8 +4,9 @@ using Accelerate.Configuration.Launch;
 namespace Accelerate.Cli.Launch;
 
 /// <summary>
-/// Combines the command line, the config file, the environment and defaults into a <see cref="LaunchPlan"/>,
-/// in that order of precedence, and checks the result. Records where every value came from.
+/// Combines the command line, the config file, the job the launcher runs in (SLURM, a PyTorchJob's <c>PET_*</c>),
+/// the environment and defaults into a <see cref="LaunchPlan"/>, in that order of precedence, and checks the result.
+/// Records where every value came from.
 /// </summary>
 internal sealed class LaunchPlanResolver
 {
@@ -13,6 +14,7 @@ internal sealed class LaunchPlanResolver
     private readonly ClusterConfig? _config;
     private readonly string _configPath;
     private readonly Func<string, string?> _environment;
+    private readonly SchedulerSettings _scheduler;
     private readonly List<EffectiveSetting> _settings = [];
     private readonly List<string> _notes = [];
 
@@ -22,6 +24,7 @@ internal sealed class LaunchPlanResolver
         _config = config?.Config;
         _configPath = config?.Path ?? "";
         _environment = environment;
+        _scheduler = new SchedulerSettings(environment);
     }
 
     /// <summary>Resolves a plan. <paramref name="gpuCount"/> and <paramref name="cores"/> describe this machine.</summary>
@@ -58,8 +61,12 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException(LaunchErrorCode.BadValue, $"--machine_rank {machineRank} is out of range: with --num_machines {numMachines} it must be 0..{numMachines - 1}.");
 
         var perGpu = useCpu ? 1 : Math.Max(gpuCount, 1);
-        var nprocPerNode = ProcessesPerNode(gpuCount, cores);
+        var nprocPerNode = ProcessesPerNode(_args.Get("nproc_per_node"), _args.Spellings.GetValueOrDefault("nproc_per_node"), gpuCount, cores);
         var numProcessesFlag = Int("num_processes", null, 1);
+        // A PyTorchJob's PET_NPROC_PER_NODE counts the processes of one pod, as --nproc_per_node does.
+        _scheduledProcesses = numProcessesFlag is null && nprocPerNode is null && _scheduler.Value("nproc_per_node") is { } perPod
+            ? (ProcessesPerNode(perPod.Text, perPod.Source, gpuCount, cores)!.Value * numMachines, perPod.Origin, $"{perPod.Source} × num_machines")
+            : null;
         if (nprocPerNode is { } perNode && numProcessesFlag is { } total && perNode * numMachines != total)
             throw new LaunchException(LaunchErrorCode.Contradiction, $"--num_processes {total} (total) and --nproc_per_node {perNode} (per machine) disagree with --num_machines {numMachines}: give only one of them.");
         var numProcesses = Pick("num_processes", numProcessesFlag ?? nprocPerNode * numMachines, _config?.NumProcesses is > 0 ? _config.NumProcesses : null,
@@ -95,8 +102,15 @@ internal sealed class LaunchPlanResolver
         Pick("same_network", Bool("same_network"), _config?.SameNetwork, null, false, "");
         var rdzvTimeout = Pick("rdzv_timeout", Int("rdzv_timeout", null, 1) ?? RendezvousConfTimeout(), null, EnvInt(Variable("rdzv_timeout")), 900, "torchrun's static rendezvous");
         var lastCall = Pick("rdzv_last_call_timeout", Seconds("rdzv_last_call_timeout") ?? ConfSeconds("last_call_timeout"), null, null, 30.0, "torchrun's c10d last call");
-        if (_config?.MpirunHostfile is { } hostfile)
-            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: accelerate launch starts the processes itself. To place them with a hostfile, run mpirun yourself (ranks started by mpirun find their place).");
+        var hostfile = PickText("mpirun_hostfile", _args.Get("mpirun_hostfile"), _config?.MpirunHostfile, null, "", "the launcher starts the ranks itself");
+        // As HF accelerate: mpirun places CPU ranks only (MULTI_CPU).
+        if (hostfile.Length > 0 && !useCpu)
+        {
+            if (Origin("mpirun_hostfile") == SettingOrigin.Flag)
+                throw new LaunchException(LaunchErrorCode.Contradiction, $"--mpirun_hostfile {hostfile} starts CPU ranks through mpirun, but this launch uses GPUs: add --cpu, or drop --mpirun_hostfile.");
+            _notes.Add($"mpirun_config (hostfile {hostfile}) in {_configPath} is not used: mpirun places CPU ranks only, and this launch uses GPUs.");
+            hostfile = "";
+        }
 
         var gpuIds = PickText("gpu_ids", _args.Get("gpu_ids"), _config?.GpuIds, null, "all", "every GPU");
         if (gpuIds != "all" && !gpuIds.Split(',').All(id => int.TryParse(id.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
@@ -153,6 +167,7 @@ internal sealed class LaunchPlanResolver
             PrintConfigOnly = Bool("print_config") == true,
             NoPython = Bool("no_python") == true,
             MainTrainingFunction = function.Length == 0 ? null : function,
+            MpirunHostfile = hostfile.Length == 0 ? null : hostfile,
             Settings = _settings,
             DefaultsMessage = DefaultsMessage(),
             Notes = _notes,
@@ -179,13 +194,23 @@ internal sealed class LaunchPlanResolver
 
     private T Choose<T>(string name, bool hasFlag, T flag, bool hasConfig, T fromConfig, (string Variable, T Value)? fromEnvironment, T fallback, string why)
     {
+        var scheduled = hasFlag || hasConfig ? null : Scheduled(name);
         var (value, origin, source) = hasFlag ? (flag, SettingOrigin.Flag, FlagSpelling(name))
             : hasConfig ? (fromConfig, SettingOrigin.ConfigFile, _configPath)
+            : scheduled is { } job ? ((T)Convert.ChangeType(job.Text, typeof(T), CultureInfo.InvariantCulture), job.Origin, job.Source)
             : fromEnvironment is { } env ? (env.Value, SettingOrigin.Environment, env.Variable)
             : (fallback, SettingOrigin.Default, why);
         _settings.Add(new EffectiveSetting(name, value is bool b ? (b ? "true" : "false") : Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", origin, source));
         return value;
     }
+
+    private (int Value, SettingOrigin Origin, string Source)? _scheduledProcesses;
+
+    /// <summary>What the job gives <paramref name="name"/> (<see cref="SchedulerSettings"/>).</summary>
+    private (string Text, SettingOrigin Origin, string Source)? Scheduled(string name)
+        => name == "num_processes"
+            ? _scheduledProcesses is { } processes ? (processes.Value.ToString(CultureInfo.InvariantCulture), processes.Origin, processes.Source) : null
+            : _scheduler.Value(name);
 
     private string FlagSpelling(string name)
     {
@@ -300,13 +325,15 @@ internal sealed class LaunchPlanResolver
     }
 
     /// <summary>torchrun's <c>--nproc_per_node</c>: a number, or <c>cpu</c> (cores), <c>gpu</c> (GPUs), <c>auto</c> (GPUs, else cores).</summary>
-    private int? ProcessesPerNode(int gpuCount, int cores) => _args.Get("nproc_per_node") switch
+    private static int? ProcessesPerNode(string? text, string? spelling, int gpuCount, int cores) => text switch
     {
+        null => null,
         "cpu" => cores,
         "auto" => gpuCount > 0 ? gpuCount : cores,
         "gpu" when gpuCount > 0 => gpuCount,
-        "gpu" => throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["nproc_per_node"]} gpu: no GPU found on this machine. Use a number, cpu or auto."),
-        _ => Int("nproc_per_node", null, 1),
+        "gpu" => throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} gpu: no GPU found on this machine. Use a number, cpu or auto."),
+        _ when int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= 1 => count,
+        _ => throw new LaunchException(LaunchErrorCode.BadValue, $"{spelling} '{text}' is not allowed: use a whole number of at least 1, or cpu, gpu or auto."),
     };
 
     private double? Seconds(string name)

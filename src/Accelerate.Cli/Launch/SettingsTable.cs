@@ -23,6 +23,8 @@ internal static class SettingsTable
     {
         SettingOrigin.Flag => "flag",
         SettingOrigin.ConfigFile => "config file",
+        SettingOrigin.Slurm => "slurm",
+        SettingOrigin.Pet => "pet",
         SettingOrigin.Environment => "environment",
         _ => "default",
     };

@@ -21,6 +21,19 @@ public sealed record LaunchSetting(string Option, string Group, LaunchValueKind 
     /// <summary>The environment variable the launcher reads when neither the option nor the config file sets it.</summary>
     public string? EnvironmentVariable { get; init; }
 
+    /// <summary>
+    /// In a SLURM job step (<c>SLURM_STEP_ID</c> set), the SLURM variables that give the setting when neither the option
+    /// nor the config file does, first present wins. A <see cref="LaunchValueKind.Host"/> takes the first host of a node
+    /// list; a <see cref="LaunchValueKind.Port"/> is 15000 + the last four digits of the job id (Lightning's rule).
+    /// </summary>
+    public string[]? SlurmVariables { get; init; }
+
+    /// <summary>
+    /// The <c>PET_*</c> variable (torchrun's environment spelling of the option, which a Kubeflow PyTorchJob sets in every
+    /// pod) that gives the setting when neither the option nor the config file does.
+    /// </summary>
+    public string? PetVariable { get; init; }
+
     /// <summary>The only values accepted, when the setting is a <see cref="LaunchValueKind.Choice"/>.</summary>
     public string[]? AllowedValues { get; init; }
 

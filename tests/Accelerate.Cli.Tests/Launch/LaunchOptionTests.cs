@@ -39,7 +39,6 @@ public sealed class LaunchOptionTests
     }
 
     [TestMethod]
-    [DataRow("--mixed_precision", "fp8", "no, fp16, bf16")]
     [DataRow("--rdzv_backend", "etcd", "static, c10d")]
     [DataRow("--num_processes", "zero", "whole number of at least 1")]
     [DataRow("--num_processes", "0", "whole number of at least 1")]
@@ -100,7 +99,7 @@ public sealed class LaunchOptionTests
         Setting(plan, "mixed_precision", "fp16", SettingOrigin.ConfigFile, "/cfg/default_config.yaml");
         Setting(plan, "num_cpu_threads_per_process", "3", SettingOrigin.Environment, "OMP_NUM_THREADS");
         Setting(plan, "rdzv_backend", "static", SettingOrigin.Default, "");
-        Assert.AreEqual(LaunchOptionCatalog.All.Count(o => o.Group != "torchrun spellings" && o.Name is not ("config_file" or "quiet" or "print_config" or "no_python" or "multi_gpu" or "standalone" or "rdzv_conf")),
+        Assert.AreEqual(LaunchOptionCatalog.All.Count(o => o.Group is not ("torchrun spellings" or "Accepted for compatibility, no effect") && o.Name is not ("config_file" or "quiet" or "print_config" or "no_python" or "multi_gpu" or "standalone" or "rdzv_conf")),
             plan.Settings.Count, "every setting is listed once: " + string.Join(", ", plan.Settings.Select(s => s.Name)));
     }
 
@@ -124,14 +123,26 @@ public sealed class LaunchOptionTests
     }
 
     [TestMethod]
-    public void An_mpirun_hostfile_in_the_config_is_noted_as_unused()
+    public void An_mpirun_hostfile_in_a_multi_cpu_config_starts_the_ranks_through_mpirun()
     {
         var plan = Plan(["app.dll"], new LoadedConfig("/cfg/mpi.yaml", new ClusterConfig
         {
             DistributedType = DistributedType.MultiCpu,
             NestedConfigs = new Dictionary<string, object?> { ["mpirun_config"] = new Dictionary<string, object?> { ["mpirun_hostfile"] = "/etc/hosts.mpi" } },
         }));
-        StringAssert.Contains(plan.Notes.Single(), "mpirun_config (hostfile /etc/hosts.mpi) in /cfg/mpi.yaml is not used");
+
+        Assert.AreEqual("/etc/hosts.mpi", plan.MpirunHostfile);
+        Setting(plan, "mpirun_hostfile", "/etc/hosts.mpi", SettingOrigin.ConfigFile, "/cfg/mpi.yaml");
+        Assert.IsEmpty(plan.Notes);
+    }
+
+    [TestMethod]
+    public void The_mpirun_hostfile_option_wins_over_the_config_and_needs_the_cpu()
+    {
+        Setting(Plan(["--mpirun_hostfile", "hosts", "app.dll"]), "mpirun_hostfile", "hosts", SettingOrigin.Flag, "--mpirun_hostfile");
+        var error = Assert.ThrowsExactly<LaunchException>(() => Plan(["--multi_gpu", "--num_processes", "2", "--mpirun_hostfile", "hosts", "app.dll"], gpus: 2));
+        Assert.AreEqual("ACC3005", error.Code);
+        StringAssert.Contains(error.Message, "--mpirun_hostfile");
     }
 
     [TestMethod]

@@ -41,6 +41,26 @@ public sealed class MultiMachineTests
     }
 
     [TestMethod]
+    public void Two_pods_of_a_pytorchjob_meet_with_only_the_pet_variables_kubeflow_sets()
+    {
+        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29615;
+        Dictionary<string, string?> Pod(int rank) => new()
+        {
+            ["PET_NNODES"] = "2", ["PET_NPROC_PER_NODE"] = "2", ["PET_NODE_RANK"] = rank.ToString(),
+            ["PET_MASTER_ADDR"] = machines.Addresses[0], ["PET_MASTER_PORT"] = port.ToString(), ["ACCELERATE_RDZV_TIMEOUT"] = "60",
+        };
+        using var second = LauncherRun.Start(["--debug", LauncherRun.RankProbeDll, "rendezvous"], Pod(1), prefix: machines.Exec(1));
+        using var first = LauncherRun.Start(["--debug", LauncherRun.RankProbeDll, "rendezvous"], Pod(0), prefix: machines.Exec(0));
+        Assert.AreEqual(0, first.WaitForExit(), first.AllOutput + "\n---\n" + second.AllOutput);
+        Assert.AreEqual(0, second.WaitForExit(), second.AllOutput);
+
+        first.WaitForLine(l => l == $"[rank 0] rendezvous ok port={port} ranks=1,2,3");
+        CollectionAssert.AreEqual(new[] { 2, 3 }, RankReport.From(second.Stdout).Select(r => r.Rank).ToArray());
+        StringAssert.Matches(second.AllOutput, new System.Text.RegularExpressions.Regex(@"machine_rank\s+1\s+pet\s+PET_NODE_RANK"));
+    }
+
+    [TestMethod]
     public void A_machine_that_never_arrives_fails_every_waiting_machine_naming_it()
     {
         using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Accelerate.Tests.Training;
+using static Accelerate.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Runtime.Tests.Distributed;
 
@@ -33,6 +36,43 @@ public sealed class CrossHostTests
         {
             Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
             CheckScenario.AssertEveryCasePassed(rank.Output, "tcp", 1, job.Describe());
+        }
+    }
+
+    [TestMethod]
+    public void Two_pytorchjob_pods_each_running_accelerate_launch_with_only_the_pet_variables_train_like_one_process()
+    {
+        using var hosts = NamespacePair.Create();
+        var folder = Directory.CreateTempSubdirectory("accelerate-pytorchjob-");
+        try
+        {
+            var output = Path.Combine(folder.FullName, "result.{rank}.json");
+            var port = RankProcesses.FreePort();
+            using var pods = new RankProcesses();
+            // What Kubeflow's training operator sets in each pod; the pod's command has no launch option at all.
+            foreach (var (host, podRank) in new[] { (hosts.A, 0), (hosts.B, 1) })
+                pods.Start(new Dictionary<string, string?>
+                {
+                    ["PET_NNODES"] = "2", ["PET_NPROC_PER_NODE"] = "1", ["PET_NODE_RANK"] = podRank.ToString(),
+                    ["PET_MASTER_ADDR"] = NamespacePair.AddressA, ["PET_MASTER_PORT"] = port.ToString(), ["OMP_NUM_THREADS"] = "1",
+                },
+                ["ip", "netns", "exec", host, "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch",
+                 TrainingJob.WorkerPath, "model=mlp", "optimizer=adam", "batch=16", "steps=10", "size=160", "out=" + output]);
+
+            pods.WaitForAll(TimeSpan.FromMinutes(3));
+
+            foreach (var pod in pods.Ranks) Assert.AreEqual(0, pod.Process.ExitCode, pods.Describe());
+            var reference = InProcess("model=mlp", "optimizer=adam", "batch=32", "steps=10", "size=160");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var result = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.AreEqual(2, result["world"]!.GetValue<int>(), "one rank in each of the two pods");
+                AssertClose(Parameters(reference), Parameters(result), 1e-5, $"rank {rank} of the PyTorchJob");
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
         }
     }
 

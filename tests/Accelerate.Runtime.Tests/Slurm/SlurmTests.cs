@@ -94,6 +94,44 @@ public sealed partial class SlurmTests
     }
 
     [TestMethod]
+    public void A_batch_job_with_one_launcher_per_node_trains_like_one_process_and_meets_at_the_port_of_the_job()
+    {
+        var output = Path.Combine(_folder, "result.{rank}.json");
+        // No machine count, rank, address or port: the launcher takes them from the step it runs in.
+        var script = BatchScript(1, $"srun --ntasks-per-node=1 --kill-on-bad-exit=1 dotnet {TrainingJob.Metadata("AccelerateCli")} launch --debug --num_processes 2 " +
+            $"{TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} out={output}");
+
+        var (exitCode, log) = _cluster.Run(JobPatience, "sbatch", "--wait", script);
+
+        var job = JobOutput();
+        Assert.AreEqual(0, exitCode, log + "\n" + job);
+        var reference = InProcess(["model=mlp", "optimizer=adam", "batch=32", "steps=10", "size=160"]);
+        foreach (var rank in Records(output, 2))
+        {
+            Assert.AreEqual(2, rank["world"]!.GetValue<int>(), "the launcher's two ranks, not srun's one task");
+            AssertClose(Parameters(reference), Parameters(rank), 1e-5, $"rank {rank["rank"]} started by accelerate launch under srun");
+        }
+        var jobId = long.Parse(SubmittedJob().Match(log).Groups[1].Value);
+        StringAssert.Matches(job, new Regex($@"main_process_ip\s+{Regex.Escape(_cluster.NodeName)}\s+slurm\s+first host of SLURM_STEP_NODELIST"));
+        StringAssert.Matches(job, new Regex($@"main_process_port\s+{15000 + jobId % 10000}\s+slurm\s+15000 \+ last 4 digits of SLURM_JOB_ID"));
+    }
+
+    [TestMethod]
+    public void A_rank_that_fails_under_a_launcher_started_by_srun_fails_the_job_step_with_the_launchers_summary()
+    {
+        var script = BatchScript(1, $"srun --ntasks-per-node=1 --kill-on-bad-exit=1 dotnet {TrainingJob.Metadata("AccelerateCli")} launch --num_processes 2 " +
+            $"{TrainingJob.WorkerPath} {string.Join(' ', TrainingRun)} die_rank=1 crash_at=3 out={Path.Combine(_folder, "result.{rank}.json")}");
+
+        var (exitCode, log) = _cluster.Run(JobPatience, "sbatch", "--wait", script);
+
+        var job = JobOutput();
+        Assert.AreNotEqual(0, exitCode, "sbatch --wait reports the failed job:\n" + log + "\n" + job);
+        StringAssert.Contains(job, "Root Cause (first observed failure):");
+        StringAssert.Contains(job, "rank 1 fails at batch 3 on purpose");
+        Assert.IsFalse(File.Exists(Path.Combine(_folder, "result.0.json")), "rank 0 did not finish as if nothing happened");
+    }
+
+    [TestMethod]
     public void A_program_the_batch_script_runs_itself_runs_alone_instead_of_waiting_for_ranks_srun_never_started()
     {
         // The batch script sees SLURM_PROCID=0 and SLURM_NTASKS=2, but it is no task of a step: nothing starts rank 1.
@@ -182,4 +220,7 @@ public sealed partial class SlurmTests
 
     [GeneratedRegex(@"srun: jobid (\d+):")]
     private static partial Regex JobIdLine();
+
+    [GeneratedRegex(@"Submitted batch job (\d+)")]
+    private static partial Regex SubmittedJob();
 }

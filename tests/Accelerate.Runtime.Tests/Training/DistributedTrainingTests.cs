@@ -458,6 +458,63 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    public void Accelerate_launch_with_an_mpirun_hostfile_starts_the_ranks_through_mpirun_which_reach_the_parameters_of_one_process()
+    {
+        var folder = Directory.CreateTempSubdirectory("accelerate-launch-mpirun-");
+        try
+        {
+            var hostfile = Path.Combine(folder.FullName, "hostfile");
+            File.WriteAllText(hostfile, "localhost slots=2\n");
+            var output = Path.Combine(folder.FullName, "result.{rank}.json");
+            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            // Open MPI refuses to run as root unless told; the launcher leaves that choice to the user.
+            var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" },
+            [
+                "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--num_processes", "2", "--mpirun_hostfile", hostfile,
+                TrainingJob.WorkerPath, "batch=16", "steps=10", "size=160", "optimizer=adam", "out=" + output,
+            ]);
+            launch.WaitForAll(TimeSpan.FromSeconds(150));
+
+            Assert.AreEqual(0, launcher.Process.ExitCode, launch.Describe());
+            StringAssert.Contains(launcher.Output, "through mpirun with hostfile");
+            var reference = InProcess("batch=32", "steps=10", "size=160", "optimizer=adam");
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var result = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.AreEqual(2, result["world"]!.GetValue<int>());
+                AssertClose(Parameters(reference), Parameters(result), 1e-5, $"rank {rank} started by mpirun");
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void Accelerate_launch_places_ranks_as_the_mpirun_hostfile_says_and_fails_when_it_has_too_few_slots()
+    {
+        var folder = Directory.CreateTempSubdirectory("accelerate-launch-mpirun-");
+        try
+        {
+            var hostfile = Path.Combine(folder.FullName, "hostfile");
+            File.WriteAllText(hostfile, "localhost slots=1\n");
+            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            var launcher = launch.Start(new Dictionary<string, string?> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" },
+                ["dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--num_processes", "2", "--mpirun_hostfile", hostfile, TrainingJob.WorkerPath, "steps=1"]);
+            launch.WaitForAll(TimeSpan.FromSeconds(90));
+
+            Assert.AreNotEqual(0, launcher.Process.ExitCode, launch.Describe());
+            StringAssert.Contains(launcher.Output, "not enough slots");
+            StringAssert.Contains(launcher.Output, "mpirun ended with exit code");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void Accelerate_launch_with_max_restarts_restarts_a_failed_job_which_resumes_and_reaches_the_same_parameters()
     {
         var project = Directory.CreateTempSubdirectory("accelerate-launch-restart-");
