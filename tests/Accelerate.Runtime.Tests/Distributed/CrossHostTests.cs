@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Accelerate.Tests.Training;
-using static Accelerate.Tests.Training.TrainingRuns;
+using Accelerate.Runtime.Tests.Training;
+using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Runtime.Tests.Distributed;
 

@@ -466,7 +466,7 @@ public sealed class DistributedTrainingTests
             var hostfile = Path.Combine(folder.FullName, "hostfile");
             File.WriteAllText(hostfile, "localhost slots=2\n");
             var output = Path.Combine(folder.FullName, "result.{rank}.json");
-            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            using var launch = new Accelerate.Runtime.Tests.Distributed.RankProcesses();
             // Open MPI refuses to run as root unless told; the launcher leaves that choice to the user.
             var launcher = launch.Start(new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" },
             [
@@ -499,7 +499,7 @@ public sealed class DistributedTrainingTests
         {
             var hostfile = Path.Combine(folder.FullName, "hostfile");
             File.WriteAllText(hostfile, "localhost slots=1\n");
-            using var launch = new Accelerate.Tests.Distributed.RankProcesses();
+            using var launch = new Accelerate.Runtime.Tests.Distributed.RankProcesses();
             var launcher = launch.Start(new Dictionary<string, string?> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" },
                 ["dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--num_processes", "2", "--mpirun_hostfile", hostfile, TrainingJob.WorkerPath, "steps=1"]);
             launch.WaitForAll(TimeSpan.FromSeconds(90));
