@@ -34,4 +34,50 @@ public sealed class AcceleratorApiOnTwoRanksTests
     {
         foreach (var rank in _ranks) Assert.AreEqual("MultiCpu", rank["distributed_type"]!.GetValue<string>());
     }
+
+    private static float[] Floats(JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+
+    private static long[] Longs(JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<long>()).ToArray();
+
+    [TestMethod]
+    public void Gather_of_a_dictionary_gathers_every_tensor_in_it_in_rank_order()
+    {
+        foreach (var rank in _ranks)
+        {
+            CollectionAssert.AreEqual(new long[] { 4, 3 }, Longs(rank["gathered_logits_shape"]));
+            CollectionAssert.AreEqual(new float[] { 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2 }, Floats(rank["gathered_logits"]));
+            CollectionAssert.AreEqual(new long[] { 0, 10 }, Longs(rank["gathered_labels"]));
+        }
+    }
+
+    [TestMethod]
+    public void Reduce_and_PadAcrossProcesses_act_on_every_tensor_of_a_structure()
+    {
+        foreach (var rank in _ranks)
+        {
+            Assert.AreEqual(3f, rank["reduced_sum"]!.GetValue<float>());
+            Assert.AreEqual(2f, rank["reduced_max"]!.GetValue<float>());
+            CollectionAssert.AreEqual(new long[] { 2, 2 }, Longs(rank["padded_rows_shape"]), "each tensor padded to its own largest size");
+        }
+        CollectionAssert.AreEqual(new float[] { 1, 1, 1 }, Floats(_ranks[0]["padded_cols"]));
+        CollectionAssert.AreEqual(new float[] { 1, 1, -1 }, Floats(_ranks[1]["padded_cols"]), "padded along dim 1 with the pad value");
+    }
+
+    [TestMethod]
+    public void GatherObject_gives_every_rank_each_ranks_object_in_rank_order()
+    {
+        foreach (var rank in _ranks)
+            CollectionAssert.AreEqual(new[] { "0/rank 0/0", "1/rank 1/0.5" }, Strings(rank["objects"]));
+    }
+
+    [TestMethod]
+    public void GatherForMetrics_of_each_batch_tuple_yields_every_sample_once()
+    {
+        foreach (var rank in _ranks)
+        {
+            CollectionAssert.AreEquivalent(new float[] { 0, 1, 2, 3, 4 }, Floats(rank["metrics_inputs"]), "inputs, the padded duplicate dropped");
+            CollectionAssert.AreEquivalent(new long[] { 0, 1, 2, 3, 4 }, Longs(rank["metrics_targets"]), "targets");
+            CollectionAssert.AreEquivalent(new long[] { 0, 1, 2, 3, 4 }, Longs(rank["metrics_objects"]), "an array of numbers, gathered as objects");
+        }
+    }
 }

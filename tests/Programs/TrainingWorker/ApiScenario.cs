@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Accelerate.TrainingWorker;
@@ -27,7 +29,58 @@ public static class ApiScenario
             ["last_result"] = accelerator.OnLastProcess(() => rank + 100),
             ["distributed_type"] = accelerator.DistributedType.ToString(),
         };
+        Gathering(accelerator, result);
         accelerator.EndTraining();
         return result;
     }
+
+    /// <summary>Nested structures through Gather, Reduce, PadAcrossProcesses and GatherForMetrics; objects through GatherObject.</summary>
+    private static void Gathering(Accelerator accelerator, JsonObject result)
+    {
+        var rank = accelerator.ProcessIndex;
+        var nested = new Dictionary<string, object>
+        {
+            ["logits"] = torch.full(2, 3, rank + 1.0f),
+            ["labels"] = new List<Tensor> { torch.tensor(new long[] { rank * 10 }) },
+        };
+        var gathered = accelerator.Gather(nested);
+        result["gathered_logits"] = Floats((Tensor)gathered["logits"]);
+        result["gathered_logits_shape"] = Shape((Tensor)gathered["logits"]);
+        result["gathered_labels"] = Longs(((List<Tensor>)gathered["labels"])[0]);
+        var (sum, max) = accelerator.Reduce((torch.tensor(rank + 1.0f), torch.tensor(rank + 1.0f)));
+        result["reduced_sum"] = sum.ToSingle();
+        var reducedMax = accelerator.Reduce(new[] { torch.tensor(rank + 1.0f) }, Accelerate.Distributed.ReduceOp.Max);
+        result["reduced_max"] = reducedMax[0].ToSingle();
+        var padded = accelerator.PadAcrossProcesses(new Dictionary<string, Tensor> { ["rows"] = torch.ones(rank + 1, 2), ["cols"] = torch.ones(1, 3 - rank) }, padIndex: -1);
+        result["padded_rows_shape"] = Shape(padded["rows"]);
+        var paddedCols = accelerator.PadAcrossProcesses(new List<Tensor> { torch.ones(1, 3 - rank) }, dim: 1, padIndex: -1);
+        result["padded_cols"] = Floats(paddedCols[0]);
+        var objects = accelerator.GatherObject(new Prediction(rank, "rank " + rank, new List<double> { rank / 2.0 }));
+        result["objects"] = new JsonArray(objects.Select(o => (JsonNode)$"{o.Index}/{o.Label}/{o.Scores[0]}").ToArray());
+
+        // 5 samples, batch 2, 2 ranks: the last step pads rank 1 with a repeated sample.
+        var loader = accelerator.PrepareDataLoader(new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticDataset("index", 5), 2, SyntheticDataset.Collate, shuffle: false));
+        var inputs = new JsonArray();
+        var targets = new JsonArray();
+        var asObjects = new JsonArray();
+        foreach (var batch in loader)
+        {
+            var (input, target) = accelerator.GatherForMetrics(batch);
+            foreach (var v in input.data<float>().ToArray()) inputs.Add(v);
+            foreach (var v in target.data<long>().ToArray()) targets.Add(v);
+            foreach (var v in accelerator.GatherForMetrics(batch.Item2.data<long>().ToArray())) asObjects.Add(v);
+        }
+        result["metrics_inputs"] = inputs;
+        result["metrics_targets"] = targets;
+        result["metrics_objects"] = asObjects;
+    }
+
+    public sealed record Prediction(int Index, string Label, List<double> Scores);
+
+    private static JsonArray Floats(Tensor t) => new(t.flatten().data<float>().ToArray().Select(v => (JsonNode)v).ToArray());
+
+    private static JsonArray Longs(Tensor t) => new(t.flatten().data<long>().ToArray().Select(v => (JsonNode)v).ToArray());
+
+    private static JsonArray Shape(Tensor t) => new(t.shape.Select(d => (JsonNode)d).ToArray());
 }
