@@ -7,9 +7,17 @@ namespace Accelerate.Tests.Training;
 public sealed class AcceleratorApiOnTwoRanksTests
 {
     private static JsonObject[] _ranks = null!;
+    private static DirectoryInfo _directory = null!;
 
     [ClassInitialize]
-    public static void StartJob(TestContext context) => _ranks = TrainingJob.Run(2, "scenario=api");
+    public static void StartJob(TestContext context)
+    {
+        _directory = Directory.CreateTempSubdirectory("accelerate-api-");
+        _ranks = TrainingJob.Run(2, "scenario=api", "dir=" + _directory.FullName);
+    }
+
+    [ClassCleanup]
+    public static void RemoveDirectory() => _directory.Delete(recursive: true);
 
     private static string[] Strings(JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<string>()).ToArray();
 
@@ -79,5 +87,27 @@ public sealed class AcceleratorApiOnTwoRanksTests
             CollectionAssert.AreEquivalent(new long[] { 0, 1, 2, 3, 4 }, Longs(rank["metrics_targets"]), "targets");
             CollectionAssert.AreEquivalent(new long[] { 0, 1, 2, 3, 4 }, Longs(rank["metrics_objects"]), "an array of numbers, gathered as objects");
         }
+    }
+
+    [TestMethod]
+    public void SkipFirstBatches_skips_the_first_batches_of_each_ranks_share()
+    {
+        CollectionAssert.AreEqual(new long[] { 4, 5, 8, 9 }, Longs(_ranks[0]["skipped_read"]), "rank 0 reads batches 0, 2, 4 and skips its first");
+        CollectionAssert.AreEqual(new long[] { 6, 7 }, Longs(_ranks[1]["skipped_read"])[..2], "rank 1 reads batches 1, 3 (then a padded one) and skips its first");
+    }
+
+    [TestMethod]
+    public void Save_writes_once_on_the_main_process()
+    {
+        Assert.IsTrue(_ranks[0]["saved_here"]!.GetValue<bool>());
+        Assert.IsFalse(_ranks[1]["saved_here"]!.GetValue<bool>());
+        StringAssert.Contains(File.ReadAllText(Path.Combine(_directory.FullName, "saved.json")), "\"Index\":0");
+    }
+
+    [TestMethod]
+    public void The_state_hooks_run_on_every_rank_with_the_models_and_the_folder()
+    {
+        foreach (var rank in _ranks)
+            CollectionAssert.AreEqual(new[] { "save 1 hooked", "load 1 hooked" }, Strings(rank["hooks"]), $"rank {rank["rank"]}");
     }
 }

@@ -30,6 +30,7 @@ public static class ApiScenario
             ["distributed_type"] = accelerator.DistributedType.ToString(),
         };
         Gathering(accelerator, result);
+        SkippingAndSaving(accelerator, result, args["dir"]);
         accelerator.EndTraining();
         return result;
     }
@@ -74,6 +75,26 @@ public static class ApiScenario
         result["metrics_inputs"] = inputs;
         result["metrics_targets"] = targets;
         result["metrics_objects"] = asObjects;
+    }
+
+    /// <summary>SkipFirstBatches on each rank's share; Save on the main process only; the state hooks on every rank.</summary>
+    private static void SkippingAndSaving(Accelerator accelerator, JsonObject result, string directory)
+    {
+        var loader = accelerator.PrepareDataLoader(new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
+            new SyntheticDataset("index", 10), 2, SyntheticDataset.Collate, shuffle: false));
+        var skipped = new JsonArray();
+        foreach (var (_, targets) in accelerator.SkipFirstBatches(loader, 1))
+            foreach (var v in targets.data<long>().ToArray()) skipped.Add(v);
+        result["skipped_read"] = skipped;
+
+        result["saved_here"] = accelerator.Save(new Prediction(accelerator.ProcessIndex, "saved", new List<double>()), Path.Combine(directory, "saved.json"));
+        var model = nn.Linear(2, 1);
+        accelerator.PrepareModel(model);
+        var hooks = new JsonArray();
+        using var save = accelerator.RegisterSaveStateHook((models, folder) => hooks.Add($"save {models.Count} {Path.GetFileName(folder).Split('.')[0]}"));
+        using var load = accelerator.RegisterLoadStateHook((models, folder) => hooks.Add($"load {models.Count} {Path.GetFileName(folder)}"));
+        accelerator.LoadState(accelerator.SaveState(Path.Combine(directory, "hooked")));
+        result["hooks"] = hooks;
     }
 
     public sealed record Prediction(int Index, string Label, List<double> Scores);
