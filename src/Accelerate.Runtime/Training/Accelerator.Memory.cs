@@ -25,6 +25,7 @@ public partial class Accelerator
         _overlap?.Dispose();
         _overlap = null;
         _buckets = null;
+        _eachBatchGradients = null;
         _models.Clear();
         _optimizers.Clear();
         _schedulers.Clear();

@@ -61,6 +61,7 @@ public partial class Accelerator
         }
         _models.Add(prepared);
         _buckets = null;
+        _eachBatchGradients = null;
         if (Group is not null && UseDistributed && Options.OverlapGradientSync)
         {
             _overlap ??= new OverlappedGradientSync(Group) { Armed = () => SyncGradients && !_stashed };

@@ -110,4 +110,18 @@ public sealed class AcceleratorApiOnTwoRanksTests
         foreach (var rank in _ranks)
             CollectionAssert.AreEqual(new[] { "save 1 hooked", "load 1 hooked" }, Strings(rank["hooks"]), $"rank {rank["rank"]}");
     }
+
+    [TestMethod]
+    public void SyncEachBatch_averages_after_every_batch_and_reaches_the_parameters_of_syncing_at_the_step()
+    {
+        foreach (var rank in _ranks)
+        {
+            var eachBatch = rank["sync_each_batch"]!;
+            var atStep = rank["sync_at_step"]!;
+            Assert.IsTrue(eachBatch["synced_after_first_batch"]!.GetValue<bool>(), "SyncEachBatch averaged on the accumulation step");
+            Assert.IsFalse(atStep["synced_after_first_batch"]!.GetValue<bool>(), "without it nothing is averaged before the step");
+            TrainingRuns.AssertClose(Floats(atStep["parameters"]), Floats(eachBatch["parameters"]), 1e-5, $"rank {rank["rank"]} parameters");
+        }
+        TrainingRuns.AssertClose(Floats(_ranks[0]["sync_each_batch"]!["parameters"]), Floats(_ranks[1]["sync_each_batch"]!["parameters"]), 0, "both ranks hold the same parameters");
+    }
 }

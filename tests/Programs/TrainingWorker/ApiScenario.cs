@@ -31,6 +31,8 @@ public static class ApiScenario
         };
         Gathering(accelerator, result);
         SkippingAndSaving(accelerator, result, args["dir"]);
+        result["sync_each_batch"] = Accumulating(syncEachBatch: true);
+        result["sync_at_step"] = Accumulating(syncEachBatch: false);
         accelerator.EndTraining();
         return result;
     }
@@ -95,6 +97,30 @@ public static class ApiScenario
         using var load = accelerator.RegisterLoadStateHook((models, folder) => hooks.Add($"load {models.Count} {Path.GetFileName(folder)}"));
         accelerator.LoadState(accelerator.SaveState(Path.Combine(directory, "hooked")));
         result["hooks"] = hooks;
+    }
+
+    /// <summary>Two batches accumulated into one step; reports the time spent averaging after the first and the parameters after the step.</summary>
+    private static JsonObject Accumulating(bool syncEachBatch)
+    {
+        var accelerator = new Accelerator(new AcceleratorOptions { Cpu = true, GradientAccumulationSteps = 2, SyncEachBatch = syncEachBatch, OverlapGradientSync = false });
+        var rank = accelerator.ProcessIndex;
+        torch.manual_seed(5);
+        var model = nn.Linear(4, 1);
+        var optimizer = optim.SGD(model.parameters(), 0.1);
+        accelerator.Prepare(model, optimizer);
+        var record = new JsonObject();
+        for (var batch = 0; batch < 2; batch++)
+        {
+            using (accelerator.Accumulate(model))
+            {
+                accelerator.Backward(model.call(torch.full(3, 4, rank + batch + 1.0f)).pow(2).sum());
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+            if (batch == 0) record["synced_after_first_batch"] = accelerator.GradientSyncTime > TimeSpan.Zero;
+        }
+        record["parameters"] = new JsonArray(model.parameters().SelectMany(p => p.data<float>().ToArray()).Select(v => (JsonNode)v).ToArray());
+        return record;
     }
 
     public sealed record Prediction(int Index, string Label, List<double> Scores);
