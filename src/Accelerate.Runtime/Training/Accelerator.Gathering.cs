@@ -68,6 +68,21 @@ public partial class Accelerator
         return Group.AllGatherObject(value);
     }
 
+    // A parameter is a tensor: these keep it from binding to the structure overloads, whose result
+    // would have to be a Parameter again.
+
+    /// <summary><see cref="Gather(Tensor)"/> of a parameter.</summary>
+    public Tensor Gather(TorchSharp.Modules.Parameter parameter) => Gather((Tensor)parameter);
+
+    /// <summary><see cref="Reduce(Tensor, ReduceOp)"/> of a parameter.</summary>
+    public Tensor Reduce(TorchSharp.Modules.Parameter parameter, ReduceOp reduction = ReduceOp.Sum) => Reduce((Tensor)parameter, reduction);
+
+    /// <summary><see cref="PadAcrossProcesses(Tensor, int, double, bool)"/> of a parameter.</summary>
+    public Tensor PadAcrossProcesses(TorchSharp.Modules.Parameter parameter, int dim = 0, double padIndex = 0, bool padFirst = false) => PadAcrossProcesses((Tensor)parameter, dim, padIndex, padFirst);
+
+    /// <summary><see cref="GatherForMetrics(Tensor)"/> of a parameter.</summary>
+    public Tensor GatherForMetrics(TorchSharp.Modules.Parameter parameter) => GatherForMetrics((Tensor)parameter);
+
     private object GatherListForMetrics(IList list, long keep)
     {
         var type = list.GetType();

@@ -77,4 +77,16 @@ public sealed class GatheringTests
     }
 
     public sealed record Prediction(int Index, string Label);
+
+    [TestMethod]
+    public void A_parameter_is_gathered_and_reduced_as_a_tensor()
+    {
+        var weight = nn.Linear(2, 3).weight!;
+
+        Tensor gathered = _accelerator.Gather(weight);
+        Tensor reduced = _accelerator.Reduce(weight);
+
+        Assert.IsTrue(gathered.allclose(weight) && reduced.allclose(weight));
+        Assert.IsNotInstanceOfType<TorchSharp.Modules.Parameter>(gathered);
+    }
 }
