@@ -63,6 +63,9 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
 
     public void Resume(long epoch, long position) => _shard.Seek(epoch, position);
 
+    /// <summary>Makes the next epoch start at batch <paramref name="batches"/> (<see cref="Accelerator.SkipFirstBatches{T, S}"/>).</summary>
+    public void SkipNextEpochStart(long batches) => _shard.SkipNextEpochStart(batches);
+
     /// <summary>This rank's samples, renumbered 0..k-1 in reading order; the base loader reads them in order.</summary>
     private sealed class ShardDataset : torch.utils.data.Dataset<T>
     {
@@ -103,6 +106,8 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
             OnEpochStart?.Invoke();
             return Position * _batchSize;
         }
+
+        public void SkipNextEpochStart(long batches) => _skipBatches = Math.Min(batches, Plan.LocalBatches);
 
         public void Seek(long epoch, long position)
         {

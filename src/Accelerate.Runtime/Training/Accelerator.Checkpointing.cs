@@ -166,6 +166,7 @@ public partial class Accelerator
         if (IsMainProcess) Directory.CreateDirectory(staging);
         WaitForEveryone();
         SaveKillPoint.Reach("before-files", save);
+        RunSaveStateHooks(staging);
 
         DurableFile.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
         SaveKillPoint.Reach("between-files", save);
@@ -286,6 +287,7 @@ public partial class Accelerator
             _loaders[i].Resume(epoch, position);
         }
         _computeStale = false;
+        RunLoadStateHooks(folder.Path);
         return folder.Path;
     }
 

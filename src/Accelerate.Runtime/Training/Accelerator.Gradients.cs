@@ -116,7 +116,7 @@ public partial class Accelerator
 
     private void AdvanceAccumulation()
     {
-        if (EndOfDataLoader)
+        if (EndOfDataLoader && Options.SyncWithDataLoader)
         {
             _accumulationStep = 0;
             SyncGradients = true;
@@ -131,6 +131,7 @@ public partial class Accelerator
         var slots = _models.SelectMany(m => m.Slots);
         if (!SyncGradients)
         {
+            if (Options.SyncEachBatch) AverageBeforeKeepingAside();
             foreach (var slot in slots) KeepAside(slot);
             _stashed = true;
             return;

@@ -61,6 +61,7 @@ public partial class Accelerator
         }
         _models.Add(prepared);
         _buckets = null;
+        _eachBatchGradients = null;
         if (Group is not null && UseDistributed && Options.OverlapGradientSync)
         {
             _overlap ??= new OverlappedGradientSync(Group) { Armed = () => SyncGradients && !_stashed };
@@ -102,13 +103,14 @@ public partial class Accelerator
     /// <summary>
     /// Prepares a learning-rate scheduler: returns an <see cref="LRScheduler"/> that steps the given
     /// one only on synchronizing steps whose optimizer step was not skipped, once per process
-    /// (once with split batches), as HF accelerate does.
+    /// (once with split batches), as HF accelerate does. It is paired with the prepared optimizer it
+    /// was built on, else with the optimizer prepared last.
     /// </summary>
     public LRScheduler PrepareScheduler(LRScheduler scheduler)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
         if (scheduler is AcceleratedScheduler) return scheduler;
-        var optimizer = _optimizers.LastOrDefault()
+        var optimizer = OptimizerOf(scheduler) ?? _optimizers.LastOrDefault()
             ?? throw new AccelerateException(RuntimeErrorCode.SchedulerBeforeOptimizer, "A scheduler was prepared before any optimizer. Prepare the optimizer first, or pass both to one Prepare call.");
         var prepared = new AcceleratedScheduler(scheduler, optimizer, this);
         _schedulers.Add(prepared);

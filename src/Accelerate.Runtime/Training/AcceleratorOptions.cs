@@ -46,6 +46,23 @@ public sealed record AcceleratorOptions
     /// </summary>
     public bool OverlapGradientSync { get; init; } = true;
 
+    /// <summary>
+    /// Under gradient accumulation, make the last batch of a prepared data loader's epoch a
+    /// synchronizing step (default true), as HF's <c>GradientAccumulationPlugin(sync_with_dataloader)</c>.
+    /// When false the count of accumulated batches runs on across epochs: every
+    /// <see cref="GradientAccumulationSteps"/>-th batch synchronizes, wherever the epoch ends.
+    /// </summary>
+    public bool SyncWithDataLoader { get; init; } = true;
+
+    /// <summary>
+    /// Under gradient accumulation, average the gradients across ranks after every batch's backward
+    /// instead of only on synchronizing steps (default false), as HF's
+    /// <c>GradientAccumulationPlugin(sync_each_batch)</c>; the optimizer still steps every
+    /// <see cref="GradientAccumulationSteps"/> batches and reaches the same parameters. It costs one
+    /// all-reduce per batch; use it when ranks must see the same gradients between steps.
+    /// </summary>
+    public bool SyncEachBatch { get; init; }
+
     /// <summary>Gradient bucket size in MiB for the all-reduce (default 25, as DDP).</summary>
     public double BucketCapMb { get; init; } = 25;
 

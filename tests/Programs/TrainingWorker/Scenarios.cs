@@ -16,6 +16,7 @@ public static class Scenarios
     {
         "data" => Data(args),
         "ops" => Operations(args),
+        "api" => ApiScenario.Run(args),
         "suite" => Suite(args),
         "line" => Line(args),
         "trackers" => Trackers(args),
