@@ -196,7 +196,7 @@ public partial class Accelerator
             // accelerator.json goes last, once every rank's files are on the disk: it marks the folder complete.
             var iteration = Math.Max(_checkpointIteration, plan.Number) + 1;
             var progress = new TrainingProgressState(Step, _accumulationStep, iteration, NumProcesses,
-                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position)).ToList(), CheckpointFolder.Digests(staging));
+                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position, l.ConsumedSamples)).ToList(), CheckpointFolder.Digests(staging));
             DurableFile.WriteAllText(Path.Combine(staging, CheckpointFolder.ProgressFile), JsonSerializer.Serialize(progress));
             DurableFile.SyncDirectory(staging);
             SaveKillPoint.Reach("before-rename", save);
@@ -225,8 +225,9 @@ public partial class Accelerator
     /// Restores what <see cref="SaveState"/> saved. With no <paramref name="directory"/> and automatic
     /// naming, loads the newest <c>checkpoint_N</c>. Prepared loaders continue from the saved batch.
     /// Every file is checked (present, and the length and SHA-256 the save recorded) before anything
-    /// is restored; a checkpoint of per-rank batches saved by another number of processes is refused.
-    /// Returns the folder read.
+    /// is restored. The checkpoint may come from another number of processes: loaders go on from the
+    /// samples of the epoch's global order the saving job consumed, and a rank the saving job did not
+    /// have keeps its own RNG state. Returns the folder read.
     /// </summary>
     public string LoadState(string? directory = null)
     {
@@ -235,8 +236,18 @@ public partial class Accelerator
             ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
         var folder = CheckpointFolder.Open(requested);
         var progress = folder.Progress;
-        if (progress.WorldSize != NumProcesses && _loaders.Count > 0 && !Options.SplitBatches)
-            throw new AccelerateException("ACC2251", $"{folder.Path} was saved by {progress.WorldSize} processes and this job has {NumProcesses}: each rank's data-loader position covers a 1/{progress.WorldSize} share of the batches, which does not map onto {NumProcesses} processes. Resume with {progress.WorldSize} processes, or train with SplitBatches = true (its positions are the same on every rank and resume on any number of processes).");
+        // Where every loader goes on, in samples of its epoch's global order: the same on any number of processes.
+        var resumeAt = new List<(long epoch, long samples)>();
+        for (var i = 0; i < Math.Min(_loaders.Count, progress.Loaders.Count); i++)
+        {
+            var saved = progress.Loaders[i];
+            long samples;
+            if (saved.Samples is { } consumed) samples = consumed;
+            else if (progress.WorldSize == NumProcesses || Options.SplitBatches) samples = saved.Position * _loaders[i].BatchSamples;
+            else
+                throw new AccelerateException("ACC2290", $"{folder.Path} was saved by {progress.WorldSize} processes with per-rank batches, by a version that recorded each rank's batch and not the samples the job had consumed, so it cannot be resumed on {NumProcesses} processes. Resume it once with {progress.WorldSize} processes and save again (SaveState): that checkpoint resumes on any number of processes.");
+            resumeAt.Add(samples >= _loaders[i].DatasetSize ? (saved.Epoch + 1, 0) : (saved.Epoch, samples));
+        }
 
         // Check everything before restoring anything, so that a bad checkpoint leaves the run as it was.
         var models = Enumerable.Range(0, _models.Count).Select(i => folder.Require(Indexed("model", i, ".bin"))).ToList();
@@ -279,12 +290,7 @@ public partial class Accelerator
         Step = progress.Step;
         _accumulationStep = progress.AccumulationStep;
         _checkpointIteration = progress.CheckpointIteration;
-        for (var i = 0; i < Math.Min(_loaders.Count, progress.Loaders.Count); i++)
-        {
-            var (epoch, position) = (progress.Loaders[i].Epoch, progress.Loaders[i].Position);
-            if (position >= _loaders[i].StepsPerEpoch) (epoch, position) = (epoch + 1, 0);
-            _loaders[i].Resume(epoch, position);
-        }
+        for (var i = 0; i < resumeAt.Count; i++) _loaders[i].Resume(resumeAt[i].epoch, resumeAt[i].samples);
         _computeStale = false;
         return folder.Path;
     }
@@ -384,7 +390,12 @@ public partial class Accelerator
         torch.set_rng_state(state);
     }
 
-    internal sealed record LoaderPosition(long Epoch, long Position);
+    /// <summary>
+    /// A loader's place: <paramref name="Position"/> is this job's batch per rank (informative),
+    /// <paramref name="Samples"/> the samples of the epoch's global order consumed, which any number
+    /// of processes resumes from (null in checkpoints written before it was recorded).
+    /// </summary>
+    internal sealed record LoaderPosition(long Epoch, long Position, long? Samples = null);
 
     /// <summary>What accelerator.json holds; <paramref name="Files"/> lists every other file of the folder.</summary>
     internal sealed record TrainingProgressState(long Step, int AccumulationStep, long CheckpointIteration, int WorldSize, List<LoaderPosition> Loaders, Dictionary<string, FileDigest>? Files = null);
