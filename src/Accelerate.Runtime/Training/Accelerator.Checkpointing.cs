@@ -163,13 +163,16 @@ public partial class Accelerator
         if (Group is not null && UseDistributed) plan = Group.BroadcastObject(plan, 0);
         var target = Path.GetFullPath(directory ?? Path.Combine(CheckpointsDirectory, CheckpointPrefix + plan!.Number));
         var staging = target + CheckpointFolder.Staging + plan!.Token;
-        if (IsMainProcess) Directory.CreateDirectory(staging);
+        // One copy in a shared folder, or (SaveOnEachNode) one per machine, written by its local main process.
+        var writesCopy = Options.SaveOnEachNode ? IsLocalMainProcess : IsMainProcess;
+        if (writesCopy) Directory.CreateDirectory(staging);
         WaitForEveryone();
+        EnsureEveryRankSees(staging);
         SaveKillPoint.Reach("before-files", save);
 
         DurableFile.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
         SaveKillPoint.Reach("between-files", save);
-        if (IsMainProcess)
+        if (writesCopy)
         {
             for (var i = 0; i < _models.Count; i++)
                 StateDictFile.Write(Path.Combine(staging, Indexed("model", i, ".bin")), _models[i].StateDict());
@@ -191,7 +194,7 @@ public partial class Accelerator
                 DurableFile.Write(Path.Combine(staging, $"custom_checkpoint_{i}.bin"), _custom[i].SaveState);
         }
         WaitForEveryone();
-        if (IsMainProcess)
+        if (writesCopy)
         {
             // accelerator.json goes last, once every rank's files are on the disk: it marks the folder complete.
             var iteration = Math.Max(_checkpointIteration, plan.Number) + 1;
@@ -293,6 +296,28 @@ public partial class Accelerator
         for (var i = 0; i < resumeAt.Count; i++) _loaders[i].Resume(resumeAt[i].epoch, resumeAt[i].samples);
         _computeStale = false;
         return folder.Path;
+    }
+
+    /// <summary>
+    /// Every rank writes its RNG state into the folder the main process (or, with SaveOnEachNode, its
+    /// machine's local main process) created: a rank that cannot see it is on a machine that does not
+    /// share the checkpoint folder. All ranks learn it together (one all-reduce), so none is left
+    /// waiting in a collective, and fail with ACC2291 before anything is written.
+    /// </summary>
+    private void EnsureEveryRankSees(string staging)
+    {
+        var blind = Directory.Exists(staging) ? 0 : 1;
+        if (UseDistributed && Group is not null)
+        {
+            Span<int> count = [blind];
+            Group.AllReduce(count, Distributed.ReduceOp.Sum);
+            blind = count[0];
+        }
+        if (blind == 0) return;
+        var where = Path.GetDirectoryName(staging);
+        throw new AccelerateException("ACC2291", Options.SaveOnEachNode
+            ? $"{blind} process(es) cannot see the checkpoint folder their machine's local main process created under {where}. Give the processes of one machine the same folder (the same ProjectDirectory, on a local disk)."
+            : $"{blind} process(es) cannot see the checkpoint folder the main process created under {where}: their machines do not share it. Put the checkpoints on a file system every machine mounts, or set AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) to write a copy on each machine.");
     }
 
     /// <summary>The checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> loaded, or null (not yet, or nothing to load).</summary>

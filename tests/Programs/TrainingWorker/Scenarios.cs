@@ -119,6 +119,7 @@ public static class Scenarios
             OverlapGradientSync = Get(args, "overlap", "true") == "true",
             ResumeFromCheckpoint = args.TryGetValue("resume_from", out var resumeFrom) ? resumeFrom : null,
             EvenBatches = Get(args, "even", "true") == "true",
+            SaveOnEachNode = Get(args, "save_on_each_node", "false") == "true",
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
