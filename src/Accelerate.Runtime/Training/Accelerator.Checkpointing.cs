@@ -235,8 +235,12 @@ public partial class Accelerator
     public string LoadState(string? directory = null)
     {
         _resumeDone = true;
-        var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
+        var newest = directory is null ? NewestCheckpoint() : null;
+        // Every rank loads rank 0's newest, so that one on a machine without it fails with the others (ACC2292).
+        if (directory is null && Group is not null && UseDistributed) newest = Group.BroadcastObject(newest, 0);
+        var requested = directory is not null ? Path.GetFullPath(directory) : newest
             ?? throw new AccelerateException("ACC2213", $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
+        EnsureEveryRankHas(requested);
         var folder = CheckpointFolder.Open(requested);
         var progress = folder.Progress;
         // Where every loader goes on, in samples of its epoch's global order: the same on any number of processes.
@@ -320,6 +324,25 @@ public partial class Accelerator
             : $"{blind} process(es) cannot see the checkpoint folder the main process created under {where}: their machines do not share it. Put the checkpoints on a file system every machine mounts, or set AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) to write a copy on each machine.");
     }
 
+    /// <summary>
+    /// Every rank reads its own RNG state and (SaveOnEachNode) its machine's copy: a rank on a machine
+    /// where the checkpoint is missing or incomplete would otherwise fail alone, or start afresh while
+    /// the others resume. All ranks learn it together and fail with ACC2292 before anything is restored.
+    /// </summary>
+    private void EnsureEveryRankHas(string requested)
+    {
+        if (!UseDistributed || Group is null) return;
+        var complete = File.Exists(Path.Combine(requested, CheckpointFolder.ProgressFile))
+            || CheckpointFolder.Siblings(requested, CheckpointFolder.Staging).Concat(CheckpointFolder.Siblings(requested, CheckpointFolder.Replaced))
+                .Any(f => File.Exists(Path.Combine(f, CheckpointFolder.ProgressFile)));
+        Span<int> missing = [complete ? 0 : 1];
+        Group.AllReduce(missing, Distributed.ReduceOp.Sum);
+        if (missing[0] == 0) return;
+        throw new AccelerateException("ACC2292", Options.SaveOnEachNode
+            ? $"{missing[0]} process(es) find no complete checkpoint at {requested} on their machine: with SaveOnEachNode every machine reads its own copy, and theirs lacks it (a machine that did not run the saving job, or a copy deleted). Resume on the machines that saved it, or copy the checkpoint folder to the others."
+            : $"{missing[0]} process(es) find no complete checkpoint at {requested}: their machines do not see the folder the main process saved. Put the checkpoints on a file system every machine mounts, or save with AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) so that every machine holds a copy.");
+    }
+
     /// <summary>The checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> loaded, or null (not yet, or nothing to load).</summary>
     public string? ResumedFrom { get; private set; }
 
@@ -341,6 +364,8 @@ public partial class Accelerator
         if (string.IsNullOrWhiteSpace(requested)) return null;
         // Every rank lists the same folder and none saves before it has resumed, so all pick the same one.
         var folder = requested.Trim().Equals("latest", StringComparison.OrdinalIgnoreCase) ? NewestCheckpoint() : requested;
+        // Rank 0's choice: a machine that does not see rank 0's checkpoints must not start afresh alone (LoadState then says why).
+        if (Group is not null && UseDistributed) folder = Group.BroadcastObject(folder, 0);
         if (folder is null) return null;
         if (!Directory.Exists(folder))
             throw new AccelerateException("ACC2275", $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");

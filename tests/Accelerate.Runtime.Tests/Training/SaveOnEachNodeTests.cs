@@ -78,6 +78,27 @@ public sealed class SaveOnEachNodeTests
         }
     }
 
+    [TestMethod]
+    public void A_job_resumed_where_one_machine_lacks_the_checkpoint_fails_on_every_rank_with_a_code_naming_SaveOnEachNode()
+    {
+        using (var first = Start("steps=4", "save_at=2", "save_on_each_node=true"))
+        {
+            first.WaitForAll(TimeSpan.FromSeconds(150));
+            Assert.IsTrue(first.Ranks.All(r => r.Process.ExitCode == 0), first.Describe());
+        }
+        Directory.Delete(Path.Combine(_machineB!.FullName, "checkpoint"), recursive: true);
+
+        using var second = Start("steps=4", "resume=true");
+        second.WaitForAll(TimeSpan.FromSeconds(150));
+
+        foreach (var rank in second.Ranks)
+        {
+            Assert.AreNotEqual(0, rank.Process.ExitCode, second.Describe());
+            StringAssert.Contains(rank.Output, "ACC2292", second.Describe());
+            StringAssert.Contains(rank.Output, "SaveOnEachNode", second.Describe());
+        }
+    }
+
     /// <summary>Rank 0 on machine A, rank 1 on machine B; both use the checkpoint folder under machine A's path.</summary>
     private RankProcesses Start(params string[] run)
     {
