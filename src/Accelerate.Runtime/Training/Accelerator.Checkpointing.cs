@@ -168,6 +168,7 @@ public partial class Accelerator
         if (writesCopy) Directory.CreateDirectory(staging);
         WaitForEveryone();
         EnsureEveryRankSees(staging);
+        if (Options.SaveOnEachNode) writesCopy = WritesOwnCopy(staging, writesCopy);
         SaveKillPoint.Reach("before-files", save);
 
         DurableFile.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
@@ -323,6 +324,25 @@ public partial class Accelerator
             ? $"{blind} process(es) cannot see the checkpoint folder their machine's local main process created under {where}. Give the processes of one machine the same folder (the same ProjectDirectory, on a local disk)."
             : $"{blind} process(es) cannot see the checkpoint folder the main process created under {where}: their machines do not share it. Put the checkpoints on a file system every machine mounts, or set AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) to write a copy on each machine.");
     }
+
+    /// <summary>
+    /// With SaveOnEachNode, whether this local main process writes its machine's copy: not when the
+    /// folder turns out to be shared with another machine (each leaves a marker in it), where two
+    /// writers would rename the same folder at once; the main process's copy serves every machine then.
+    /// </summary>
+    private bool WritesOwnCopy(string staging, bool localMain)
+    {
+        var marker = Path.Combine(staging, NodeMarker + Environment.NodeRank);
+        if (localMain) File.WriteAllBytes(marker, []);
+        WaitForEveryone();
+        var shared = localMain && Directory.GetFiles(staging, NodeMarker + "*").Any(f => f != marker);
+        WaitForEveryone();
+        if (localMain && (!shared || IsMainProcess))
+            foreach (var file in Directory.GetFiles(staging, NodeMarker + "*")) File.Delete(file);
+        return localMain && (!shared || IsMainProcess);
+    }
+
+    private const string NodeMarker = ".machine-";
 
     /// <summary>
     /// Every rank reads its own RNG state and (SaveOnEachNode) its machine's copy: a rank on a machine

@@ -79,6 +79,29 @@ public sealed class SaveOnEachNodeTests
     }
 
     [TestMethod]
+    public void With_SaveOnEachNode_machines_that_do_share_the_folder_write_one_copy_and_resume_from_it()
+    {
+        JsonObject[] uninterrupted;
+        using (var first = Start(shared: true, "steps=20", "save_at=10", "save_on_each_node=true"))
+        {
+            first.WaitForAll(TimeSpan.FromSeconds(150));
+            Assert.IsTrue(first.Ranks.All(r => r.Process.ExitCode == 0), first.Describe());
+            uninterrupted = Results("first");
+        }
+        var copy = Path.Combine(_machineA!.FullName, "checkpoint");
+        CollectionAssert.AreEquivalent(
+            new[] { "accelerator.json", "model.bin", "optimizer.bin", "scheduler.json", "custom_checkpoint_0.bin", "random_states_0.bin", "random_states_1.bin" },
+            Directory.GetFiles(copy).Select(Path.GetFileName).ToArray(), "one complete copy, with both ranks' RNG states");
+
+        using var second = Start(shared: true, "steps=20", "resume=true", "save_on_each_node=true");
+        second.WaitForAll(TimeSpan.FromSeconds(150));
+        Assert.IsTrue(second.Ranks.All(r => r.Process.ExitCode == 0), second.Describe());
+        var resumed = Results("second");
+        for (var rank = 0; rank < 2; rank++)
+            AssertClose(Parameters(uninterrupted[rank]), Parameters(resumed[rank]), 1e-6, $"rank {rank} resumed from the shared copy");
+    }
+
+    [TestMethod]
     public void A_job_resumed_where_one_machine_lacks_the_checkpoint_fails_on_every_rank_with_a_code_naming_SaveOnEachNode()
     {
         using (var first = Start("steps=4", "save_at=2", "save_on_each_node=true"))
@@ -99,8 +122,13 @@ public sealed class SaveOnEachNodeTests
         }
     }
 
-    /// <summary>Rank 0 on machine A, rank 1 on machine B; both use the checkpoint folder under machine A's path.</summary>
-    private RankProcesses Start(params string[] run)
+    /// <summary>
+    /// Rank 0 on machine A, rank 1 on machine B; both use the checkpoint folder under machine A's path,
+    /// which machine B sees as its own disk unless <paramref name="shared"/>.
+    /// </summary>
+    private RankProcesses Start(params string[] run) => Start(shared: false, run);
+
+    private RankProcesses Start(bool shared, params string[] run)
     {
         var job = new RankProcesses();
         var port = RankProcesses.FreePort();
@@ -115,7 +143,7 @@ public sealed class SaveOnEachNodeTests
             environment["LOCAL_WORLD_SIZE"] = "1";
             environment["GROUP_RANK"] = rank.ToString();
             // Machine B's disk appears where machine A keeps its checkpoints.
-            string[] machine = rank == 0 ? [] :
+            string[] machine = rank == 0 || shared ? [] :
                 ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                  $"mount --bind '{_machineB!.FullName}' '{_machineA.FullName}' && exec \"$@\"", "machine-b"];
             job.Start(environment, [.. machine, .. args]);
