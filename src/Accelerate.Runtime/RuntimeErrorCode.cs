@@ -109,8 +109,6 @@ internal static class RuntimeErrorCode
     public const string ReducedPrecisionItem = "ACC2246";
     /// <summary><c>TotalLimit</c> below 1.</summary>
     public const string BadTotalLimit = "ACC2250";
-    /// <summary>A checkpoint of per-rank batches loaded by another number of processes.</summary>
-    public const string CheckpointWorldSizeMismatch = "ACC2251";
     /// <summary>A file of the checkpoint is missing.</summary>
     public const string CheckpointFileMissing = "ACC2252";
     /// <summary>A file of the checkpoint is damaged.</summary>
@@ -129,6 +127,16 @@ internal static class RuntimeErrorCode
     public const string ResumeFolderMissing = "ACC2275";
     /// <summary>Note: the job was pre-empted and saved a checkpoint.</summary>
     public const string Preempted = "ACC2276";
+    /// <summary>A structure given to a gathering collective holds something other than a tensor.</summary>
+    public const string NotATensorLeaf = "ACC2280";
+    /// <summary><c>SkipFirstBatches</c> given a negative count or an unprepared loader.</summary>
+    public const string BadSkipFirstBatches = "ACC2281";
+    /// <summary>A checkpoint of per-rank batches without the global data position, on another number of processes.</summary>
+    public const string CheckpointWithoutGlobalPosition = "ACC2290";
+    /// <summary>A rank cannot see the checkpoint folder the main process wrote.</summary>
+    public const string CheckpointFolderNotShared = "ACC2291";
+    /// <summary>A rank has no complete copy of the checkpoint every rank loads.</summary>
+    public const string CheckpointMissingOnThisMachine = "ACC2292";
 
     /// <summary>Several training functions, none chosen.</summary>
     public const string NoTrainingFunctionChosen = "ACC2301";

@@ -61,7 +61,13 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
     public long Remainder => _shard.Plan.LastStepRemainder;
     public bool AtLastBatch => _shard.Position >= _shard.Plan.LocalBatches;
 
-    public void Resume(long epoch, long position) => _shard.Seek(epoch, position);
+    public long DatasetSize => _shard.Plan.DatasetSize;
+    public long BatchSamples => (long)_shard.Plan.BatchSize * _shard.Plan.WorldSize;
+
+    /// <summary>A finished epoch counts every sample (those drop_last dropped too), so a resume starts the next one.</summary>
+    public long ConsumedSamples => AtLastBatch ? _shard.Plan.DatasetSize : _shard.Plan.ConsumedAfter(_shard.Position);
+
+    public void Resume(long epoch, long consumedSamples) => _shard.Seek(epoch, consumedSamples);
 
     /// <summary>Makes the next epoch start at batch <paramref name="batches"/> (<see cref="Accelerator.SkipFirstBatches{T, S}"/>).</summary>
     public void SkipNextEpochStart(long batches) => _shard.SkipNextEpochStart(batches);
@@ -73,7 +79,7 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
         private readonly int _batchSize, _rank, _worldSize;
         private readonly bool _shuffle, _even, _dropLast;
         private readonly long _seed;
-        private long _skipBatches;
+        private long _startSample;
 
         public ShardDataset(torch.utils.data.Dataset<T> source, int batchSize, int rank, int worldSize, bool shuffle, long seed, bool even, bool dropLast)
         {
@@ -100,26 +106,34 @@ internal sealed class AcceleratedDataLoader<T, S> : DataLoader<T, S>, IPreparedL
             BeforeEpoch?.Invoke();
             if (_started) Epoch++;
             _started = true;
-            Plan = MakePlan(Epoch);
-            Position = _skipBatches;
-            _skipBatches = 0;
+            // A resumed epoch is planned from the first sample the checkpointed job had not consumed,
+            // so it goes on in the same global order on any number of ranks.
+            Plan = MakePlan(Epoch, _startSample);
+            Position = 0;
+            _startSample = 0;
             OnEpochStart?.Invoke();
-            return Position * _batchSize;
+            return 0;
         }
 
-        public void SkipNextEpochStart(long batches) => _skipBatches = Math.Min(batches, Plan.LocalBatches);
+        /// <summary>The next epoch starts after the samples its first <paramref name="batches"/> batches of this rank would read.</summary>
+        public void SkipNextEpochStart(long batches)
+        {
+            var whole = MakePlan(Epoch);
+            _startSample = whole.ConsumedAfter(Math.Min(batches, whole.LocalBatches));
+        }
 
-        public void Seek(long epoch, long position)
+        public void Seek(long epoch, long consumedSamples)
         {
             Epoch = epoch;
             _started = false;
-            _skipBatches = position;
-            Position = position;
+            _startSample = consumedSamples;
+            Plan = MakePlan(epoch, consumedSamples);
+            Position = 0;
         }
 
         private bool _started;
 
-        private RankShardPlan MakePlan(long epoch) => new(_source.Count, _batchSize, _rank, _worldSize, _shuffle, _seed, epoch, _even, _dropLast);
+        private RankShardPlan MakePlan(long epoch, long startSample = 0) => new(_source.Count, _batchSize, _rank, _worldSize, _shuffle, _seed, epoch, _even, _dropLast, startSample);
 
         protected override void Dispose(bool disposing)
         {

@@ -163,14 +163,18 @@ public partial class Accelerator
         if (Group is not null && UseDistributed) plan = Group.BroadcastObject(plan, 0);
         var target = Path.GetFullPath(directory ?? Path.Combine(CheckpointsDirectory, CheckpointPrefix + plan!.Number));
         var staging = target + CheckpointFolder.Staging + plan!.Token;
-        if (IsMainProcess) Directory.CreateDirectory(staging);
+        // One copy in a shared folder, or (SaveOnEachNode) one per machine, written by its local main process.
+        var writesCopy = Options.SaveOnEachNode ? IsLocalMainProcess : IsMainProcess;
+        if (writesCopy) Directory.CreateDirectory(staging);
         WaitForEveryone();
+        EnsureEveryRankSees(staging);
+        if (Options.SaveOnEachNode) writesCopy = WritesOwnCopy(staging, writesCopy);
         SaveKillPoint.Reach("before-files", save);
         RunSaveStateHooks(staging);
 
         DurableFile.WriteAllBytes(Path.Combine(staging, $"random_states_{ProcessIndex}.bin"), RngState());
         SaveKillPoint.Reach("between-files", save);
-        if (IsMainProcess)
+        if (writesCopy)
         {
             for (var i = 0; i < _models.Count; i++)
                 StateDictFile.Write(Path.Combine(staging, Indexed("model", i, ".bin")), _models[i].StateDict());
@@ -192,12 +196,12 @@ public partial class Accelerator
                 DurableFile.Write(Path.Combine(staging, $"custom_checkpoint_{i}.bin"), _custom[i].SaveState);
         }
         WaitForEveryone();
-        if (IsMainProcess)
+        if (writesCopy)
         {
             // accelerator.json goes last, once every rank's files are on the disk: it marks the folder complete.
             var iteration = Math.Max(_checkpointIteration, plan.Number) + 1;
             var progress = new TrainingProgressState(Step, _accumulationStep, iteration, NumProcesses,
-                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position)).ToList(), CheckpointFolder.Digests(staging));
+                _loaders.Select(l => new LoaderPosition(l.Epoch, l.Position, l.ConsumedSamples)).ToList(), CheckpointFolder.Digests(staging));
             DurableFile.WriteAllText(Path.Combine(staging, CheckpointFolder.ProgressFile), JsonSerializer.Serialize(progress));
             DurableFile.SyncDirectory(staging);
             SaveKillPoint.Reach("before-rename", save);
@@ -226,18 +230,33 @@ public partial class Accelerator
     /// Restores what <see cref="SaveState"/> saved. With no <paramref name="directory"/> and automatic
     /// naming, loads the newest <c>checkpoint_N</c>. Prepared loaders continue from the saved batch.
     /// Every file is checked (present, and the length and SHA-256 the save recorded) before anything
-    /// is restored; a checkpoint of per-rank batches saved by another number of processes is refused.
-    /// Returns the folder read.
+    /// is restored. The checkpoint may come from another number of processes: loaders go on from the
+    /// samples of the epoch's global order the saving job consumed, and a rank the saving job did not
+    /// have keeps its own RNG state. Returns the folder read.
     /// </summary>
     public string LoadState(string? directory = null)
     {
         _resumeDone = true;
-        var requested = directory is not null ? Path.GetFullPath(directory) : NewestCheckpoint()
+        var newest = directory is null ? NewestCheckpoint() : null;
+        // Every rank loads rank 0's newest, so that one on a machine without it fails with the others (ACC2292).
+        if (directory is null && Group is not null && UseDistributed) newest = Group.BroadcastObject(newest, 0);
+        var requested = directory is not null ? Path.GetFullPath(directory) : newest
             ?? throw new AccelerateException(RuntimeErrorCode.NoCheckpoint, $"There is no checkpoint under {CheckpointsDirectory}. Save one with SaveState() first, or pass the folder to load.");
+        EnsureEveryRankHas(requested);
         var folder = CheckpointFolder.Open(requested);
         var progress = folder.Progress;
-        if (progress.WorldSize != NumProcesses && _loaders.Count > 0 && !Options.SplitBatches)
-            throw new AccelerateException(RuntimeErrorCode.CheckpointWorldSizeMismatch, $"{folder.Path} was saved by {progress.WorldSize} processes and this job has {NumProcesses}: each rank's data-loader position covers a 1/{progress.WorldSize} share of the batches, which does not map onto {NumProcesses} processes. Resume with {progress.WorldSize} processes, or train with SplitBatches = true (its positions are the same on every rank and resume on any number of processes).");
+        // Where every loader goes on, in samples of its epoch's global order: the same on any number of processes.
+        var resumeAt = new List<(long epoch, long samples)>();
+        for (var i = 0; i < Math.Min(_loaders.Count, progress.Loaders.Count); i++)
+        {
+            var saved = progress.Loaders[i];
+            long samples;
+            if (saved.Samples is { } consumed) samples = consumed;
+            else if (progress.WorldSize == NumProcesses || Options.SplitBatches) samples = saved.Position * _loaders[i].BatchSamples;
+            else
+                throw new AccelerateException(RuntimeErrorCode.CheckpointWithoutGlobalPosition, $"{folder.Path} was saved by {progress.WorldSize} processes with per-rank batches, by a version that recorded each rank's batch and not the samples the job had consumed, so it cannot be resumed on {NumProcesses} processes. Resume it once with {progress.WorldSize} processes and save again (SaveState): that checkpoint resumes on any number of processes.");
+            resumeAt.Add(samples >= _loaders[i].DatasetSize ? (saved.Epoch + 1, 0) : (saved.Epoch, samples));
+        }
 
         // Check everything before restoring anything, so that a bad checkpoint leaves the run as it was.
         var models = Enumerable.Range(0, _models.Count).Select(i => folder.Require(Indexed("model", i, ".bin"))).ToList();
@@ -280,15 +299,70 @@ public partial class Accelerator
         Step = progress.Step;
         _accumulationStep = progress.AccumulationStep;
         _checkpointIteration = progress.CheckpointIteration;
-        for (var i = 0; i < Math.Min(_loaders.Count, progress.Loaders.Count); i++)
-        {
-            var (epoch, position) = (progress.Loaders[i].Epoch, progress.Loaders[i].Position);
-            if (position >= _loaders[i].StepsPerEpoch) (epoch, position) = (epoch + 1, 0);
-            _loaders[i].Resume(epoch, position);
-        }
+        for (var i = 0; i < resumeAt.Count; i++) _loaders[i].Resume(resumeAt[i].epoch, resumeAt[i].samples);
         _computeStale = false;
         RunLoadStateHooks(folder.Path);
         return folder.Path;
+    }
+
+    /// <summary>
+    /// Every rank writes its RNG state into the folder the main process (or, with SaveOnEachNode, its
+    /// machine's local main process) created: a rank that cannot see it is on a machine that does not
+    /// share the checkpoint folder. All ranks learn it together (one all-reduce), so none is left
+    /// waiting in a collective, and fail with ACC2291 before anything is written.
+    /// </summary>
+    private void EnsureEveryRankSees(string staging)
+    {
+        var blind = Directory.Exists(staging) ? 0 : 1;
+        if (UseDistributed && Group is not null)
+        {
+            Span<int> count = [blind];
+            Group.AllReduce(count, Distributed.ReduceOp.Sum);
+            blind = count[0];
+        }
+        if (blind == 0) return;
+        var where = Path.GetDirectoryName(staging);
+        throw new AccelerateException(RuntimeErrorCode.CheckpointFolderNotShared, Options.SaveOnEachNode
+            ? $"{blind} process(es) cannot see the checkpoint folder their machine's local main process created under {where}. Give the processes of one machine the same folder (the same ProjectDirectory, on a local disk)."
+            : $"{blind} process(es) cannot see the checkpoint folder the main process created under {where}: their machines do not share it. Put the checkpoints on a file system every machine mounts, or set AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) to write a copy on each machine.");
+    }
+
+    /// <summary>
+    /// With SaveOnEachNode, whether this local main process writes its machine's copy: not when the
+    /// folder turns out to be shared with another machine (each leaves a marker in it), where two
+    /// writers would rename the same folder at once; the main process's copy serves every machine then.
+    /// </summary>
+    private bool WritesOwnCopy(string staging, bool localMain)
+    {
+        var marker = Path.Combine(staging, NodeMarker + Environment.NodeRank);
+        if (localMain) File.WriteAllBytes(marker, []);
+        WaitForEveryone();
+        var shared = localMain && Directory.GetFiles(staging, NodeMarker + "*").Any(f => f != marker);
+        WaitForEveryone();
+        if (localMain && (!shared || IsMainProcess))
+            foreach (var file in Directory.GetFiles(staging, NodeMarker + "*")) File.Delete(file);
+        return localMain && (!shared || IsMainProcess);
+    }
+
+    private const string NodeMarker = ".machine-";
+
+    /// <summary>
+    /// Every rank reads its own RNG state and (SaveOnEachNode) its machine's copy: a rank on a machine
+    /// where the checkpoint is missing or incomplete would otherwise fail alone, or start afresh while
+    /// the others resume. All ranks learn it together and fail with ACC2292 before anything is restored.
+    /// </summary>
+    private void EnsureEveryRankHas(string requested)
+    {
+        if (!UseDistributed || Group is null) return;
+        var complete = File.Exists(Path.Combine(requested, CheckpointFolder.ProgressFile))
+            || CheckpointFolder.Siblings(requested, CheckpointFolder.Staging).Concat(CheckpointFolder.Siblings(requested, CheckpointFolder.Replaced))
+                .Any(f => File.Exists(Path.Combine(f, CheckpointFolder.ProgressFile)));
+        Span<int> missing = [complete ? 0 : 1];
+        Group.AllReduce(missing, Distributed.ReduceOp.Sum);
+        if (missing[0] == 0) return;
+        throw new AccelerateException(RuntimeErrorCode.CheckpointMissingOnThisMachine, Options.SaveOnEachNode
+            ? $"{missing[0]} process(es) find no complete checkpoint at {requested} on their machine: with SaveOnEachNode every machine reads its own copy, and theirs lacks it (a machine that did not run the saving job, or a copy deleted). Resume on the machines that saved it, or copy the checkpoint folder to the others."
+            : $"{missing[0]} process(es) find no complete checkpoint at {requested}: their machines do not see the folder the main process saved. Put the checkpoints on a file system every machine mounts, or save with AcceleratorOptions.SaveOnEachNode = true (save_on_each_node) so that every machine holds a copy.");
     }
 
     /// <summary>The checkpoint <see cref="AcceleratorOptions.ResumeFromCheckpoint"/> loaded, or null (not yet, or nothing to load).</summary>
@@ -312,6 +386,8 @@ public partial class Accelerator
         if (string.IsNullOrWhiteSpace(requested)) return null;
         // Every rank lists the same folder and none saves before it has resumed, so all pick the same one.
         var folder = requested.Trim().Equals("latest", StringComparison.OrdinalIgnoreCase) ? NewestCheckpoint() : requested;
+        // Rank 0's choice: a machine that does not see rank 0's checkpoints must not start afresh alone (LoadState then says why).
+        if (Group is not null && UseDistributed) folder = Group.BroadcastObject(folder, 0);
         if (folder is null) return null;
         if (!Directory.Exists(folder))
             throw new AccelerateException(RuntimeErrorCode.ResumeFolderMissing, $"ResumeFromCheckpoint (ACCELERATE_RESUME_FROM_CHECKPOINT) names {Path.GetFullPath(folder)}, which does not exist. Pass the folder of a checkpoint SaveState wrote, or \"latest\" to resume from the newest one under the project directory when there is one.");
@@ -386,7 +462,12 @@ public partial class Accelerator
         torch.set_rng_state(state);
     }
 
-    internal sealed record LoaderPosition(long Epoch, long Position);
+    /// <summary>
+    /// A loader's place: <paramref name="Position"/> is this job's batch per rank (informative),
+    /// <paramref name="Samples"/> the samples of the epoch's global order consumed, which any number
+    /// of processes resumes from (null in checkpoints written before it was recorded).
+    /// </summary>
+    internal sealed record LoaderPosition(long Epoch, long Position, long? Samples = null);
 
     /// <summary>What accelerator.json holds; <paramref name="Files"/> lists every other file of the folder.</summary>
     internal sealed record TrainingProgressState(long Step, int AccumulationStep, long CheckpointIteration, int WorldSize, List<LoaderPosition> Loaders, Dictionary<string, FileDigest>? Files = null);

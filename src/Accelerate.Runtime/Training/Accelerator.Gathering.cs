@@ -150,7 +150,7 @@ public partial class Accelerator
             }
             default:
                 var what = node is null ? "null" : $"a {node.GetType().Name}";
-                throw new AccelerateException("ACC2280", $"{operation} was given {what} at {path}, which is not a tensor. It takes a tensor, or dictionaries, lists, arrays and tuples (of up to 7 items) of tensors; gather other objects with GatherObject, or convert them to tensors first.");
+                throw new AccelerateException(RuntimeErrorCode.NotATensorLeaf, $"{operation} was given {what} at {path}, which is not a tensor. It takes a tensor, or dictionaries, lists, arrays and tuples (of up to 7 items) of tensors; gather other objects with GatherObject, or convert them to tensors first.");
         }
     }
 

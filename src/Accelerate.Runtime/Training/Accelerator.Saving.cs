@@ -21,9 +21,9 @@ public partial class Accelerator
     {
         ArgumentNullException.ThrowIfNull(loader);
         if (batches < 0)
-            throw new AccelerateException("ACC2281", $"SkipFirstBatches was asked to skip {batches} batches. Pass 0 or more.");
+            throw new AccelerateException(RuntimeErrorCode.BadSkipFirstBatches, $"SkipFirstBatches was asked to skip {batches} batches. Pass 0 or more.");
         if (loader is not AcceleratedDataLoader<T, S> prepared)
-            throw new AccelerateException("ACC2281", "SkipFirstBatches was given a data loader that was not prepared. Pass the loader Prepare (or PrepareDataLoader) returned.");
+            throw new AccelerateException(RuntimeErrorCode.BadSkipFirstBatches, "SkipFirstBatches was given a data loader that was not prepared. Pass the loader Prepare (or PrepareDataLoader) returned.");
         prepared.SkipNextEpochStart(batches);
         return loader;
     }

@@ -85,6 +85,15 @@ public sealed record AcceleratorOptions
     public string? ResumeFromCheckpoint { get; init; }
 
     /// <summary>
+    /// For machines that share no file system (HF's <c>ProjectConfiguration.save_on_each_node</c>):
+    /// <see cref="Accelerator.SaveState"/> writes a complete checkpoint on every machine (each
+    /// machine's local main process the shared parts, every rank its own RNG state) and
+    /// <see cref="Accelerator.LoadState"/> reads each machine's own copy. Off (the default), one copy
+    /// is written by the main process into a folder every machine must see.
+    /// </summary>
+    public bool SaveOnEachNode { get; init; }
+
+    /// <summary>
     /// The folder the trackers write under (HF's <c>logging_dir</c>); <see cref="Accelerator.InitTrackers"/>
     /// adds a sub-folder named after the project. Default <c>runs</c> under <see cref="ProjectDirectory"/>.
     /// </summary>

@@ -18,6 +18,15 @@ internal interface IPreparedLoader
     /// <summary>True while the current batch is the epoch's last.</summary>
     bool AtLastBatch { get; }
 
-    /// <summary>Makes the next enumeration read epoch <paramref name="epoch"/> from batch <paramref name="position"/>.</summary>
-    void Resume(long epoch, long position);
+    /// <summary>Samples in the dataset.</summary>
+    long DatasetSize { get; }
+
+    /// <summary>Samples one step takes over all ranks (the global batch).</summary>
+    long BatchSamples { get; }
+
+    /// <summary>Samples of the epoch's global order consumed so far, padding not counted; the dataset's size once the epoch is over.</summary>
+    long ConsumedSamples { get; }
+
+    /// <summary>Makes the next enumeration read epoch <paramref name="epoch"/> from sample <paramref name="consumedSamples"/> of its global order.</summary>
+    void Resume(long epoch, long consumedSamples);
 }

@@ -5,6 +5,8 @@ namespace Accelerate;
 /// order (a seeded shuffle identical on every rank, different each epoch, or 0..N-1) is cut into batches
 /// of <c>batchSize</c>; rank r takes batches r, r+n, r+2n, …. With <c>evenBatches</c> the order is
 /// first extended with samples from its start until every rank has the same number of full batches.
+/// An epoch resumed on another number of ranks starts at <c>startSample</c> of that order: the
+/// samples the saving job consumed are skipped, and the rest is cut for this job's ranks.
 /// </summary>
 public sealed class RankShardPlan
 {
@@ -20,7 +22,8 @@ public sealed class RankShardPlan
     /// <param name="epoch">Epoch index, from 0.</param>
     /// <param name="evenBatches">Pad with samples from the start so all ranks take equal, full batches.</param>
     /// <param name="dropLast">Drop the last incomplete batch (ignored when padding made every batch full).</param>
-    public RankShardPlan(long datasetSize, int batchSize, int rank, int worldSize, bool shuffle, long seed, long epoch, bool evenBatches, bool dropLast)
+    /// <param name="startSample">Samples of the epoch's order already consumed (by a checkpointed job): the plan covers the rest.</param>
+    public RankShardPlan(long datasetSize, int batchSize, int rank, int worldSize, bool shuffle, long seed, long epoch, bool evenBatches, bool dropLast, long startSample = 0)
     {
         if (batchSize <= 0) throw new AccelerateException(RuntimeErrorCode.BadBatchSize, $"The data loader's batch size is {batchSize}; it must be at least 1.");
         if (rank < 0 || rank >= worldSize) throw new AccelerateException(RuntimeErrorCode.BadBatchSize, $"Rank {rank} is outside a world of {worldSize} processes.");
@@ -28,18 +31,19 @@ public sealed class RankShardPlan
         BatchSize = batchSize;
         Rank = rank;
         WorldSize = worldSize;
+        StartSample = Math.Clamp(startSample, 0, datasetSize);
         _order = EpochOrder(datasetSize, shuffle, seed + epoch);
 
+        var remaining = datasetSize - StartSample;
         long globalSamples;
-        if (datasetSize == 0) globalSamples = 0;
+        if (remaining == 0) globalSamples = 0;
         else if (evenBatches)
         {
             var step = (long)batchSize * worldSize;
-            var steps = dropLast ? datasetSize / step : (datasetSize + step - 1) / step;
-            if (dropLast && steps == 0) steps = 0;
+            var steps = dropLast ? remaining / step : (remaining + step - 1) / step;
             globalSamples = steps * step;
         }
-        else globalSamples = dropLast ? datasetSize / batchSize * batchSize : datasetSize;
+        else globalSamples = dropLast ? remaining / batchSize * batchSize : remaining;
         GlobalSamples = globalSamples;
 
         var globalBatches = (globalSamples + batchSize - 1) / batchSize;
@@ -62,7 +66,9 @@ public sealed class RankShardPlan
     public int Rank { get; }
     /// <summary>Number of ranks.</summary>
     public int WorldSize { get; }
-    /// <summary>Samples all ranks read together this epoch, padding included.</summary>
+    /// <summary>Samples of the epoch's order consumed before this plan starts (0 unless resumed from a checkpoint).</summary>
+    public long StartSample { get; }
+    /// <summary>Samples all ranks read together this epoch (after <see cref="StartSample"/>), padding included.</summary>
     public long GlobalSamples { get; }
     /// <summary>Batches this rank reads this epoch.</summary>
     public long LocalBatches { get; }
@@ -80,7 +86,7 @@ public sealed class RankShardPlan
             if (LocalBatches == 0) return 0;
             var step = (long)BatchSize * WorldSize;
             var beforeLast = (LocalBatches - 1) * step;
-            return Math.Min(DatasetSize, GlobalSamples) - beforeLast;
+            return Math.Min(DatasetSize - StartSample, GlobalSamples) - beforeLast;
         }
     }
 
@@ -89,9 +95,17 @@ public sealed class RankShardPlan
     {
         var batch = localIndex / BatchSize;
         var within = localIndex % BatchSize;
-        var position = (batch * WorldSize + Rank) * BatchSize + within;
+        // Padding wraps around to the start of the epoch's order.
+        var position = StartSample + (batch * WorldSize + Rank) * BatchSize + within;
         return _order[position % DatasetSize];
     }
+
+    /// <summary>
+    /// Samples of the epoch's global order consumed once every rank has read <paramref name="batches"/>
+    /// batches (padding not counted): what a checkpoint records, whatever the number of ranks.
+    /// </summary>
+    public long ConsumedAfter(long batches) =>
+        Math.Min(DatasetSize, StartSample + Math.Min(GlobalSamples, batches * WorldSize * BatchSize));
 
     /// <summary>This rank's samples this epoch, in order.</summary>
     public IEnumerable<long> LocalIndices()

@@ -155,12 +155,15 @@ public static class Scenarios
             TotalLimit = int.Parse(Get(args, "limit", "2"), CultureInfo.InvariantCulture),
             OverlapGradientSync = Get(args, "overlap", "true") == "true",
             ResumeFromCheckpoint = args.TryGetValue("resume_from", out var resumeFrom) ? resumeFrom : null,
+            EvenBatches = Get(args, "even", "true") == "true",
+            SaveOnEachNode = Get(args, "save_on_each_node", "false") == "true",
         });
         // rank_seed=true initializes every rank differently: Prepare must copy rank 0's weights to all.
         var (model, lossFunction) = Models.Create(kind, Get(args, "rank_seed", "false") == "true" ? 1 + accelerator.ProcessIndex : 1);
         var optimizer = Models.Optimizer(Get(args, "optimizer", "sgd"), model.parameters());
+        var dataset = new RecordingDataset<(Tensor, Tensor)>(new SyntheticDataset(kind, size));
         var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(
-            new SyntheticDataset(kind, size), batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true", seed: 3);
+            dataset, batch, SyntheticDataset.Collate, shuffle: Get(args, "shuffle", "true") == "true", seed: 3);
         var scheduler = optim.lr_scheduler.StepLR(optimizer, 1, double.Parse(Get(args, "gamma", "1.0"), CultureInfo.InvariantCulture));
         (model, optimizer, loader, scheduler) = accelerator.Prepare(model, optimizer, loader, scheduler);
         var counter = new BatchCounter();
@@ -180,6 +183,7 @@ public static class Scenarios
         var clip = double.Parse(Get(args, "clip", "0"), CultureInfo.InvariantCulture);
 
         var losses = new JsonArray();
+        var samples = new JsonArray(); // the dataset indices of every batch this process read
         ref var batches = ref counter.Batches;
         var lossScales = new JsonArray();
         var norms = new JsonArray();
@@ -190,6 +194,7 @@ public static class Scenarios
                 // TorchSharp's usual memory hygiene: every temporary of a step is freed at its end.
                 using var stepScope = stepScopes ? torch.NewDisposeScope() : null;
                 using var scope = explicitAccumulate ? accelerator.Accumulate(model) : null;
+                samples.Add(new JsonArray(dataset.Take().Select(i => (JsonNode)i).ToArray()));
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
                 if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
@@ -236,6 +241,7 @@ public static class Scenarios
             ["rank"] = accelerator.ProcessIndex,
             ["world"] = accelerator.NumProcesses,
             ["losses"] = losses,
+            ["samples"] = samples,
             ["parameters"] = parameters,
             ["optimizer_steps"] = accelerator.Step,
             ["overlapped_buckets"] = accelerator.OverlappedBuckets,
