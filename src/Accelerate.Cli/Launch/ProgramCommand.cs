@@ -8,7 +8,7 @@ namespace Accelerate.Cli.Launch;
 /// <param name="DisplayName">Short name for messages.</param>
 internal sealed record ProgramCommand(string FileName, IReadOnlyList<string> Arguments, string DisplayName)
 {
-    /// <summary>Works out how to run <paramref name="program"/>; builds it first when it is a project.</summary>
+    /// <summary>Works out how to run <paramref name="program"/>; builds it first when it is a project (with -getProperty alone, dotnet build only evaluates it).</summary>
     public static ProgramCommand Resolve(string program, bool noPython, LauncherConsole console)
     {
         var display = Path.GetFileName(program.TrimEnd('/'));
@@ -48,7 +48,7 @@ internal sealed record ProgramCommand(string FileName, IReadOnlyList<string> Arg
     {
         console.Info($"building {project} ...");
         var build = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "build", project, "-nologo", "-v:q", "-getProperty:TargetPath" }) build.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "build", project, "-nologo", "-v:q", "-t:Build", "-getProperty:TargetPath" }) build.ArgumentList.Add(arg);
         using var process = Process.Start(build)!;
         var errors = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();

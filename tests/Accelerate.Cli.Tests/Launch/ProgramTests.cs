@@ -19,6 +19,33 @@ public sealed class ProgramTests
     }
 
     [TestMethod]
+    public void A_project_that_was_never_built_is_built_before_its_ranks_start()
+    {
+        var folder = Directory.CreateTempSubdirectory("accelerate-unbuilt-");
+        try
+        {
+            var project = Path.Combine(folder.FullName, "Unbuilt.csproj");
+            File.WriteAllText(project, """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(folder.FullName, "Program.cs"),
+                """System.Console.WriteLine($"fresh build ran as rank {System.Environment.GetEnvironmentVariable("RANK")}");""");
+
+            using var run = LauncherRun.Start(["--num_processes", "2", "--cpu", project]);
+
+            Assert.AreEqual(0, run.WaitForExit(240), run.AllOutput);
+            run.WaitForLine(l => l.Contains("fresh build ran as rank 0"));
+            run.WaitForLine(l => l.Contains("fresh build ran as rank 1"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void A_missing_program_is_an_error_naming_it()
     {
         using var run = LauncherRun.Start(["--num_processes", "2", "/nowhere/Train.dll"]);
