@@ -19,7 +19,7 @@ public partial class Accelerator
     }
 
     /// <summary>
-    /// <see cref="Gather"/> for evaluation: on the last batch of a prepared loader's epoch it drops
+    /// <see cref="Gather(Tensor)"/> for evaluation: on the last batch of a prepared loader's epoch it drops
     /// the samples <see cref="AcceleratorOptions.EvenBatches"/> repeated to pad the ranks, so that
     /// gathering every batch of an epoch yields each sample of the dataset exactly once.
     /// </summary>

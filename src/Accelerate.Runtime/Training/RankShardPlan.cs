@@ -77,7 +77,7 @@ public sealed class RankShardPlan
 
     /// <summary>
     /// Real (not padded) samples in the last step's batches gathered over all ranks, in rank order:
-    /// what <see cref="Accelerator.GatherForMetrics"/> keeps of the last step.
+    /// what <see cref="Accelerator.GatherForMetrics(TorchSharp.torch.Tensor)"/> keeps of the last step.
     /// </summary>
     public long LastStepRemainder
     {
