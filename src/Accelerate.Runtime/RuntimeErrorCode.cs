@@ -93,6 +93,12 @@ internal static class RuntimeErrorCode
     public const string BatchNotDivisible = "ACC2221";
     /// <summary>Averaging gradients across ranks failed.</summary>
     public const string GradientSyncFailed = "ACC2230";
+    /// <summary><c>LogWith</c> names an unknown tracker, or <c>GetTracker</c> one it does not select.</summary>
+    public const string UnknownTracker = "ACC2231";
+    /// <summary><c>InitTrackers</c> after the trackers had started.</summary>
+    public const string TrackersAlreadyStarted = "ACC2232";
+    /// <summary><c>ACCELERATE_LOG_LEVEL</c> is not a log level.</summary>
+    public const string BadLogLevel = "ACC2233";
     /// <summary>Under fp16/bf16, a tensor of another dtype met the model.</summary>
     public const string MixedPrecisionDtypeMismatch = "ACC2240";
     /// <summary><c>Backward</c> got a loss that needs no gradient.</summary>

@@ -22,7 +22,7 @@ public partial class Accelerator
         ArgumentException.ThrowIfNullOrWhiteSpace(projectName);
         if (!IsMainProcess) return;
         if (_trackers is not null)
-            throw new AccelerateException("ACC2232", $"InitTrackers('{projectName}') was called after the trackers had started (by an earlier InitTrackers or Log); call it once, before the first Log.");
+            throw new AccelerateException(RuntimeErrorCode.TrackersAlreadyStarted, $"InitTrackers('{projectName}') was called after the trackers had started (by an earlier InitTrackers or Log); call it once, before the first Log.");
         _trackers = StartTrackers(Path.Combine(LogDirectory, projectName), projectName);
         if (config is null) return;
         foreach (var tracker in _trackers) tracker.StoreInitConfiguration(config);
@@ -61,7 +61,7 @@ public partial class Accelerator
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var names = TrackerNames();
         if (!names.Contains(name, StringComparer.OrdinalIgnoreCase))
-            throw new AccelerateException("ACC2231", $"no tracker named '{name}': LogWith selects [{string.Join(", ", names)}]; add '{name}' to AcceleratorOptions.LogWith (known trackers: {string.Join(", ", KnownTrackers)}, or all).");
+            throw new AccelerateException(RuntimeErrorCode.UnknownTracker, $"no tracker named '{name}': LogWith selects [{string.Join(", ", names)}]; add '{name}' to AcceleratorOptions.LogWith (known trackers: {string.Join(", ", KnownTrackers)}, or all).");
         if (!IsMainProcess) return new BlankTracker(name.ToLowerInvariant());
         _trackers ??= StartTrackers(LogDirectory, project: null);
         return _trackers.First(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -112,7 +112,7 @@ public partial class Accelerator
             var name = raw?.Trim().ToLowerInvariant() ?? "";
             if (name == "all") names.AddRange(KnownTrackers);
             else if (KnownTrackers.Contains(name)) names.Add(name);
-            else throw new AccelerateException("ACC2231", $"AcceleratorOptions.LogWith names '{raw}', which is not a tracker; use {string.Join(", ", KnownTrackers)} or all.");
+            else throw new AccelerateException(RuntimeErrorCode.UnknownTracker, $"AcceleratorOptions.LogWith names '{raw}', which is not a tracker; use {string.Join(", ", KnownTrackers)} or all.");
         }
         return names.Distinct().ToList();
     }

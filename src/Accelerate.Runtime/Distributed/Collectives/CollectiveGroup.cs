@@ -137,7 +137,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         var type = Prepare(input, nameof(input));
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
-            throw new AccelerateException("ACC2122", "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
+            throw new AccelerateException(RuntimeErrorCode.UnsupportedShape, "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
         return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
@@ -285,7 +285,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         ArgumentNullException.ThrowIfNull(tensor, name);
         if (!AcceptsDevice(tensor.device_type))
-            throw new AccelerateException("ACC2123", $"The {GetType().Name.Replace("ProcessGroup", "")} backend runs collectives on CPU tensors; '{name}' is on {tensor.device}. " +
+            throw new AccelerateException(RuntimeErrorCode.UnsupportedDevice, $"The {GetType().Name.Replace("ProcessGroup", "")} backend runs collectives on CPU tensors; '{name}' is on {tensor.device}. " +
                 "Move it with tensor.cpu() first, or use the NCCL backend for CUDA tensors.");
         return ElementTypes.Of(tensor.dtype);
     }
@@ -327,7 +327,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_failure is { } failed)
-            throw new AccelerateException("ACC2113", $"Rank {Rank} cannot run {describe().Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
+            throw new AccelerateException(RuntimeErrorCode.GroupFailed, $"Rank {Rank} cannot run {describe().Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
         _current = describe;
         try
         {
@@ -379,7 +379,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         var groups = Enumerable.Range(0, WorldSize).GroupBy(r => calls.Select((c, i) => (c, i)).First(x => x.c.Matches(calls[r])).i);
         message.Append(string.Join("; ", groups.Select(g => $"rank{(g.Count() > 1 ? "s" : "")} {string.Join(", ", g)} called {calls[g.Key].Describe()}")));
         message.Append(". Every rank must run the same collectives in the same order with the same dtype and shape: a collective inside `if (accelerator.IsMainProcess)` or a branch taken on some ranks only deadlocks without debug mode.");
-        throw new AccelerateException("ACC2110", message.ToString());
+        throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, message.ToString());
     }
 
     public sealed override void Dispose()

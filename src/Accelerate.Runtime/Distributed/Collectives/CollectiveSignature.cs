@@ -56,7 +56,7 @@ internal readonly record struct CollectiveSignature(long Value)
     /// that <paramref name="who"/> called <paramref name="other"/>.
     /// </summary>
     public AccelerateException Mismatch(CollectiveSignature other, int rank, string who) =>
-        new("ACC2110", $"Ranks called different collectives, or one with different sizes or dtypes: rank {rank} called {Describe()}, but {who} called {other.Describe()}. " +
+        new(RuntimeErrorCode.CollectiveMismatch, $"Ranks called different collectives, or one with different sizes or dtypes: rank {rank} called {Describe()}, but {who} called {other.Describe()}. " +
             "Every rank must call the same collectives in the same order, with tensors of the same dtype and size (gathers: the same size after dim 0) and the same reduction, source or destination. " +
             "A collective inside `if (accelerator.IsMainProcess)`, or one whose size depends on the rank's data, causes this; set ACCELERATE_DEBUG_MODE=true (--debug) to see where each rank called it.");
 

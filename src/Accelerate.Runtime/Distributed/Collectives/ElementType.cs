@@ -32,7 +32,7 @@ internal static class ElementTypes
         torch.ScalarType.Int8 => ElementType.Int8,
         torch.ScalarType.Byte => ElementType.UInt8,
         torch.ScalarType.Bool => ElementType.Bool,
-        _ => throw new AccelerateException("ACC2120", $"Collectives do not support tensors of dtype {dtype}. Convert the tensor (e.g. tensor.to(ScalarType.Float32)) before the collective."),
+        _ => throw new AccelerateException(RuntimeErrorCode.UnsupportedDtype, $"Collectives do not support tensors of dtype {dtype}. Convert the tensor (e.g. tensor.to(ScalarType.Float32)) before the collective."),
     };
 
     public static ElementType Of<T>() where T : unmanaged =>
@@ -45,7 +45,7 @@ internal static class ElementTypes
         typeof(T) == typeof(sbyte) ? ElementType.Int8 :
         typeof(T) == typeof(byte) ? ElementType.UInt8 :
         typeof(T) == typeof(bool) ? ElementType.Bool :
-        throw new AccelerateException("ACC2120", $"Collectives do not support spans of {typeof(T).Name}. Use float, double, Half, int, long, short, sbyte, byte or bool (bfloat16 through a tensor).");
+        throw new AccelerateException(RuntimeErrorCode.UnsupportedDtype, $"Collectives do not support spans of {typeof(T).Name}. Use float, double, Half, int, long, short, sbyte, byte or bool (bfloat16 through a tensor).");
 
     public static int Size(this ElementType type) => type switch
     {

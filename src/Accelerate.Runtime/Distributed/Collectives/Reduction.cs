@@ -74,7 +74,7 @@ internal static unsafe class Reduction
     }
 
     private static AccelerateException Unsupported(ElementType type, ReduceOp op) =>
-        new("ACC2121", $"Cannot reduce ({op}) tensors of dtype {type.Name()}. Convert to a numeric dtype (e.g. int32) before AllReduce/ReduceScatter.");
+        new(RuntimeErrorCode.UnsupportedReduction, $"Cannot reduce ({op}) tensors of dtype {type.Name()}. Convert to a numeric dtype (e.g. int32) before AllReduce/ReduceScatter.");
 
     private static void Apply<T>(ReduceOp op, byte* left, byte* right, byte* destination, int n) where T : unmanaged, INumber<T>
     {

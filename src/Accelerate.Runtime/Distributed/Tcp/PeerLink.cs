@@ -85,7 +85,7 @@ internal sealed unsafe class PeerLink : IDisposable
     {
         var length = ReadHeader();
         if (length != expected)
-            throw new AccelerateException("ACC2110", $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {expected}: the ranks called it with different shapes or dtypes. " +
+            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {expected}: the ranks called it with different shapes or dtypes. " +
                 "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
     }
 
@@ -101,11 +101,11 @@ internal sealed unsafe class PeerLink : IDisposable
             var text = new byte[length];
             ReceiveAll(text);
             // A peer that found ranks in different collectives passes the verdict on: every rank fails with ACC2110.
-            var code = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == MismatchCode ? "ACC2110" : "ACC2111";
+            var code = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == MismatchCode ? RuntimeErrorCode.CollectiveMismatch : RuntimeErrorCode.PeerGone;
             throw new AccelerateException(code, $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
         }
         if (kind != DataKind || length < 0)
-            throw new AccelerateException("ACC2111", $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
+            throw new AccelerateException(RuntimeErrorCode.PeerGone, $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
         var theirs = new CollectiveSignature(BinaryPrimitives.ReadInt64LittleEndian(header[16..]));
         var mine = _signature();
         if (theirs != mine) throw mine.Mismatch(theirs, _rank, Peer.Describe());
@@ -233,9 +233,9 @@ internal sealed unsafe class PeerLink : IDisposable
 
     private AccelerateException Failure(Exception e, bool sending) =>
         e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
-            ? new AccelerateException("ACC2112", $"{Peer.Describe()} did not {(sending ? "take data" : "answer")} within {_timeout.TotalSeconds:0.#} s in {_operation()}: it is stuck, or it called a different collective. " +
+            ? new AccelerateException(RuntimeErrorCode.CollectiveTimeout, $"{Peer.Describe()} did not {(sending ? "take data" : "answer")} within {_timeout.TotalSeconds:0.#} s in {_operation()}: it is stuck, or it called a different collective. " +
                 "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses between collectives.", e)
-            : new AccelerateException("ACC2111", $"The connection to {Peer.Describe()} broke during {_operation()} ({e.Message}): it exited or crashed (its own output or error file says why).", e);
+            : new AccelerateException(RuntimeErrorCode.PeerGone, $"The connection to {Peer.Describe()} broke during {_operation()} ({e.Message}): it exited or crashed (its own output or error file says why).", e);
 
     public void Dispose()
     {
@@ -252,4 +252,4 @@ internal sealed unsafe class PeerLink : IDisposable
 }
 
 /// <summary>A peer's connection ended without a word: the peer exited, crashed, or gave up after a failure elsewhere.</summary>
-internal sealed class PeerClosedException(string message) : AccelerateException("ACC2111", message);
+internal sealed class PeerClosedException(string message) : AccelerateException(RuntimeErrorCode.PeerGone, message);

@@ -483,7 +483,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     protected override void Abort(Exception failure)
     {
         var reason = $"rank {Rank} failed: {failure.Message}";
-        var mismatch = failure is AccelerateException { Code: "ACC2110" };
+        var mismatch = failure is AccelerateException { Code: RuntimeErrorCode.CollectiveMismatch };
         foreach (var link in _links) link?.SendAbort(reason, mismatch);
         foreach (var link in _links) link?.Dispose();
     }

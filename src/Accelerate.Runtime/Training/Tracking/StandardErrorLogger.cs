@@ -32,7 +32,7 @@ internal sealed class StandardErrorLogger(string category, LogLevel minimum) : I
             "warning" or "warn" => LogLevel.Warning,
             "error" => LogLevel.Error,
             "critical" or "fatal" => LogLevel.Critical,
-            _ => throw new AccelerateException("ACC2233", $"ACCELERATE_LOG_LEVEL='{name}' is not a log level; set it to debug, info, warning, error or critical."),
+            _ => throw new AccelerateException(RuntimeErrorCode.BadLogLevel, $"ACCELERATE_LOG_LEVEL='{name}' is not a log level; set it to debug, info, warning, error or critical."),
         };
     }
 
