@@ -3,7 +3,8 @@ namespace Accelerate.Configuration.Tests;
 [TestClass]
 public sealed class ConfigErrorTests
 {
-    private static ConfigFileException LoadFails(string name, string text)
+    /// <summary>Writes <paramref name="text"/> to a file, loads it, and returns the error, which must name the file.</summary>
+    internal static ConfigFileException LoadFails(string name, string text)
     {
         using var folder = new TemporaryFolder();
         var path = folder.File(name, text);

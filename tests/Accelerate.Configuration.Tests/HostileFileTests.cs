@@ -16,14 +16,7 @@ public sealed class HostileFileTests
         return text.ToString();
     }
 
-    private static ConfigFileException LoadFails(string name, string text)
-    {
-        using var folder = new TemporaryFolder();
-        var path = folder.File(name, text);
-        var error = Assert.ThrowsExactly<ConfigFileException>(() => ConfigFile.Load(path));
-        StringAssert.StartsWith(error.Message, path, "every message names the file");
-        return error;
-    }
+    private static ConfigFileException LoadFails(string name, string text) => ConfigErrorTests.LoadFails(name, text);
 
     [TestMethod]
     public void Nested_aliases_that_would_expand_to_half_a_million_values_are_refused_as_ACC2409()

@@ -109,10 +109,7 @@ public sealed class RendezvousSecurityTests
         using var victim = LauncherRun.Start([.. Options(1, impostor.Port, 30)[..^1], "wait"], WithSecret);
         using var connection = impostor.Accept();
         // A machine 0 that knows the secret (a different version, or a broken one) completes the rendezvous properly.
-        var hostNonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        connection.WriteLine($"ACCELERATE-RDZV/2 {hostNonce}");
-        var checkIn = (connection.ReadLine() ?? throw new AssertFailedException("machine 1 sent no check-in")).Split(' ');
-        connection.WriteLine($"GO odd-run - {Mac($"go {hostNonce} {checkIn[4]} odd-run")}");
+        AdmitAsMachine0(connection);
         var pids = Processes.ReadyPids(victim.WaitForLines(l => l.Contains("ready rank="), 1));
         try
         {
@@ -134,10 +131,7 @@ public sealed class RendezvousSecurityTests
         using var impostor = new ImpostorMachine0();
         using var victim = LauncherRun.Start([.. Options(1, impostor.Port, 30)[..^1], "wait"], WithSecret);
         using var connection = impostor.Accept();
-        var hostNonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        connection.WriteLine($"ACCELERATE-RDZV/2 {hostNonce}");
-        var checkIn = (connection.ReadLine() ?? throw new AssertFailedException("machine 1 sent no check-in")).Split(' ');
-        connection.WriteLine($"GO odd-run - {Mac($"go {hostNonce} {checkIn[4]} odd-run")}");
+        AdmitAsMachine0(connection);
         var pids = Processes.ReadyPids(victim.WaitForLines(l => l.Contains("ready rank="), 1));
         try
         {
@@ -156,6 +150,15 @@ public sealed class RendezvousSecurityTests
     }
 
     /// <summary>The rendezvous HMAC, as the protocol defines it (docs/security.md), keyed by the test's secret.</summary>
+    /// <summary>Greets machine 1 with a fresh nonce and answers its check-in with a valid GO, as a real machine 0 would.</summary>
+    private static void AdmitAsMachine0(Line connection)
+    {
+        var hostNonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        connection.WriteLine($"ACCELERATE-RDZV/2 {hostNonce}");
+        var checkIn = (connection.ReadLine() ?? throw new AssertFailedException("machine 1 sent no check-in")).Split(' ');
+        connection.WriteLine($"GO odd-run - {Mac($"go {hostNonce} {checkIn[4]} odd-run")}");
+    }
+
     private static string Mac(string message) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Convert.FromHexString(Secret), Encoding.ASCII.GetBytes($"ACCELERATE-RDZV/2 {message}")));
 
