@@ -10,12 +10,12 @@ namespace Accelerate.Generators
     {
         private const string Category = "Accelerate.TrainingFunction";
 
-        // The repository's address comes from the build (RepositoryUrl), so that it is written in one place.
+        // The index's address comes from the build (AccelerateDiagnosticsHelpUrl), so that it is written in one place.
         // Declared before the descriptors: static fields are initialized in order.
         private static readonly string HelpLinkBase =
             (typeof(GeneratorDiagnostics).Assembly.GetCustomAttributes(typeof(AssemblyMetadataAttribute), false)
-                .OfType<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepositoryUrl")?.Value ?? "").TrimEnd('/')
-            + "/blob/main/docs/diagnostics.md#";
+                .OfType<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "DiagnosticsHelpUrl")?.Value ?? "")
+            + "#";
 
         public static readonly DiagnosticDescriptor NotStatic = Error("ACCG001", "A training function must be static",
             "The [TrainingFunction] '{0}' is an instance method. Make it static: the generated entry point calls it without an instance.",

@@ -17,7 +17,9 @@ public sealed class PackageTests
         try
         {
             var feed = Path.Combine(work, "feed");
-            LocalPackageFeed.Pack(TestPaths.RepoRoot, TestPaths.Configuration, feed, version, "src/Accelerate.Runtime/Accelerate.Runtime.csproj");
+            // The runtime package depends on the build tasks package.
+            LocalPackageFeed.Pack(TestPaths.RepoRoot, TestPaths.Configuration, feed, version,
+                "src/Accelerate.Runtime/Accelerate.Runtime.csproj", "src/Accelerate.Build.Tasks/Accelerate.Build.Tasks.csproj");
 
             var copy = Path.Combine(work, "copy", "Accelerate.Generators.dll");
             Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
@@ -57,7 +59,7 @@ public sealed class PackageTests
         finally
         {
             Directory.Delete(work, recursive: true);
-            LocalPackageFeed.RemoveFromPackagesFolder(version, "accelerate.runtime");
+            LocalPackageFeed.RemoveFromPackagesFolder(version, "accelerate.runtime", "accelerate.build.tasks");
         }
     }
 

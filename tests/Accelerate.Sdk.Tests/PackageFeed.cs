@@ -21,10 +21,12 @@ public static class PackageFeed
 
     private static string Configuration => Metadata("Configuration");
 
-    private static readonly string[] PackedProjects =
+    /// <summary>The projects packed into the feed, one package each.</summary>
+    public static readonly string[] PackedProjects =
     [
         "src/Accelerate.Sdk/Accelerate.Sdk.csproj",
         "src/Accelerate.Runtime/Accelerate.Runtime.csproj",
+        "src/Accelerate.Build.Tasks/Accelerate.Build.Tasks.csproj",
         "src/Accelerate.Templates/Accelerate.Templates.csproj",
         "src/Accelerate.Cli/Accelerate.Cli.csproj",
     ];
@@ -48,7 +50,7 @@ public static class PackageFeed
     public static void DeleteEverything()
     {
         if (Workspace.Length > 0 && Directory.Exists(Workspace)) Directory.Delete(Workspace, recursive: true);
-        LocalPackageFeed.RemoveFromPackagesFolder(Version, "accelerate.sdk", "accelerate.runtime", "accelerate.templates", "accelerate.cli");
+        LocalPackageFeed.RemoveFromPackagesFolder(Version, "accelerate.sdk", "accelerate.runtime", "accelerate.build.tasks", "accelerate.templates", "accelerate.cli");
     }
 
     /// <summary>Creates a project folder under the workspace with the given files (path relative to the folder → content).</summary>

@@ -24,6 +24,9 @@ public sealed class SdkPropertiesTests
     public static void Evaluate(TestContext _)
     {
         var plain = PackageFeed.CreateProject("Evaluated", ("Evaluated.csproj", """<Project Sdk="Accelerate.Sdk" />"""));
+        // Restored first: the tasks assembly is known once the Accelerate.Build.Tasks package is.
+        var (restored, restoreOutput) = DotNet.Run(plain, "restore", "-nologo");
+        Assert.AreEqual(0, restored, restoreOutput);
         _defaults = Evaluation(plain);
 
         // The extension points, each file setting a property from what is known at its place. The first one is imported
@@ -76,11 +79,13 @@ public sealed class SdkPropertiesTests
         => Assert.AreEqual(expected, Property(_defaults, name), name);
 
     [TestMethod]
-    public void The_tasks_and_the_launcher_come_from_the_sdk_package()
+    public void The_tasks_come_from_their_package_and_the_launcher_from_the_sdk_package()
     {
-        var package = Path.Combine("accelerate.sdk", PackageFeed.Version.ToLowerInvariant());
+        var version = PackageFeed.Version.ToLowerInvariant();
         StringAssert.EndsWith(Property(_defaults, "AccelerateTasksAssembly").Replace('\\', '/'), "/tasks/net10.0/Accelerate.Build.Tasks.dll");
-        StringAssert.Contains(Property(_defaults, "AccelerateTasksAssembly"), package);
+        StringAssert.Contains(Property(_defaults, "AccelerateTasksAssembly"), Path.Combine("accelerate.build.tasks", version));
+        Assert.IsTrue(File.Exists(Property(_defaults, "AccelerateTasksAssembly")), Property(_defaults, "AccelerateTasksAssembly"));
+        var package = Path.Combine("accelerate.sdk", version);
         StringAssert.EndsWith(Property(_defaults, "AccelerateLauncherPath").Replace('\\', '/'), "/tools/launcher/accelerate.dll");
         StringAssert.Contains(Property(_defaults, "AccelerateLauncherPath"), package);
     }

@@ -46,7 +46,8 @@ internal sealed class MachineLink : IDisposable
         _heartbeatTimeout = heartbeatTimeout ?? DefaultHeartbeatTimeout;
         foreach (var (machine, socket) in peers)
         {
-            KeepAlive(socket);
+            // A machine that is powered off or cut off is noticed even while nothing else is said (machine 0 waiting for DONE).
+            TcpKeepAlive.Enable(socket);
             _lastHeard[machine] = Environment.TickCount64;
             new Thread(() => Pump(machine, socket)) { IsBackground = true, Name = $"machine {machine} link" }.Start();
         }
@@ -210,22 +211,6 @@ internal sealed class MachineLink : IDisposable
     {
         var text = new string(line.Select(c => c is >= ' ' and < (char)127 ? c : '?').ToArray());
         return text.Length > 80 ? text[..80] + "..." : text;
-    }
-
-    /// <summary>
-    /// TCP keepalive: a machine that is powered off or cut off is noticed within about a minute, even while
-    /// nothing else is said (machine 0 waiting for DONE).
-    /// </summary>
-    private static void KeepAlive(Socket socket)
-    {
-        try
-        {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 5);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
-        }
-        catch (SocketException) { }
     }
 
     /// <inheritdoc />

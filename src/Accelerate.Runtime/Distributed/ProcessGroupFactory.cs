@@ -30,7 +30,7 @@ internal static class ProcessGroupFactory
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
         var proof = Proof(environment, log);
         var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
-        return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
+        return new TcpAndSharedMemoryProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
             useSharedMemory: settings.Backend != "tcp", log);
     }
 

@@ -103,44 +103,35 @@ public sealed class RendezvousSecurityTests
     [DataRow("STOP x y")]
     [DataRow("RESTART x")]
     [DataRow("STOP")]
-    public void A_malformed_control_line_from_machine_0_stops_the_ranks_with_a_named_error(string line)
-    {
-        using var impostor = new ImpostorMachine0();
-        using var victim = LauncherRun.Start([.. Options(1, impostor.Port, 30)[..^1], "wait"], WithSecret);
-        using var connection = impostor.Accept();
-        // A machine 0 that knows the secret (a different version, or a broken one) completes the rendezvous properly.
-        AdmitAsMachine0(connection);
-        var pids = Processes.ReadyPids(victim.WaitForLines(l => l.Contains("ready rank="), 1));
-        try
-        {
-            connection.WriteLine(line);
-
-            Assert.AreEqual(1, victim.WaitForExit(), victim.AllOutput);
-            StringAssert.Contains(victim.WaitForLine(l => l.Contains("ACC3041")), "machine 0");
-            Assert.IsEmpty(Processes.WaitUntilGone(pids, 10), "the ranks are stopped");
-        }
-        finally
-        {
-            Processes.KillAll(pids);
-        }
-    }
+    public void A_malformed_control_line_from_machine_0_stops_the_ranks_with_a_named_error(string line) =>
+        AssertWhatMachine0SendsStopsTheRanks(connection => connection.WriteLine(line), "machine 0");
 
     [TestMethod]
-    public void An_endless_control_line_from_machine_0_stops_the_ranks_with_a_named_error()
-    {
-        using var impostor = new ImpostorMachine0();
-        using var victim = LauncherRun.Start([.. Options(1, impostor.Port, 30)[..^1], "wait"], WithSecret);
-        using var connection = impostor.Accept();
-        AdmitAsMachine0(connection);
-        var pids = Processes.ReadyPids(victim.WaitForLines(l => l.Contains("ready rank="), 1));
-        try
+    public void An_endless_control_line_from_machine_0_stops_the_ranks_with_a_named_error() =>
+        AssertWhatMachine0SendsStopsTheRanks(connection =>
         {
             // 8 MiB without a line end: the launcher must not buffer it all.
             var chunk = new string('A', 1 << 20);
             for (var i = 0; i < 8; i++) connection.WriteUnterminated(chunk);
+        }, "longer than");
+
+    /// <summary>
+    /// A launcher admitted as machine 1 by a machine 0 that knows the secret (a different version, or a broken one)
+    /// is sent <paramref name="send"/>: it must exit with ACC3041 saying <paramref name="expected"/>, its ranks stopped.
+    /// </summary>
+    private static void AssertWhatMachine0SendsStopsTheRanks(Action<Line> send, string expected)
+    {
+        using var impostor = new ImpostorMachine0();
+        using var victim = LauncherRun.Start([.. Options(1, impostor.Port, 30)[..^1], "wait"], WithSecret);
+        using var connection = impostor.Accept();
+        AdmitAsMachine0(connection);
+        var pids = Processes.ReadyPids(victim.WaitForLines(l => l.Contains("ready rank="), 1));
+        try
+        {
+            send(connection);
 
             Assert.AreEqual(1, victim.WaitForExit(), victim.AllOutput);
-            StringAssert.Contains(victim.WaitForLine(l => l.Contains("ACC3041")), "longer than");
+            StringAssert.Contains(victim.WaitForLine(l => l.Contains("ACC3041")), expected);
             Assert.IsEmpty(Processes.WaitUntilGone(pids, 10), "the ranks are stopped");
         }
         finally

@@ -5,44 +5,32 @@ using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Runtime.Tests.Distributed;
 
-/// <summary>Two "hosts": Linux network namespaces joined by a veth pair, created and removed by each test.</summary>
+/// <summary>Two "hosts": Linux network namespaces joined by a veth pair (<see cref="NetworkNamespacePair"/>), created and removed by each test.</summary>
 [TestClass]
 public sealed class CrossHostTests
 {
     [TestMethod]
     public void Two_ranks_on_each_of_two_hosts_reduce_hierarchically_and_match_the_reference()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         using var job = StartAcross(hosts, ["a", "a", "b", "b"]);
 
-        job.WaitForAll(TimeSpan.FromMinutes(3));
-
-        foreach (var rank in job.Ranks)
-        {
-            Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
-            CheckScenario.AssertEveryCasePassed(rank.Output, "shm+tcp", 1, job.Describe());
-        }
+        AssertEveryRankMatchedTheReference(job, "shm+tcp");
     }
 
     [TestMethod]
     public void Hosts_with_different_numbers_of_ranks_fall_back_to_tcp_and_match_the_reference()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         using var job = StartAcross(hosts, ["a", "b", "a"]);
 
-        job.WaitForAll(TimeSpan.FromMinutes(3));
-
-        foreach (var rank in job.Ranks)
-        {
-            Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
-            CheckScenario.AssertEveryCasePassed(rank.Output, "tcp", 1, job.Describe());
-        }
+        AssertEveryRankMatchedTheReference(job, "tcp");
     }
 
     [TestMethod]
     public void Two_pytorchjob_pods_each_running_accelerate_launch_with_only_the_pet_variables_train_like_one_process()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         var folder = Directory.CreateTempSubdirectory("accelerate-pytorchjob-");
         try
         {
@@ -50,13 +38,13 @@ public sealed class CrossHostTests
             var port = RankProcesses.FreePort();
             using var pods = new RankProcesses();
             // What Kubeflow's training operator sets in each pod; the pod's command has no launch option at all.
-            foreach (var (host, podRank) in new[] { (hosts.A, 0), (hosts.B, 1) })
+            foreach (var podRank in new[] { 0, 1 })
                 pods.Start(new Dictionary<string, string?>
                 {
                     ["PET_NNODES"] = "2", ["PET_NPROC_PER_NODE"] = "1", ["PET_NODE_RANK"] = podRank.ToString(),
-                    ["PET_MASTER_ADDR"] = NamespacePair.AddressA, ["PET_MASTER_PORT"] = port.ToString(), ["OMP_NUM_THREADS"] = "1",
+                    ["PET_MASTER_ADDR"] = hosts.Addresses[0], ["PET_MASTER_PORT"] = port.ToString(), ["OMP_NUM_THREADS"] = "1",
                 },
-                ["ip", "netns", "exec", host, "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch",
+                [.. hosts.Exec(podRank), "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch",
                  TrainingJob.WorkerPath, "model=mlp", "optimizer=adam", "batch=16", "steps=10", "size=160", "out=" + output]);
 
             pods.WaitForAll(TimeSpan.FromMinutes(3));
@@ -81,22 +69,23 @@ public sealed class CrossHostTests
     [DataRow("freeze")]
     public void A_rank_waiting_at_the_store_when_machine_0_vanishes_fails_naming_it_within_the_timeout(string how)
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
         using var job = new RankProcesses();
         // A world of 3 where rank 2 never comes: ranks 0 and 1 wait at the store.
-        foreach (var (rank, host) in new[] { (0, hosts.A), (1, hosts.B) })
+        foreach (var rank in new[] { 0, 1 })
         {
-            var environment = RankProcesses.Contract(rank, 3, port, secret, masterAddress: NamespacePair.AddressA);
+            var environment = RankProcesses.Contract(rank, 3, port, secret, masterAddress: hosts.Addresses[0]);
             environment["LOCAL_RANK"] = null;
             environment["LOCAL_WORLD_SIZE"] = null;
             environment["ACCELERATE_RDZV_TIMEOUT"] = "10";
-            job.Start(environment, ["ip", "netns", "exec", host, "dotnet", RankProcesses.WorkerPath, "join"]);
+            job.Start(environment, [.. hosts.Exec(rank), "dotnet", RankProcesses.WorkerPath, "join"]);
         }
         var (machine0, waiting) = (job.Ranks[0], job.Ranks[1]);
         // Past the challenge (36 + 32 bytes) and the answer to publishing its address: rank 1 now waits for rank 2.
-        hosts.WaitForConnection(hosts.B, NamespacePair.AddressA, port, 100, job);
+        Assert.IsTrue(hosts.WaitForConnection(1, hosts.Addresses[0], port, 100, RankProcesses.Patience),
+            $"No connection from {hosts.Names[1]} to {hosts.Addresses[0]}:{port} past 100 bytes within {RankProcesses.Patience.TotalSeconds} s.\n{job.Describe()}");
 
         if (how == "cut") hosts.Cut();
         else Signal(machine0.Process.Id, "STOP");
@@ -104,7 +93,7 @@ public sealed class CrossHostTests
         {
             Assert.IsTrue(waiting.WaitForExit(TimeSpan.FromSeconds(60)), $"rank 1 still waits for a store that is gone.\n{job.Describe()}");
             StringAssert.Contains(waiting.Output, "ACC2160", job.Describe());
-            StringAssert.Contains(waiting.Output, $"{NamespacePair.AddressA}:{port}", job.Describe());
+            StringAssert.Contains(waiting.Output, $"{hosts.Addresses[0]}:{port}", job.Describe());
         }
         finally
         {
@@ -123,7 +112,7 @@ public sealed class CrossHostTests
     [TestMethod]
     public void Ranks_whose_link_is_cut_during_collectives_fail_naming_the_peer_within_the_collective_timeout()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         // "stall" with no stalled rank: both ranks all-reduce in a loop until something fails.
         using var job = StartAcross(hosts, ["a", "b"], "stall 99", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "5");
         foreach (var rank in job.Ranks) rank.WaitForLine("joined rank", RankProcesses.Patience);
@@ -142,7 +131,7 @@ public sealed class CrossHostTests
     [TestMethod]
     public void Every_collective_called_with_a_different_size_dtype_or_operation_on_the_other_host_fails_on_every_rank()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         using var job = StartAcross(hosts, ["a", "a", "b", "b"], "mismatch-matrix half", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "30");
 
         job.WaitForAll(TimeSpan.FromMinutes(5));
@@ -151,116 +140,35 @@ public sealed class CrossHostTests
         CollectiveMismatchTests.AssertEveryCaseFailedWithAcc2110(job.Ranks.Select(r => r.Output), 4, job.Describe);
     }
 
-    private static RankProcesses StartAcross(NamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
+    /// <summary>Every rank of <paramref name="job"/> ran every collective of the check scenario over <paramref name="backend"/> and matched the reference.</summary>
+    private static void AssertEveryRankMatchedTheReference(RankProcesses job, string backend)
+    {
+        job.WaitForAll(TimeSpan.FromMinutes(3));
+
+        foreach (var rank in job.Ranks)
+        {
+            Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
+            CheckScenario.AssertEveryCasePassed(rank.Output, backend, 1, job.Describe());
+        }
+    }
+
+    private static RankProcesses StartAcross(NetworkNamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
         var job = new RankProcesses();
         for (var rank = 0; rank < placement.Length; rank++)
         {
-            var environment = RankProcesses.Contract(rank, placement.Length, port, secret, masterAddress: NamespacePair.AddressA);
+            var environment = RankProcesses.Contract(rank, placement.Length, port, secret, masterAddress: hosts.Addresses[0]);
             environment["LOCAL_RANK"] = null;
             environment["LOCAL_WORLD_SIZE"] = null;
-            var name = placement[rank] == "a" ? hosts.A : hosts.B;
             adjust?.Invoke(environment);
-            job.Start(environment, ["ip", "netns", "exec", name, "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')]);
+            job.Start(environment, [.. hosts.Exec(placement[rank] == "a" ? 0 : 1), "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')]);
         }
         return job;
     }
 
-    private sealed class NamespacePair : IDisposable
-    {
-        public const string AddressA = "10.231.0.1";
-        private const string AddressB = "10.231.0.2";
-
-        private NamespacePair(string a, string b)
-        {
-            A = a;
-            B = b;
-        }
-
-        public string A { get; }
-
-        public string B { get; }
-
-        private string Veth { get; set; } = "";
-
-        /// <summary>Takes host A's end of the link down: packets between the hosts are dropped, no connection is reset.</summary>
-        public void Cut() => Ip($"-n {A} link set {Veth}a down");
-
-        /// <summary>
-        /// Waits until a process in <paramref name="host"/> holds a connection to <paramref name="address"/>:<paramref name="port"/>
-        /// that has received more than <paramref name="bytes"/> bytes (a rank past its handshake with the store has).
-        /// </summary>
-        public void WaitForConnection(string host, string address, int port, int bytes, RankProcesses job)
-        {
-            var deadline = DateTime.UtcNow + RankProcesses.Patience;
-            while (DateTime.UtcNow < deadline)
-            {
-                var start = new ProcessStartInfo("ip", ["netns", "exec", host, "ss", "-Htni", "state", "established", "dst", $"{address}:{port}"]) { RedirectStandardOutput = true };
-                using var ss = Process.Start(start)!;
-                var established = ss.StandardOutput.ReadToEnd();
-                ss.WaitForExit();
-                var received = System.Text.RegularExpressions.Regex.Match(established, @"bytes_received:(\d+)");
-                if (received.Success && long.Parse(received.Groups[1].Value) > bytes) return;
-                Thread.Sleep(100); // polling interval of a deadline-bounded wait
-            }
-            Assert.Fail($"No connection from {host} to {address}:{port} past {bytes} bytes within {RankProcesses.Patience.TotalSeconds} s.\n{job.Describe()}");
-        }
-
-        public static NamespacePair Create()
-        {
-            var suffix = $"{Environment.ProcessId % 100000}-{Random.Shared.Next(1000)}";
-            var pair = new NamespacePair($"acc-a-{suffix}", $"acc-b-{suffix}");
-            try
-            {
-                Ip($"netns add {pair.A}");
-            }
-            catch (InvalidOperationException e)
-            {
-                Assert.Inconclusive($"Network namespaces cannot be created here (needs root and iproute2): {e.Message}");
-            }
-            try
-            {
-                Ip($"netns add {pair.B}");
-                var veth = $"v{suffix.Replace("-", "")}";
-                pair.Veth = veth;
-                Ip($"link add {veth}a netns {pair.A} type veth peer name {veth}b netns {pair.B}");
-                Ip($"-n {pair.A} addr add {AddressA}/24 dev {veth}a");
-                Ip($"-n {pair.B} addr add {AddressB}/24 dev {veth}b");
-                foreach (var (ns, dev) in new[] { (pair.A, veth + "a"), (pair.B, veth + "b"), (pair.A, "lo"), (pair.B, "lo") })
-                    Ip($"-n {ns} link set {dev} up");
-            }
-            catch
-            {
-                pair.Dispose();
-                throw;
-            }
-            return pair;
-        }
-
-        private static void Ip(string arguments)
-        {
-            using var process = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardError = true, RedirectStandardOutput = true })
-                ?? throw new InvalidOperationException("ip could not start");
-            var error = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0) throw new InvalidOperationException($"ip {arguments}: {error.Trim()}");
-        }
-
-        public void Dispose()
-        {
-            foreach (var name in new[] { A, B })
-            {
-                try
-                {
-                    Ip($"netns del {name}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // Never created.
-                }
-            }
-        }
-    }
+    /// <summary>Two hosts, or an inconclusive test where network namespaces cannot be created.</summary>
+    private static NetworkNamespacePair CreateHosts() =>
+        NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
 }

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Accelerate.Distributed.Tcp;
 
 namespace Accelerate.Distributed.Rendezvous;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Accelerate.Distributed.Tcp;
 
 namespace Accelerate.Distributed.Rendezvous;
 

@@ -14,21 +14,17 @@ internal sealed class ProtoWriter
         return this;
     }
 
-    public ProtoWriter Fixed64(int field, double value)
-    {
-        Key(field, 1);
-        Span<byte> bytes = stackalloc byte[8];
-        BinaryPrimitives.WriteDoubleLittleEndian(bytes, value);
-        _bytes.Write(bytes);
-        return this;
-    }
+    public ProtoWriter Fixed64(int field, double value) => Fixed(field, 1, BitConverter.DoubleToInt64Bits(value), 8);
 
-    public ProtoWriter Fixed32(int field, float value)
+    public ProtoWriter Fixed32(int field, float value) => Fixed(field, 5, BitConverter.SingleToInt32Bits(value), 4);
+
+    /// <summary>The low <paramref name="size"/> bytes of <paramref name="bits"/>, little-endian, as wire type <paramref name="wireType"/>.</summary>
+    private ProtoWriter Fixed(int field, int wireType, long bits, int size)
     {
-        Key(field, 5);
-        Span<byte> bytes = stackalloc byte[4];
-        BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
-        _bytes.Write(bytes);
+        Key(field, wireType);
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, bits);
+        _bytes.Write(bytes[..size]);
         return this;
     }
 

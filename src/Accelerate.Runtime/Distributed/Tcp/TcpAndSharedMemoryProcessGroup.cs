@@ -18,7 +18,7 @@ namespace Accelerate.Distributed.Tcp;
 /// signature, so that ranks in different collectives, or with different sizes or dtypes, fail
 /// instead of exchanging bytes that do not fit together.
 /// </summary>
-internal sealed unsafe class TcpProcessGroup : CollectiveGroup
+internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
 {
     /// <summary>All-reduces up to this many bytes use recursive doubling (latency), larger ones the ring (bandwidth).</summary>
     internal const long RingThreshold = 256 * 1024;
@@ -34,7 +34,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
     private readonly SharedMemoryRegion? _shared;
     private int _bank;
 
-    public TcpProcessGroup(int rank, PeerAddress[] peers, System.Net.Sockets.Socket?[] sockets, TimeSpan timeout, bool debugMode, bool useSharedMemory, Action<string> log)
+    public TcpAndSharedMemoryProcessGroup(int rank, PeerAddress[] peers, System.Net.Sockets.Socket?[] sockets, TimeSpan timeout, bool debugMode, bool useSharedMemory, Action<string> log)
         : base(rank, peers.Length, debugMode)
     {
         Peers = peers;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
-namespace Accelerate.Cli.Tests.Launch;
+namespace Accelerate.Testing;
 
 /// <summary>
 /// Two "machines": two Linux network namespaces, each with its own address, joined by a veth pair.
@@ -10,12 +11,7 @@ internal sealed class NetworkNamespacePair : IDisposable
 {
     private static int _count;
     private readonly List<string> _namespaces = [];
-
-    /// <summary>The namespaces' names, machine 0 first.</summary>
-    public IReadOnlyList<string> Names => _namespaces;
-
-    /// <summary>The namespaces' addresses on the veth link, machine 0 first.</summary>
-    public IReadOnlyList<string> Addresses { get; }
+    private string _link = "";
 
     private NetworkNamespacePair(int id)
     {
@@ -23,13 +19,38 @@ internal sealed class NetworkNamespacePair : IDisposable
         Addresses = [$"{subnet}.1", $"{subnet}.2"];
     }
 
-    private string _link = "";
+    /// <summary>The namespaces' names, machine 0 first.</summary>
+    public IReadOnlyList<string> Names => _namespaces;
+
+    /// <summary>The namespaces' addresses on the veth link, machine 0 first.</summary>
+    public IReadOnlyList<string> Addresses { get; }
 
     /// <summary>Takes machine 0's end of the link down: from then on packets between the machines are dropped, nothing is reset.</summary>
     public void Cut() => Ip($"-n {_namespaces[0]} link set {_link} down");
 
     /// <summary>Prefix that runs a command inside machine <paramref name="machine"/>'s namespace.</summary>
     public string[] Exec(int machine) => ["ip", "netns", "exec", _namespaces[machine]];
+
+    /// <summary>
+    /// Waits until a process in machine <paramref name="machine"/>'s namespace holds a connection to
+    /// <paramref name="address"/>:<paramref name="port"/> that has received more than <paramref name="bytes"/> bytes;
+    /// false if none does within <paramref name="timeout"/>.
+    /// </summary>
+    public bool WaitForConnection(int machine, string address, int port, long bytes, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            string[] command = [.. Exec(machine), "ss", "-Htni", "state", "established", "dst", $"{address}:{port}"];
+            using var ss = Process.Start(new ProcessStartInfo(command[0], command[1..]) { RedirectStandardOutput = true })!;
+            var established = ss.StandardOutput.ReadToEnd();
+            ss.WaitForExit();
+            var received = Regex.Match(established, @"bytes_received:(\d+)");
+            if (received.Success && long.Parse(received.Groups[1].Value) > bytes) return true;
+            Thread.Sleep(100); // polling interval of a deadline-bounded wait
+        }
+        return false;
+    }
 
     /// <summary>Creates the pair, or returns null with the reason.</summary>
     public static NetworkNamespacePair? TryCreate(out string reason)

@@ -1,12 +1,14 @@
 using System.Net.Sockets;
 
-namespace Accelerate.Distributed.Tcp;
+namespace Accelerate;
 
 /// <summary>
-/// TCP keepalive on the job's long-lived connections: when the machine at the other end is powered off or
+/// TCP keepalive on the job's long-lived connections (the ranks' rendezvous and store connections, the
+/// launchers' links between machines): when the machine at the other end is powered off or
 /// the network between drops every packet, the kernel notices within about a minute and the connection fails,
 /// instead of a waiting rank hearing nothing forever. (A frozen process still answers keepalives; the
-/// rendezvous and collective timeouts bound that case.)
+/// rendezvous, collective and heartbeat timeouts bound that case.) This file is compiled into both the
+/// launcher and the runtime, so that both give up on a vanished machine alike.
 /// </summary>
 internal static class TcpKeepAlive
 {
