@@ -117,6 +117,9 @@ public static class Scenarios
             ["jsonl_tracker"] = tracker.GetType().Name,
             ["logged"] = new JsonArray(logged.Select(l => (JsonNode)l).ToArray()),
         };
+        // Runs follow in this process (the group stays up): close the trackers as EndTraining would.
+        if (Get(args, "end", "true") != "true")
+            foreach (var name in new[] { "tensorboard", "jsonl" }) accelerator.GetTracker(name).Finish();
         End(accelerator, args);
         return result;
     }
