@@ -11,7 +11,7 @@ public partial class Accelerator
     /// <summary>Gradient buckets whose all-reduce started while backward was still running.</summary>
     public long OverlappedBuckets => _overlap?.OverlappedBuckets ?? 0;
 
-    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking).</summary>
+    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking; and broadcasting buffers).</summary>
     public TimeSpan GradientSyncTime { get; private set; }
     private bool _explicitAccumulation;
     private int _accumulationStep;
@@ -35,7 +35,7 @@ public partial class Accelerator
         if (loss.numel() != 1)
             throw new AccelerateException(RuntimeErrorCode.LossNotScalar, $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         Resume();
-        AgreeOnPreemption();
+        var voting = StartPreemptionVote();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         try
@@ -52,6 +52,7 @@ public partial class Accelerator
             throw new AccelerateException(RuntimeErrorCode.BackwardTwice, "Backward ran a second time through the same forward pass, whose intermediate values the first backward already freed. Call Backward once per forward pass; to train on several losses of one pass, add them up and call Backward once with the sum.", e);
         }
         AfterBackward();
+        if (voting) FinishPreemptionVote();
     }
 
     /// <summary>
@@ -206,7 +207,7 @@ public partial class Accelerator
                 {
                     // Reduced during backward already (on the reduced-precision gradients).
                     if (_overlap is not null && !model.Stashed) continue;
-                    model.Buckets ??= new GradientBuckets(model.Slots, (long)(ddp.BucketCapMb * 1024 * 1024), ComputeType ?? model.Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32, ddp.FindUnusedParameters);
+                    model.Buckets ??= new GradientBuckets(model.Slots, (long)(ddp.BucketCapMb * 1024 * 1024), ComputeType ?? model.Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32, ddp.FindUnusedParameters, _preemptionVote);
                     model.Buckets.Average(Group!);
                 }
                 if (ddp.BroadcastBuffers)

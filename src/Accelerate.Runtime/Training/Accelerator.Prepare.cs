@@ -63,7 +63,7 @@ public partial class Accelerator
         if (Group is not null && UseDistributed && Options.OverlapGradientSync)
         {
             _overlap ??= new OverlappedGradientSync(Group) { Armed = m => Syncs(m) && !m.Stashed };
-            _overlap.Attach(prepared, Options.DistributedDataParallel.FindUnusedParameters);
+            _overlap.Attach(prepared, Options.DistributedDataParallel.FindUnusedParameters, _preemptionVote);
         }
         return model;
     }

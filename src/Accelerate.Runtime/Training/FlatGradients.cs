@@ -10,6 +10,7 @@ namespace Accelerate;
 /// reduced while backward runs. With <c>findUnused</c> the flat tensor ends with one flag per
 /// parameter (1 where this rank has a gradient for it): after the all-reduce a flag of 0 means no
 /// rank used the parameter, and its gradient is left null, as DDP's <c>find_unused_parameters</c> does.
+/// A bucket given a <see cref="PreemptionVote"/> also carries every rank's pre-emption signal after those.
 /// </summary>
 internal sealed class FlatGradients
 {
@@ -18,14 +19,16 @@ internal sealed class FlatGradients
     private readonly ScalarType _wireType;
     private readonly bool[] _inPlace;
     private readonly bool _findUnused;
+    private readonly PreemptionVote? _vote;
     private Tensor? _flat;
 
     // A gradient this large already amortizes the cost of one all-reduce call; packing it would
     // only add two copies of it (about half the sync time of a 4 MB layer on shared memory).
     private const long InPlaceBytes = 1 << 20;
 
-    public FlatGradients(IReadOnlyList<Tensor> parameters, ScalarType wireType, bool findUnused = false)
+    public FlatGradients(IReadOnlyList<Tensor> parameters, ScalarType wireType, bool findUnused = false, PreemptionVote? vote = null)
     {
+        _vote = vote;
         _parameters = parameters;
         _wireType = wireType;
         _findUnused = findUnused;
@@ -35,8 +38,10 @@ internal sealed class FlatGradients
         for (var i = 0; i < parameters.Count; i++) _offsets[i + 1] = _offsets[i] + (_inPlace[i] ? 0 : parameters[i].numel());
     }
 
-    /// <summary>Elements of the flat tensor: the packed gradients, then the used flags.</summary>
-    private long FlatLength => _offsets[^1] + (_findUnused ? _parameters.Count : 0);
+    /// <summary>Elements of the flat tensor: the packed gradients, the used flags, the pre-emption votes.</summary>
+    private long FlatLength => VoteOffset + (_vote is null ? 0 : PreemptionVote.Length);
+
+    private long VoteOffset => _offsets[^1] + (_findUnused ? _parameters.Count : 0);
 
     /// <summary>Replaces every parameter's gradient by its average over the ranks of <paramref name="group"/> (a missing gradient counts as zero).</summary>
     public void Average(ProcessGroup group)
@@ -77,6 +82,12 @@ internal sealed class FlatGradients
             using var local = torch.tensor(used);
             flags.copy_(local);
         }
+        if (_vote is not null)
+        {
+            using var votes = _flat.narrow(0, VoteOffset, PreemptionVote.Length);
+            using var local = torch.tensor(_vote.Local());
+            votes.copy_(local);
+        }
         group.AllReduce(_flat, ReduceOp.Average);
         for (var i = 0; i < _parameters.Count; i++)
         {
@@ -87,6 +98,12 @@ internal sealed class FlatGradients
             using var grad = parameter.grad;
             if (grad is null) parameter.grad = shaped.to(parameter.dtype, copy: true);
             else grad.copy_(shaped);
+        }
+        if (_vote is not null)
+        {
+            using var votes = _flat.narrow(0, VoteOffset, PreemptionVote.Length);
+            using var votesFloats = votes.to(ScalarType.Float32);
+            _vote.Report(votesFloats.data<float>().ToArray());
         }
         if (used is null) return;
         using var agreed = _flat.narrow(0, _offsets[^1], used.Length);

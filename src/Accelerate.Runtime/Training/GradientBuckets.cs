@@ -14,7 +14,7 @@ internal sealed class GradientBuckets
     private const long FirstBucketBytes = 1 << 20;
     private readonly List<Bucket> _buckets = new();
 
-    public GradientBuckets(IEnumerable<ParameterSlot> slots, long capBytes, ScalarType wireType, bool findUnused)
+    public GradientBuckets(IEnumerable<ParameterSlot> slots, long capBytes, ScalarType wireType, bool findUnused, PreemptionVote vote)
     {
         var ordered = slots.Reverse().ToList();
         var current = new List<ParameterSlot>();
@@ -33,6 +33,8 @@ internal sealed class GradientBuckets
             }
         }
         if (current.Count > 0) _buckets.Add(new Bucket(current, wireType, findUnused));
+        // The bucket reduced last carries the pre-emption vote: every synchronizing step reduces it.
+        if (_buckets.Count > 0) _buckets[^1] = new Bucket(_buckets[^1].Slots, wireType, findUnused, vote);
     }
 
     public int Count => _buckets.Count;
@@ -50,9 +52,11 @@ internal sealed class GradientBuckets
         _ => 4,
     };
 
-    private sealed class Bucket(List<ParameterSlot> slots, ScalarType wireType, bool findUnused)
+    private sealed class Bucket(List<ParameterSlot> slots, ScalarType wireType, bool findUnused, PreemptionVote? vote = null)
     {
-        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Master).ToList(), wireType, findUnused);
+        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Master).ToList(), wireType, findUnused, vote);
+
+        public List<ParameterSlot> Slots => slots;
 
         public void Average(ProcessGroup group) => _gradients.Average(group);
     }

@@ -44,8 +44,9 @@ internal sealed class OverlappedGradientSync : IDisposable
     /// <summary>Buckets sent while backward was still running, since the start.</summary>
     public long OverlappedBuckets { get; private set; }
 
-    public void Attach(PreparedModel model, bool findUnused)
+    public void Attach(PreparedModel model, bool findUnused, PreemptionVote vote)
     {
+        var first = true;
         var slotsByHandle = model.Slots.ToDictionary(s => s.Compute.Handle);
         var owners = new List<nn.Module> { model.Module };
         owners.AddRange(model.Module.modules());
@@ -62,7 +63,9 @@ internal sealed class OverlappedGradientSync : IDisposable
                 .Select(p => slotsByHandle.TryGetValue(p.parameter.Handle, out var slot) ? slot : null)
                 .OfType<ParameterSlot>().ToList();
             if (slots.Count == 0) continue;
-            var bucket = new ModuleBucket(this, model, slots, findUnused);
+            // The model's first bucket, sent last, carries the pre-emption vote: every synchronizing step sends it.
+            var bucket = new ModuleBucket(this, model, slots, findUnused, first ? vote : null);
+            first = false;
             _buckets.Add(bucket);
             if (hookable is not null)
             {
@@ -133,9 +136,9 @@ internal sealed class OverlappedGradientSync : IDisposable
     }
 
     /// <summary>The trainable parameters one module owns, reduced together.</summary>
-    internal sealed class ModuleBucket(OverlappedGradientSync owner, PreparedModel model, List<ParameterSlot> slots, bool findUnused)
+    internal sealed class ModuleBucket(OverlappedGradientSync owner, PreparedModel model, List<ParameterSlot> slots, bool findUnused, PreemptionVote? vote)
     {
-        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Compute).ToList(), slots[0].Compute.dtype, findUnused);
+        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Compute).ToList(), slots[0].Compute.dtype, findUnused, vote);
         private int _forwardCalls;
         private int _signals;
 

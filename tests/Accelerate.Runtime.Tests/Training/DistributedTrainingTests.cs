@@ -172,6 +172,17 @@ public sealed class DistributedTrainingTests
     }
 
     [TestMethod]
+    [DataRow(1, "buckets reduced during backward")]
+    [DataRow(15, "buckets reduced after backward")]
+    [DataRow(20, "bf16, accumulation")]
+    public void The_preemption_flag_travels_with_the_gradients_without_an_all_reduce_of_its_own(int run, string what)
+    {
+        // A prepared loader makes every synchronizing step agree on the flag; a gradient bucket carries it.
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(0L, TrainingJob.RunOf(rank, run)["separate_preemption_votes"]!.GetValue<long>(), $"rank {rank["rank"]}, {what}");
+    }
+
+    [TestMethod]
     public void A_deep_model_whose_buckets_are_reduced_while_backward_runs_reaches_the_parameters_of_one_rank_with_batch_32()
     {
         var reference = InProcess("model=chain", "optimizer=sgd", "batch=32", "steps=3", "size=96");

@@ -258,6 +258,7 @@ public static class Scenarios
             ["parameters"] = parameters,
             ["optimizer_steps"] = accelerator.Step,
             ["overlapped_buckets"] = accelerator.OverlappedBuckets,
+            ["separate_preemption_votes"] = accelerator.SeparatePreemptionVotes,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
             ["clipped_norms"] = norms,
