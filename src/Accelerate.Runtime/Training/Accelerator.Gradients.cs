@@ -249,14 +249,13 @@ public partial class Accelerator
                 Group!.Broadcast(buffers[0], 0);
                 continue;
             }
-            using var flat = torch.cat(buffers.Select(b => b.reshape(-1)).ToList());
+            using var temporaries = torch.NewDisposeScope();
+            var flat = torch.cat(buffers.Select(b => b.reshape(-1)).ToList());
             Group!.Broadcast(flat, 0);
             long offset = 0;
             foreach (var buffer in buffers)
             {
-                using var part = flat.narrow(0, offset, buffer.numel());
-                using var shaped = part.view(buffer.shape);
-                buffer.copy_(shaped);
+                buffer.copy_(flat.narrow(0, offset, buffer.numel()).view(buffer.shape));
                 offset += buffer.numel();
             }
         }
