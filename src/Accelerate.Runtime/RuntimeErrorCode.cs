@@ -137,6 +137,12 @@ internal static class RuntimeErrorCode
     public const string NotATensorLeaf = "ACC2280";
     /// <summary><c>SkipFirstBatches</c> given a negative count or an unprepared loader.</summary>
     public const string BadSkipFirstBatches = "ACC2281";
+    /// <summary><c>NoSync(model)</c> or <c>TriggerSyncInBackward(model)</c> given a model that was not prepared.</summary>
+    public const string ModelNotPrepared = "ACC2260";
+    /// <summary>A <see cref="GradScalerOptions"/> value out of range.</summary>
+    public const string BadGradScalerOption = "ACC2261";
+    /// <summary>A <see cref="DistributedDataParallelOptions"/> value out of range.</summary>
+    public const string BadDistributedDataParallelOption = "ACC2262";
     /// <summary>A checkpoint of per-rank batches without the global data position, on another number of processes.</summary>
     public const string CheckpointWithoutGlobalPosition = "ACC2290";
     /// <summary>A rank cannot see the checkpoint folder the main process wrote.</summary>

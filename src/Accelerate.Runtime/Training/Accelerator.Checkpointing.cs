@@ -300,7 +300,6 @@ public partial class Accelerator
         _accumulationStep = progress.AccumulationStep;
         _checkpointIteration = progress.CheckpointIteration;
         for (var i = 0; i < resumeAt.Count; i++) _loaders[i].Resume(resumeAt[i].epoch, resumeAt[i].samples);
-        _computeStale = false;
         RunLoadStateHooks(folder.Path);
         return folder.Path;
     }

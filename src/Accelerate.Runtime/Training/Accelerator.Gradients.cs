@@ -6,19 +6,16 @@ namespace Accelerate;
 
 public partial class Accelerator
 {
-    private GradientBuckets? _buckets;
     private OverlappedGradientSync? _overlap;
 
     /// <summary>Gradient buckets whose all-reduce started while backward was still running.</summary>
     public long OverlappedBuckets => _overlap?.OverlappedBuckets ?? 0;
 
-    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking).</summary>
+    /// <summary>Wall time spent averaging gradients across ranks so far (packing, all-reduce, unpacking; and broadcasting buffers).</summary>
     public TimeSpan GradientSyncTime { get; private set; }
-    private bool _computeStale;
     private bool _explicitAccumulation;
     private int _accumulationStep;
     private bool _loaderAdvanced;
-    private bool _stashed;
     private IPreparedLoader? _activeLoader;
 
     /// <summary>
@@ -38,7 +35,7 @@ public partial class Accelerator
         if (loss.numel() != 1)
             throw new AccelerateException(RuntimeErrorCode.LossNotScalar, $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         Resume();
-        AgreeOnPreemption();
+        var voting = StartPreemptionVote();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         try
@@ -55,6 +52,7 @@ public partial class Accelerator
             throw new AccelerateException(RuntimeErrorCode.BackwardTwice, "Backward ran a second time through the same forward pass, whose intermediate values the first backward already freed. Call Backward once per forward pass; to train on several losses of one pass, add them up and call Backward once with the sum.", e);
         }
         AfterBackward();
+        if (voting) FinishPreemptionVote();
     }
 
     /// <summary>
@@ -71,13 +69,49 @@ public partial class Accelerator
         return new Scope(null);
     }
 
-    /// <summary>A scope whose backward passes only accumulate locally; the first synchronizing backward after it averages the sum.</summary>
+    /// <summary>
+    /// A scope whose backward passes do not synchronize gradients (HF's <c>no_sync</c>, DDP's
+    /// <c>no_sync()</c>): they accumulate locally, kept aside so that <c>optimizer.step()</c> does
+    /// nothing, and the first synchronizing backward after the scope averages their sum with its own.
+    /// With a <paramref name="model"/>, only that prepared model stops synchronizing; the others
+    /// average their gradients as usual (and <see cref="SyncGradients"/> stays true while some model
+    /// synchronizes). Without one, no model synchronizes and <see cref="SyncGradients"/> is false.
+    /// Scopes nest; disposing one restores what was before it.
+    /// </summary>
     public IDisposable NoSync(nn.Module? model = null)
     {
-        var previous = SyncGradients;
-        SyncGradients = false;
-        return new Scope(() => SyncGradients = previous);
+        if (model is null)
+        {
+            var previous = _syncState;
+            _syncState = false;
+            return new Scope(() => _syncState = previous);
+        }
+        var prepared = PreparedOf(model, nameof(NoSync));
+        prepared.NoSyncScopes++;
+        return new Scope(() => prepared.NoSyncScopes--);
     }
+
+    /// <summary>
+    /// A scope whose backward passes synchronize <paramref name="model"/>'s gradients even inside
+    /// <see cref="NoSync"/> or on an accumulation step (HF's <c>trigger_sync_in_backward</c>): the
+    /// way to end an accumulation loop written inside <c>NoSync(model)</c> with a synchronizing
+    /// backward, which averages everything accumulated since the last one. Open it before the
+    /// backward (the forward may have run inside <c>NoSync</c>).
+    /// </summary>
+    public IDisposable TriggerSyncInBackward(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var prepared = PreparedOf(model, nameof(TriggerSyncInBackward));
+        prepared.TriggerScopes++;
+        return new Scope(() => prepared.TriggerScopes--);
+    }
+
+    private PreparedModel PreparedOf(nn.Module model, string caller) =>
+        _models.FirstOrDefault(m => ReferenceEquals(m.Module, model))
+        ?? throw new AccelerateException(RuntimeErrorCode.ModelNotPrepared, $"{caller} was given a {model.GetType().Name} this accelerator has not prepared, so it cannot change how its gradients are synchronized. Pass the model Prepare/PrepareModel returned (prepare it first; FreeMemory forgets prepared models), or call NoSync() without a model to stop the sync of every model.");
+
+    /// <summary>True when <paramref name="model"/>'s gradients are averaged in the current backward.</summary>
+    private bool Syncs(PreparedModel model) => model.TriggerScopes > 0 || (_syncState && model.NoSyncScopes == 0);
 
     /// <summary>Clips the gradient norm of the optimizer's view of <paramref name="parameters"/> (fp32 masters, already unscaled) and returns the total norm.</summary>
     public double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm, double normType = 2.0)
@@ -106,79 +140,125 @@ public partial class Accelerator
 
     internal void OnEpochEnd(IPreparedLoader loader) => AfterOptimizerStep();
 
-    /// <summary>Brings the reduced-precision forward weights up to date with the fp32 masters after an optimizer step.</summary>
+    /// <summary>Brings the reduced-precision forward weights up to date with the fp32 masters after an optimizer step (those the step's own walk did not copy).</summary>
     internal void AfterOptimizerStep()
     {
-        if (!_computeStale) return;
-        _computeStale = false;
-        foreach (var model in _models) model.CopyMastersToCompute();
+        foreach (var model in _models) CountMasterCopies(model.CopyStaleMastersToCompute());
     }
+
+    /// <summary>Parameters copied from the fp32 masters into the reduced-precision forward weights so far (one per parameter per optimizer step is enough).</summary>
+    internal long MasterCopies { get; private set; }
+
+    private void CountMasterCopies(int parameters) => MasterCopies += parameters;
 
     private void AdvanceAccumulation()
     {
         if (EndOfDataLoader && Options.SyncWithDataLoader)
         {
             _accumulationStep = 0;
-            SyncGradients = true;
+            _syncState = true;
             return;
         }
         _accumulationStep++;
-        SyncGradients = _accumulationStep % GradientAccumulationSteps == 0;
+        _syncState = _accumulationStep % GradientAccumulationSteps == 0;
     }
 
     private void AfterBackward()
     {
-        var slots = _models.SelectMany(m => m.Slots);
-        if (!SyncGradients)
+        var syncing = _models.Where(Syncs).ToList();
+        var keeping = _models.Where(m => !Syncs(m)).ToList();
+        if (_overlap is not null)
         {
-            if (Options.SyncEachBatch) AverageBeforeKeepingAside();
-            foreach (var slot in slots) KeepAside(slot);
-            _stashed = true;
-            return;
+            // The buckets of models that synchronize with nothing kept aside went out during backward:
+            // wait for them before any other collective, so every rank makes its calls in the same order.
+            var overlapped = syncing.Any(m => !m.Stashed);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            _overlap.Finish();
+            if (overlapped) GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
-        if (!_stashed && !UseDistributed && LossScaler is null && ComputeType is null)
+        if (keeping.Count > 0)
+        {
+            // SyncEachBatch stands for accumulation steps; a model in its own NoSync scope is not averaged.
+            if (Options.SyncEachBatch && !_syncState) AverageBeforeKeepingAside(keeping.Where(m => m.NoSyncScopes == 0));
+            foreach (var model in keeping)
+            {
+                foreach (var slot in model.Slots) KeepAside(slot);
+                model.Stashed = true;
+            }
+        }
+        if (!SyncGradients) return;
+        if (!UseDistributed && LossScaler is null && ComputeType is null && syncing.All(m => !m.Stashed))
         {
             // One process, full precision, nothing accumulated: the gradients are already where the optimizer reads them.
             OptimizerStepWasSkipped = false;
             Step++;
             return;
         }
-        var overlapped = _overlap is not null && !_stashed;
-        _stashed = false;
+        var slots = syncing.SelectMany(m => m.Slots).ToList();
 
         using (torch.no_grad())
         {
-            if (overlapped)
-            {
-                // The reduction of the reduced-precision (or only) gradients started during backward.
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                _overlap!.Finish();
-                GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            }
             foreach (var slot in slots) MoveToMaster(slot);
-            if (UseDistributed && _models.Count > 0 && !overlapped)
+            if (UseDistributed)
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                _buckets ??= new GradientBuckets(_models.SelectMany(m => m.Slots).ToList(), (long)(Options.BucketCapMb * 1024 * 1024), ComputeType ?? _models[0].Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32);
-                _buckets.Average(Group!);
+                var ddp = Options.DistributedDataParallel;
+                foreach (var model in syncing)
+                {
+                    // Reduced during backward already (on the reduced-precision gradients).
+                    if (_overlap is not null && !model.Stashed) continue;
+                    model.Buckets ??= new GradientBuckets(model.Slots, (long)(ddp.BucketCapMb * 1024 * 1024), ComputeType ?? model.Slots.FirstOrDefault()?.Master.dtype ?? ScalarType.Float32, ddp.FindUnusedParameters, _preemptionVote);
+                    model.Buckets.Average(Group!);
+                }
+                if (ddp.BroadcastBuffers)
+                    foreach (var model in syncing) BroadcastBuffers(model);
                 GradientSyncTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
             }
+            foreach (var model in syncing) model.Stashed = false;
 
             var skipped = false;
             if (LossScaler is { } scaler)
             {
-                var nonFinite = Unscale(_models.SelectMany(m => m.Slots), 1.0 / scaler.Scale);
+                var nonFinite = Unscale(slots, 1.0 / scaler.Scale);
                 scaler.Update(nonFinite);
                 if (nonFinite)
                 {
                     skipped = true;
-                    foreach (var slot in _models.SelectMany(m => m.Slots)) slot.Master.grad = null;
+                    foreach (var slot in slots) slot.Master.grad = null;
                 }
             }
             OptimizerStepWasSkipped = skipped;
             if (!skipped) Step++;
+            else return;
         }
-        if (_models.Any(m => m.Slots.Any(s => s.HasMaster))) _computeStale = true;
+        foreach (var slot in slots)
+            if (slot.HasMaster) slot.ComputeStale = true;
+    }
+
+    /// <summary>
+    /// <see cref="DistributedDataParallelOptions.BroadcastBuffers"/>: rank 0's buffers (BatchNorm's
+    /// running statistics, …) replace every rank's, one broadcast per dtype.
+    /// </summary>
+    private void BroadcastBuffers(PreparedModel model)
+    {
+        foreach (var sameType in model.Module.named_buffers().Select(b => b.buffer).GroupBy(b => b.dtype))
+        {
+            var buffers = sameType.ToList();
+            if (buffers.Count == 1)
+            {
+                Group!.Broadcast(buffers[0], 0);
+                continue;
+            }
+            using var temporaries = torch.NewDisposeScope();
+            var flat = torch.cat(buffers.Select(b => b.reshape(-1)).ToList());
+            Group!.Broadcast(flat, 0);
+            long offset = 0;
+            foreach (var buffer in buffers)
+            {
+                buffer.copy_(flat.narrow(0, offset, buffer.numel()).view(buffer.shape));
+                offset += buffer.numel();
+            }
+        }
     }
 
     /// <summary>

@@ -24,18 +24,15 @@ public partial class Accelerator
         }
         _overlap?.Dispose();
         _overlap = null;
-        _buckets = null;
-        _eachBatchGradients = null;
         _models.Clear();
         _optimizers.Clear();
         _schedulers.Clear();
         _loaders.Clear();
         _activeLoader = null;
         _accumulationStep = 0;
-        _stashed = false;
         _explicitAccumulation = false;
         _loaderAdvanced = false;
-        SyncGradients = true;
+        _syncState = true;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();

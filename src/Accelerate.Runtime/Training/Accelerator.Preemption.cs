@@ -19,23 +19,47 @@ public partial class Accelerator
     /// <summary>True once this process received SIGTERM or SIGUSR1 while training (the job is being pre-empted).</summary>
     public static bool PreemptionRequested => Volatile.Read(ref s_preemptionSignal) != 0;
 
+    /// <summary>The vote every synchronizing step's gradient all-reduce carries.</summary>
+    private readonly PreemptionVote _preemptionVote = new(() => Volatile.Read(ref s_preemptionSignal));
+
+    /// <summary>Separate one-number all-reduces the pre-emption flag needed because no gradient bucket could carry it.</summary>
+    internal long SeparatePreemptionVotes { get; private set; }
+
     /// <summary>
-    /// Called by <see cref="Backward"/> before a synchronizing backward pass, which every rank takes
-    /// at the same step (the gradient all-reduce needs it): each rank adds its pre-emption flag to a
-    /// one-number all-reduce, so all of them learn at the same step that one was signalled and none
-    /// ever waits in a collective the others skipped (a loader fetch would not do: ranks may read
-    /// different numbers of batches, or evaluate on one rank only).
+    /// Called by <see cref="Backward"/> before the backward pass: on a synchronizing step, which every
+    /// rank takes at the same step (the gradient all-reduce needs it), every rank's pre-emption flag
+    /// travels with the gradients (<see cref="PreemptionVote"/>), so all of them learn at the same step
+    /// that one was signalled and none ever waits in a collective the others skipped (a loader fetch
+    /// would not do: ranks may read different numbers of batches, or evaluate on one rank only).
+    /// Returns whether this backward votes.
     /// </summary>
-    private void AgreeOnPreemption()
+    private bool StartPreemptionVote()
     {
         // Only a loop over a prepared loader has a boundary to save at (and then listens for signals).
-        if (!SyncGradients || _loaders.Count == 0) return;
+        if (!SyncGradients || _loaders.Count == 0) return false;
+        _preemptionVote.Reset();
+        return true;
+    }
+
+    /// <summary>
+    /// After the backward pass: what the gradient all-reduce carried. When no bucket carried it (one
+    /// process, or synchronizing models without trainable parameters: the same on every rank), the flag
+    /// takes a one-number all-reduce of its own.
+    /// </summary>
+    private void FinishPreemptionVote()
+    {
+        if (_preemptionVote.Carried > 0)
+        {
+            _agreedPreemption = _preemptionVote.Agreed;
+            return;
+        }
         var signal = Volatile.Read(ref s_preemptionSignal);
         if (UseDistributed)
         {
             Span<int> agreed = [signal];
             Group!.AllReduce(agreed, Distributed.ReduceOp.Max);
             signal = agreed[0];
+            SeparatePreemptionVotes++;
         }
         _agreedPreemption = signal;
     }

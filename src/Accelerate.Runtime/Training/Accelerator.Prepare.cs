@@ -60,12 +60,10 @@ public partial class Accelerator
             prepared.CopyMastersToCompute();
         }
         _models.Add(prepared);
-        _buckets = null;
-        _eachBatchGradients = null;
         if (Group is not null && UseDistributed && Options.OverlapGradientSync)
         {
-            _overlap ??= new OverlappedGradientSync(Group) { Armed = () => SyncGradients && !_stashed };
-            _overlap.Attach(prepared);
+            _overlap ??= new OverlappedGradientSync(Group) { Armed = m => Syncs(m) && !m.Stashed };
+            _overlap.Attach(prepared, Options.DistributedDataParallel.FindUnusedParameters, _preemptionVote);
         }
         return model;
     }
@@ -144,7 +142,7 @@ public partial class Accelerator
         {
             var bound = group.Parameters.Select(p => masters.TryGetValue(p.Handle, out var master) ? master : p).ToList();
             var boundSlots = bound.Select(p => slotOfMaster.GetValueOrDefault(p.Handle)).OfType<ParameterSlot>().ToList();
-            group.Parameters = new MasterParameters(bound, boundSlots, () => _computeStale);
+            group.Parameters = new MasterParameters(bound, boundSlots, CountMasterCopies);
         }
     }
 

@@ -25,6 +25,12 @@ public partial class Accelerator
     public Accelerator(AcceleratorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.GradScaler);
+        ArgumentNullException.ThrowIfNull(options.DistributedDataParallel);
+        // Checked whatever the precision, so that a bad setting fails on the first run, not the first fp16 one.
+        DynamicLossScaler.Validate(options.GradScaler);
+        if (!(options.DistributedDataParallel.BucketCapMb > 0))
+            throw new AccelerateException(RuntimeErrorCode.BadDistributedDataParallelOption, $"DistributedDataParallelOptions.BucketCapMb is {options.DistributedDataParallel.BucketCapMb.ToString(CultureInfo.InvariantCulture)}; it must be a positive number of MiB. Set it to e.g. 25 (the default).");
         LibTorchLoader.EnsureLoaded();
         Environment = DistributedState.Environment;
         Group = DistributedState.Initialize();
@@ -36,7 +42,7 @@ public partial class Accelerator
             throw new AccelerateException(RuntimeErrorCode.BadGradientAccumulationSteps, $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
         UseCpu = options.Cpu ?? ReadBool(LaunchVariables.UseCpu);
         Device = !UseCpu && torch.cuda.is_available() ? new Device(DeviceType.CUDA, Environment.LocalRank) : torch.CPU;
-        if (MixedPrecision == MixedPrecision.Fp16) LossScaler = new DynamicLossScaler(options.InitialLossScale, options.LossScaleGrowthInterval);
+        if (MixedPrecision == MixedPrecision.Fp16 && options.GradScaler.Enabled) LossScaler = new DynamicLossScaler(options.GradScaler);
     }
 
     /// <summary>The settings this accelerator was created with.</summary>
@@ -81,7 +87,7 @@ public partial class Accelerator
     /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
     public int GradientAccumulationSteps { get; }
 
-    /// <summary>fp16 loss scaling state; null unless mixed precision is fp16.</summary>
+    /// <summary>fp16 loss scaling state; null unless mixed precision is fp16 and <see cref="GradScalerOptions.Enabled"/>.</summary>
     public DynamicLossScaler? LossScaler { get; }
 
     /// <summary>The dtype forward and backward run in under mixed precision; null without it.</summary>
@@ -94,10 +100,16 @@ public partial class Accelerator
 
     /// <summary>
     /// True when the current batch ends an accumulation cycle: its backward averages gradients across
-    /// ranks and the optimizer and scheduler step. False inside <see cref="NoSync"/> and on the first
-    /// <c>k-1</c> batches of every <c>k</c> under accumulation.
+    /// ranks and the optimizer and scheduler step. False inside <see cref="NoSync"/> (without a model,
+    /// or naming every prepared model) and on the first <c>k-1</c> batches of every <c>k</c> under
+    /// accumulation — unless <see cref="TriggerSyncInBackward"/> makes a model synchronize all the same.
+    /// With several prepared models it is true while at least one of them synchronizes.
     /// </summary>
-    public bool SyncGradients { get; private set; } = true;
+    public bool SyncGradients => _models.Count == 0 ? _syncState : _models.Any(Syncs);
+
+    // The accumulation cycle's (and the model-less NoSync's) verdict for the current batch, before
+    // each model's own NoSync and TriggerSyncInBackward scopes.
+    private bool _syncState = true;
 
     /// <summary>True when the last optimizer step was skipped because fp16 gradients held inf/NaN.</summary>
     public bool OptimizerStepWasSkipped { get; private set; }

@@ -63,8 +63,11 @@ public sealed record AcceleratorOptions
     /// </summary>
     public bool SyncEachBatch { get; init; }
 
-    /// <summary>Gradient bucket size in MiB for the all-reduce (default 25, as DDP).</summary>
-    public double BucketCapMb { get; init; } = 25;
+    /// <summary>
+    /// How gradients and buffers are kept in sync across ranks (HF's <c>DistributedDataParallelKwargs</c>):
+    /// buffer broadcasting, unused parameters, bucket size.
+    /// </summary>
+    public DistributedDataParallelOptions DistributedDataParallel { get; init; } = new();
 
     /// <summary>Folder for automatic checkpoints (<c>checkpoints/checkpoint_N</c>) and logs; default the working directory.</summary>
     public string? ProjectDirectory { get; init; }
@@ -113,9 +116,6 @@ public sealed record AcceleratorOptions
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 
-    /// <summary>fp16 dynamic loss scaling: initial scale (default 2^16, as torch.amp.GradScaler).</summary>
-    public double InitialLossScale { get; init; } = 65536;
-
-    /// <summary>fp16 dynamic loss scaling: successful steps before the scale doubles (default 2000).</summary>
-    public int LossScaleGrowthInterval { get; init; } = 2000;
+    /// <summary>fp16 dynamic loss scaling (HF's <c>GradScalerKwargs</c>): initial scale, growth and backoff factors, growth interval, on or off.</summary>
+    public GradScalerOptions GradScaler { get; init; } = new();
 }

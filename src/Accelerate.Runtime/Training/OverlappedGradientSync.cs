@@ -10,11 +10,14 @@ namespace Accelerate;
 /// Overlaps the gradient all-reduce with the backward pass. Every module that owns trainable
 /// parameters gets a forward pre-hook that passes its input through <see cref="GradientReadySignal"/>;
 /// when backward reaches that signal as many times as the module ran forward, the module's
-/// gradients are complete and its bucket goes to a communication thread, which all-reduces buckets
-/// one at a time in the order they became ready (the same on every rank: the same graph). Buckets
-/// whose signal never fires (a module whose input needs no gradient, such as the first layer, or a
-/// module called through <c>forward</c> rather than <c>call</c>, which skips hooks) are reduced after
-/// backward, in reverse registration order.
+/// gradients are complete and its bucket is ready. Buckets go to a communication thread, which
+/// all-reduces them one at a time, strictly in reverse registration order, as DDP launches its
+/// buckets in index order: a bucket ready before the ones ahead of it waits for them. So every rank
+/// makes the same calls in the same order even when the ranks' graphs differ (a module one rank did
+/// not use). Buckets whose signal never fires (a module whose input needs no gradient, such as the
+/// first layer, a module called through <c>forward</c> rather than <c>call</c>, which skips hooks, or
+/// a module not used in this step) are sent after backward, in that same order. Only the buckets of
+/// models <see cref="Armed"/> says synchronize with nothing kept aside take part in a step.
 /// </summary>
 internal sealed class OverlappedGradientSync : IDisposable
 {
@@ -25,6 +28,8 @@ internal sealed class OverlappedGradientSync : IDisposable
     private readonly Thread _thread;
     private readonly SemaphoreSlim _drained = new(0);
     private Exception? _failure;
+    // Position in the send order (reverse registration order) of the next bucket to send.
+    private int _next;
 
     public OverlappedGradientSync(ProcessGroup group)
     {
@@ -33,14 +38,15 @@ internal sealed class OverlappedGradientSync : IDisposable
         _thread.Start();
     }
 
-    /// <summary>True while forward passes should plant signals (a synchronizing step with nothing accumulated).</summary>
-    public Func<bool> Armed { get; set; } = () => false;
+    /// <summary>True for a model whose forward passes plant signals and whose buckets are sent: it synchronizes in this step and has nothing kept aside.</summary>
+    public Func<PreparedModel, bool> Armed { get; set; } = _ => false;
 
     /// <summary>Buckets sent while backward was still running, since the start.</summary>
     public long OverlappedBuckets { get; private set; }
 
-    public void Attach(PreparedModel model)
+    public void Attach(PreparedModel model, bool findUnused, PreemptionVote vote)
     {
+        var first = true;
         var slotsByHandle = model.Slots.ToDictionary(s => s.Compute.Handle);
         var owners = new List<nn.Module> { model.Module };
         owners.AddRange(model.Module.modules());
@@ -57,7 +63,9 @@ internal sealed class OverlappedGradientSync : IDisposable
                 .Select(p => slotsByHandle.TryGetValue(p.parameter.Handle, out var slot) ? slot : null)
                 .OfType<ParameterSlot>().ToList();
             if (slots.Count == 0) continue;
-            var bucket = new ModuleBucket(this, slots);
+            // The model's first bucket, sent last, carries the pre-emption vote: every synchronizing step sends it.
+            var bucket = new ModuleBucket(this, model, slots, findUnused, first ? vote : null);
+            first = false;
             _buckets.Add(bucket);
             if (hookable is not null)
             {
@@ -67,15 +75,11 @@ internal sealed class OverlappedGradientSync : IDisposable
         }
     }
 
-    /// <summary>After backward: reduces what was not reduced yet, waits for the thread, and resets for the next step.</summary>
+    /// <summary>After backward: sends the armed buckets not sent yet, waits for the thread, and resets every bucket for the next step.</summary>
     public void Finish()
     {
-        foreach (var bucket in _buckets.AsEnumerable().Reverse())
-            if (!bucket.Sent)
-            {
-                bucket.Sent = true;
-                _queue.Add(bucket);
-            }
+        SendInOrder(afterBackward: true);
+        _next = 0;
         _queue.Add(null);
         _drained.Wait();
         if (_failure is { } failure)
@@ -94,10 +98,20 @@ internal sealed class OverlappedGradientSync : IDisposable
         _queue.Dispose();
     }
 
-    private void Enqueue(ModuleBucket bucket)
+    /// <summary>
+    /// Sends, in the send order, every bucket up to the first armed one that is not ready (all of
+    /// them after backward). Buckets of models that are not armed are not part of this step's order.
+    /// </summary>
+    private void SendInOrder(bool afterBackward)
     {
-        OverlappedBuckets++;
-        _queue.Add(bucket);
+        for (; _next < _buckets.Count; _next++)
+        {
+            var bucket = _buckets[_buckets.Count - 1 - _next];
+            if (!Armed(bucket.Model)) continue;
+            if (!bucket.Ready && !afterBackward) return;
+            if (!afterBackward) OverlappedBuckets++;
+            _queue.Add(bucket);
+        }
     }
 
     private void Communicate()
@@ -122,17 +136,20 @@ internal sealed class OverlappedGradientSync : IDisposable
     }
 
     /// <summary>The trainable parameters one module owns, reduced together.</summary>
-    internal sealed class ModuleBucket(OverlappedGradientSync owner, List<ParameterSlot> slots)
+    internal sealed class ModuleBucket(OverlappedGradientSync owner, PreparedModel model, List<ParameterSlot> slots, bool findUnused, PreemptionVote? vote)
     {
-        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Compute).ToList(), slots[0].Compute.dtype);
+        private readonly FlatGradients _gradients = new(slots.Select(s => (Tensor)s.Compute).ToList(), slots[0].Compute.dtype, findUnused, vote);
         private int _forwardCalls;
         private int _signals;
 
-        public bool Sent { get; set; }
+        public PreparedModel Model => model;
+
+        /// <summary>True once backward has produced every gradient of the module in this step.</summary>
+        public bool Ready { get; private set; }
 
         public Tensor OnForward(Tensor input)
         {
-            if (!owner.Armed() || !torch.is_grad_enabled() || !input.requires_grad) return input;
+            if (!owner.Armed(model) || !torch.is_grad_enabled() || !input.requires_grad) return input;
             _forwardCalls++;
             return GradientReadySignal.apply(input, this);
         }
@@ -140,16 +157,16 @@ internal sealed class OverlappedGradientSync : IDisposable
         /// <summary>Called by autograd; the last signal of a module used k times means all k contributions are in.</summary>
         public void SignalReady()
         {
-            if (++_signals < _forwardCalls || Sent) return;
-            Sent = true;
-            owner.Enqueue(this);
+            if (++_signals < _forwardCalls || Ready) return;
+            Ready = true;
+            owner.SendInOrder(afterBackward: false);
         }
 
         public void Reset()
         {
             _forwardCalls = 0;
             _signals = 0;
-            Sent = false;
+            Ready = false;
         }
 
         public void Average(ProcessGroup group) => _gradients.Average(group);

@@ -18,5 +18,11 @@ internal sealed class ParameterSlot(string name, Parameter compute, Parameter ma
     /// <summary>Gradients summed over the batches since the last synchronizing step (master dtype), or null.</summary>
     public Tensor? Stash { get; set; }
 
+    /// <summary>
+    /// True from a synchronizing backward (after which the optimizer may update the master) until the
+    /// master is next copied into <see cref="Compute"/>.
+    /// </summary>
+    public bool ComputeStale { get; set; }
+
     public bool HasMaster => !ReferenceEquals(Compute, Master);
 }

@@ -23,6 +23,21 @@ internal sealed class PreparedModel
     /// <summary>Trainable parameters in <c>parameters()</c> order.</summary>
     public IReadOnlyList<ParameterSlot> Slots { get; }
 
+    /// <summary>Open <see cref="Accelerator.NoSync(nn.Module?)"/> scopes naming this model.</summary>
+    public int NoSyncScopes { get; set; }
+
+    /// <summary>Open <see cref="Accelerator.TriggerSyncInBackward"/> scopes naming this model.</summary>
+    public int TriggerScopes { get; set; }
+
+    /// <summary>True while gradients of earlier backward passes are kept aside (in the slots' stashes) for the next synchronizing one.</summary>
+    public bool Stashed { get; set; }
+
+    /// <summary>The buckets this model's gradients are averaged in after backward; planned at its first synchronizing step.</summary>
+    public GradientBuckets? Buckets { get; set; }
+
+    /// <summary>The flat buffer of <see cref="AcceleratorOptions.SyncEachBatch"/>'s averaging on accumulation steps.</summary>
+    public FlatGradients? EachBatchGradients { get; set; }
+
     /// <summary>
     /// Binds a model. With a reduced <paramref name="computeType"/> every floating-point parameter of
     /// the module is replaced by a reduced-precision copy while the original object — the one the
@@ -59,7 +74,26 @@ internal sealed class PreparedModel
     {
         using var _ = torch.no_grad();
         foreach (var slot in Slots)
-            if (slot.HasMaster) slot.Compute.copy_(slot.Master);
+            if (slot.HasMaster)
+            {
+                slot.Compute.copy_(slot.Master);
+                slot.ComputeStale = false;
+            }
+    }
+
+    /// <summary>Copies the masters an optimizer step may have changed since they were last copied; returns how many.</summary>
+    public int CopyStaleMastersToCompute()
+    {
+        using var _ = torch.no_grad();
+        var copied = 0;
+        foreach (var slot in Slots)
+            if (slot.ComputeStale)
+            {
+                slot.Compute.copy_(slot.Master);
+                slot.ComputeStale = false;
+                copied++;
+            }
+        return copied;
     }
 
     /// <summary>The state a checkpoint holds: fp32 masters for parameters, and every persistent buffer.</summary>

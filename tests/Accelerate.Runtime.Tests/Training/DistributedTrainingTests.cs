@@ -34,6 +34,10 @@ public sealed class DistributedTrainingTests
     private const int FirstLineRun = 24;
     private const int ChainRun = 28;
     private const int TrackersRun = 29;
+    private const int DdpRun = 30;
+    private const int ScalerRun = 31;
+    internal static readonly string[] ScalerArgs =
+        ["steps=6", "size=96", "precision=fp16", "loss_scale=1024", "growth_factor=3", "backoff_factor=0.25", "growth_interval=2", "huge_at=3"];
 
     private static JsonObject[]? _twoRanks;
     private static JsonObject[]? _threeRanks;
@@ -66,6 +70,8 @@ public sealed class DistributedTrainingTests
         foreach (var line in MixedPrecisionLines) two.Add(["scenario=line", .. line]);
         two.Add(["model=chain", "optimizer=sgd", "batch=16", "steps=3", "size=96"]);
         two.Add(["scenario=trackers", "dir=" + _checkpoints]);
+        two.Add(["scenario=ddp"]);
+        two.Add([.. ScalerArgs, "batch=16"]);
         _twoRanks = TrainingJob.Run(2, "scenario=suite", TrainingJob.Suite(two.ToArray()));
 
         var three = new List<string[]>
@@ -163,6 +169,17 @@ public sealed class DistributedTrainingTests
         // The first layer's input needs no gradient, so its signal never fires: one bucket per step is left for after backward.
         foreach (var rank in _twoRanks!)
             Assert.AreEqual(steps * (layersWithParameters - 1L), TrainingJob.RunOf(rank, run)["overlapped_buckets"]!.GetValue<long>(), $"rank {rank["rank"]} {model}");
+    }
+
+    [TestMethod]
+    [DataRow(1, "buckets reduced during backward")]
+    [DataRow(15, "buckets reduced after backward")]
+    [DataRow(20, "bf16, accumulation")]
+    public void The_preemption_flag_travels_with_the_gradients_without_an_all_reduce_of_its_own(int run, string what)
+    {
+        // A prepared loader makes every synchronizing step agree on the flag; a gradient bucket carries it.
+        foreach (var rank in _twoRanks!)
+            Assert.AreEqual(0L, TrainingJob.RunOf(rank, run)["separate_preemption_votes"]!.GetValue<long>(), $"rank {rank["rank"]}, {what}");
     }
 
     [TestMethod]
@@ -559,6 +576,98 @@ public sealed class DistributedTrainingTests
             project.Delete(recursive: true);
         }
     }
+
+    [TestMethod]
+    public void No_sync_of_one_model_keeps_its_gradients_local_while_the_other_averages_and_the_next_backward_averages_the_sum()
+    {
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, DdpRun);
+            Assert.IsTrue(run["sync_gradients_inside"]!.GetValue<bool>(), "the other model still synchronizes");
+            Assert.IsTrue(run["first_grad_inside_is_null"]!.GetValue<bool>(), "the model in NoSync keeps its gradient aside");
+            AssertClose(MeanGradient(m => m.second, 0), Floats(run["second_grad_inside"]), 1e-5, $"rank {rank["rank"]}: the other model's gradient is averaged inside the scope");
+            AssertClose(MeanGradient(m => m.first, 0, 1), Floats(run["first_grad_after"]), 1e-5, $"rank {rank["rank"]}: after the scope, the sum of both batches averaged");
+        }
+    }
+
+    [TestMethod]
+    public void Trigger_sync_in_backward_inside_no_sync_averages_everything_accumulated()
+    {
+        foreach (var rank in _twoRanks!)
+            AssertClose(MeanGradient(m => m.first, 2, 3), Floats(TrainingJob.RunOf(rank, DdpRun)["triggered_grad"]), 1e-5, $"rank {rank["rank"]}");
+    }
+
+    [TestMethod]
+    public void Broadcast_buffers_gives_every_rank_the_batch_norm_statistics_of_rank_0_and_without_it_each_rank_keeps_its_own()
+    {
+        var runs = _twoRanks!.Select(r => TrainingJob.RunOf(r, DdpRun)).ToList();
+
+        AssertClose(Floats(runs[0]["buffers_broadcast"]), Floats(runs[1]["buffers_broadcast"]), 0, "BroadcastBuffers = true: rank 1 ends with rank 0's running mean");
+        AssertClose(Floats(runs[0]["buffers_broadcast"]), Floats(runs[0]["buffers_local"]), 0, "rank 0 computes the same statistics either way");
+        var apart = Floats(runs[0]["buffers_local"]).Zip(Floats(runs[1]["buffers_local"]), (a, b) => Math.Abs(a - b)).Max();
+        Assert.IsTrue(apart > 1e-3, $"BroadcastBuffers = false: the ranks' running means differ (by {apart})");
+    }
+
+    [TestMethod]
+    [DataRow("unused_as_zero")]
+    [DataRow("find_unused")]
+    public void A_parameter_one_rank_did_not_use_averages_as_zero_and_one_no_rank_used_keeps_no_gradient_only_with_find_unused_parameters(string record)
+    {
+        // Rank 0 uses branch a, rank 1 branch b, no rank branch c; buckets go out b, a, stem, c on both ranks.
+        var local = Enumerable.Range(0, 2).Select(r =>
+        {
+            var model = new Accelerate.TrainingWorker.DdpScenario.Branches();
+            model.Loss(r).backward();
+            return model.Gradients().ToDictionary(g => g.Key, g => g.Value?.data<float>().ToArray());
+        }).ToList();
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, DdpRun)[record]!;
+            AssertClose(local[0]["a"]!.Select(v => v / 2).ToArray(), Floats(run["a"]), 1e-6, $"rank {rank["rank"]}: a, used on rank 0 only, averages with rank 1's zero");
+            AssertClose(local[1]["b"]!.Select(v => v / 2).ToArray(), Floats(run["b"]), 1e-6, $"rank {rank["rank"]}: b, used on rank 1 only");
+            AssertClose(local[0]["stem"]!.Zip(local[1]["stem"]!, (x, y) => (x + y) / 2).ToArray(), Floats(run["stem"]), 1e-6, $"rank {rank["rank"]}: the stem, used by both");
+            if (record == "find_unused")
+            {
+                Assert.IsNull(run["c"], "no rank used c: its gradient stays null, as under DDP's find_unused_parameters");
+                Assert.IsTrue(run["c_unchanged"]!.GetValue<bool>(), "so SGD with weight decay leaves c alone");
+            }
+            else
+            {
+                AssertClose(new float[4], Floats(run["c"]), 0, "without FindUnusedParameters, c gets a zero gradient");
+                Assert.IsFalse(run["c_unchanged"]!.GetValue<bool>(), "which weight decay still applies");
+            }
+        }
+        Assert.AreEqual(1L, TrainingJob.RunOf(_twoRanks[1], DdpRun)[record]!["overlapped_buckets"]!.GetValue<long>(), "rank 1 sent b while backward ran");
+        Assert.AreEqual(0L, TrainingJob.RunOf(_twoRanks[0], DdpRun)[record]!["overlapped_buckets"]!.GetValue<long>(), "rank 0's a waited for b, which it never used");
+    }
+
+    [TestMethod]
+    public void Grad_scaler_options_set_how_the_loss_scale_grows_and_backs_off_on_two_ranks()
+    {
+        foreach (var rank in _twoRanks!)
+        {
+            var run = TrainingJob.RunOf(rank, ScalerRun);
+            CollectionAssert.AreEqual(SyncOptionsTests.ExpectedScales, Doubles(run["loss_scales"]!), $"rank {rank["rank"]}");
+            Assert.AreEqual(1L, run["skipped"]!.GetValue<long>());
+        }
+        AssertClose(Parameters(TrainingJob.RunOf(_twoRanks[0], ScalerRun)), Parameters(TrainingJob.RunOf(_twoRanks[1], ScalerRun)), 0, "the ranks stay identical");
+    }
+
+    /// <summary>The one-process reference: the gradient of the chosen model's weight over the given batches, averaged over both ranks' data.</summary>
+    private static float[] MeanGradient(Func<(TorchSharp.Modules.Linear first, TorchSharp.Modules.Linear second), TorchSharp.Modules.Linear> pick, params int[] batches)
+    {
+        var sum = new float[4];
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var model = pick(Accelerate.TrainingWorker.DdpScenario.TwoModels());
+            foreach (var batch in batches) Accelerate.TrainingWorker.DdpScenario.Loss(model, Accelerate.TrainingWorker.DdpScenario.Batch(rank, batch)).backward();
+            var grad = model.weight!.grad!.data<float>().ToArray();
+            for (var i = 0; i < sum.Length; i++) sum[i] += grad[i] / 2;
+        }
+        return sum;
+    }
+
+    private static float[] Floats(JsonNode? node) => node!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
 
     private static List<long> Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToList();
 }

@@ -44,7 +44,7 @@ public sealed class MixedPrecisionTests
     [DataRow(MixedPrecision.Fp16, ScalarType.Float16)]
     public void A_model_prepared_inside_a_dispose_scope_keeps_its_reduced_precision_copies_after_the_scope(MixedPrecision precision, ScalarType dtype)
     {
-        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = precision, InitialLossScale = 1024 });
+        var accelerator = new Accelerator(new AcceleratorOptions { MixedPrecision = precision, GradScaler = new GradScalerOptions { InitScale = 1024 } });
         var network = nn.Linear(2, 1);
         var optimizer = optim.SGD(network.parameters(), 0.1);
         using (torch.NewDisposeScope()) accelerator.Prepare(network, optimizer);

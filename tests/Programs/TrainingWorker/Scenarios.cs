@@ -20,6 +20,7 @@ public static class Scenarios
         "suite" => Suite(args),
         "line" => Line(args),
         "trackers" => Trackers(args),
+        "ddp" => DdpScenario.Run(args),
         _ => Train(args),
     };
 
@@ -116,6 +117,9 @@ public static class Scenarios
             ["jsonl_tracker"] = tracker.GetType().Name,
             ["logged"] = new JsonArray(logged.Select(l => (JsonNode)l).ToArray()),
         };
+        // Runs follow in this process (the group stays up): close the trackers as EndTraining would.
+        if (Get(args, "end", "true") != "true")
+            foreach (var name in new[] { "tensorboard", "jsonl" }) accelerator.GetTracker(name).Finish();
         End(accelerator, args);
         return result;
     }
@@ -139,6 +143,8 @@ public static class Scenarios
         var accumulation = int.Parse(Get(args, "accumulation", "1"), CultureInfo.InvariantCulture);
         var explicitAccumulate = Get(args, "accumulate_scope", "false") == "true";
         var injectInfAt = int.Parse(Get(args, "inject_inf_at", "-1"), CultureInfo.InvariantCulture);
+        // huge_at=N multiplies batch N's loss by 1e8: finite, but its fp16 gradients overflow.
+        var hugeAt = int.Parse(Get(args, "huge_at", "-1"), CultureInfo.InvariantCulture);
         var saveAt = int.Parse(Get(args, "save_at", "-1"), CultureInfo.InvariantCulture);
         var checkpoint = args.TryGetValue("checkpoint", out var c) ? c : null;
         var resume = Get(args, "resume", "false") == "true";
@@ -148,7 +154,13 @@ public static class Scenarios
             MixedPrecision = precision,
             GradientAccumulationSteps = accumulation,
             Cpu = true,
-            InitialLossScale = double.Parse(Get(args, "loss_scale", "65536"), CultureInfo.InvariantCulture),
+            GradScaler = new GradScalerOptions
+            {
+                InitScale = double.Parse(Get(args, "loss_scale", "65536"), CultureInfo.InvariantCulture),
+                GrowthFactor = double.Parse(Get(args, "growth_factor", "2"), CultureInfo.InvariantCulture),
+                BackoffFactor = double.Parse(Get(args, "backoff_factor", "0.5"), CultureInfo.InvariantCulture),
+                GrowthInterval = int.Parse(Get(args, "growth_interval", "2000"), CultureInfo.InvariantCulture),
+            },
             SplitBatches = Get(args, "split", "false") == "true",
             ProjectDirectory = args.TryGetValue("project", out var project) ? project : null,
             AutomaticCheckpointNaming = args.ContainsKey("project"),
@@ -198,6 +210,7 @@ public static class Scenarios
                 optimizer.zero_grad();
                 var loss = lossFunction(model.forward(inputs), targets);
                 if (batches == injectInfAt) loss = loss * double.PositiveInfinity;
+                if (batches == hugeAt) loss = loss.to(ScalarType.Float32) * 1e8;
                 var lossValue = loss.to(ScalarType.Float32).item<float>();
                 losses.Add(float.IsFinite(lossValue) ? lossValue : null); // JSON has no inf: an injected inf is recorded as null
                 accelerator.Backward(loss);
@@ -245,6 +258,7 @@ public static class Scenarios
             ["parameters"] = parameters,
             ["optimizer_steps"] = accelerator.Step,
             ["overlapped_buckets"] = accelerator.OverlappedBuckets,
+            ["separate_preemption_votes"] = accelerator.SeparatePreemptionVotes,
             ["skipped"] = accelerator.LossScaler?.SkippedSteps ?? 0,
             ["loss_scales"] = lossScales,
             ["clipped_norms"] = norms,
