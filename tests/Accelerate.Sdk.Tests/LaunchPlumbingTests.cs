@@ -20,19 +20,11 @@ public sealed class LaunchPlumbingTests
     [ClassInitialize]
     public static void BuildTwice(TestContext _)
     {
-        _project = PackageFeed.CreateProject("Probe",
-            ("Probe.csproj", """
-                <Project Sdk="Accelerate.Sdk">
-                  <PropertyGroup>
-                    <AccelerateReferencesRuntime>false</AccelerateReferencesRuntime>
-                  </PropertyGroup>
-                </Project>
-                """),
-            ("Program.cs", """
+        _project = PackageFeed.CreateEnvironmentProbe("Probe", """
                 var env = (string name) => Environment.GetEnvironmentVariable(name) ?? "-";
                 Console.WriteLine($"probe rank={env("RANK")} world={env("WORLD_SIZE")} master={env("MASTER_ADDR")} args={string.Join(",", args)}");
                 Console.WriteLine($"settings rank={env("RANK")} precision={env("ACCELERATE_MIXED_PRECISION")} accumulation={env("ACCELERATE_GRADIENT_ACCUMULATION_STEPS")} function={env("ACCELERATE_MAIN_TRAINING_FUNCTION")} restarts={env("TORCHELASTIC_MAX_RESTARTS")}");
-                """));
+                """);
         _firstBuild = DotNet.Run(_project, "build", "-v:n");
         _betweenBuilds = DateTime.UtcNow;
         _secondBuild = DotNet.Run(_project, "build", "-v:n");
@@ -213,6 +205,17 @@ public sealed class LaunchPlumbingTests
 
         Assert.AreNotEqual(0, exitCode, output);
         StringAssert.Contains(output, "error ACC1112: The launcher '/nowhere/accelerate.dll' does not exist.");
+    }
+
+    [TestMethod]
+    public void Requiring_the_native_launcher_from_a_package_without_one_is_ACC1160()
+    {
+        // This suite's feed packs Accelerate.Sdk without the native launcher (NativeLauncherTests builds it): accelerate.dll launches.
+        var (exitCode, output) = DotNet.Run(_project, "run", "-p:NumProcesses=2", "-p:AccelerateNativeLauncher=true");
+
+        Assert.AreNotEqual(0, exitCode, output);
+        StringAssert.Contains(output, "error ACC1160: AccelerateNativeLauncher is true, but this Accelerate.Sdk has no native launcher for ");
+        Assert.IsFalse(output.Contains("[rank 0]", StringComparison.Ordinal), output);
     }
 
     [TestMethod]

@@ -19,7 +19,7 @@ public static class PackageFeed
 
     public static string RepoRoot => Metadata("RepoRoot");
 
-    private static string Configuration => Metadata("Configuration");
+    public static string Configuration => Metadata("Configuration");
 
     /// <summary>The projects packed into the feed, one package each.</summary>
     public static readonly string[] PackedProjects =
@@ -65,6 +65,18 @@ public static class PackageFeed
         }
         return directory;
     }
+
+    /// <summary>Creates a program on the SDK (<paramref name="sdk"/>: the Sdk attribute) without the runtime: it only reads the launch environment.</summary>
+    public static string CreateEnvironmentProbe(string name, string program, string sdk = "Accelerate.Sdk") =>
+        CreateProject(name,
+            ($"{name}.csproj", $$"""
+                <Project Sdk="{{sdk}}">
+                  <PropertyGroup>
+                    <AccelerateReferencesRuntime>false</AccelerateReferencesRuntime>
+                  </PropertyGroup>
+                </Project>
+                """),
+            ("Program.cs", program));
 
     private static string Metadata(string key) =>
         typeof(PackageFeed).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;

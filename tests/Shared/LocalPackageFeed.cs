@@ -7,15 +7,26 @@ namespace Accelerate.Testing;
 /// </summary>
 internal static class LocalPackageFeed
 {
-    /// <summary>Packs each project (already built in <paramref name="configuration"/>) into <paramref name="feed"/> as <paramref name="version"/>.</summary>
-    public static void Pack(string repoRoot, string configuration, string feed, string version, params string[] projects)
+    /// <summary>
+    /// Packs each project (already built in <paramref name="configuration"/>) into <paramref name="feed"/> as <paramref name="version"/>.
+    /// Accelerate.Sdk is packed without its native launcher: compiling it (Native AOT) takes minutes, so only the tests
+    /// of the native launcher build it, with <see cref="PackWithNativeLauncher"/>.
+    /// </summary>
+    public static void Pack(string repoRoot, string configuration, string feed, string version, params string[] projects) =>
+        Pack(repoRoot, configuration, feed, version, TimeSpan.FromMinutes(4), ["-p:AcceleratePackNativeLauncher=false"], projects);
+
+    /// <summary>Packs <paramref name="project"/> as <see cref="Pack(string, string, string, string, string[])"/> does, with the native launcher for this machine's RID.</summary>
+    public static void PackWithNativeLauncher(string repoRoot, string configuration, string feed, string version, string project) =>
+        Pack(repoRoot, configuration, feed, version, TimeSpan.FromMinutes(20), ["-p:AcceleratePackNativeLauncher=true"], [project]);
+
+    private static void Pack(string repoRoot, string configuration, string feed, string version, TimeSpan timeout, string[] properties, string[] projects)
     {
         Directory.CreateDirectory(feed);
         foreach (var project in projects)
         {
             // The test project references these, so they are built already: pack without building again.
-            var (exitCode, output) = DotNet.Run(repoRoot, "pack", Path.Combine(repoRoot, project), "--no-build", "-c", configuration,
-                "-o", feed, $"-p:PackageVersion={version}", "-nologo");
+            var (exitCode, output) = DotNet.Run(repoRoot, timeout, null, ["pack", Path.Combine(repoRoot, project), "--no-build", "-c", configuration,
+                "-o", feed, $"-p:PackageVersion={version}", "-nologo", .. properties]);
             if (exitCode != 0) throw new InvalidOperationException($"Packing {project} failed:\n{output}");
         }
     }

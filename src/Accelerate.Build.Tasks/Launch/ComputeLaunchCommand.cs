@@ -18,8 +18,11 @@ public sealed class ComputeLaunchCommand : Task
     /// <summary>The project folder, against which a relative <c>AccelerateConfig</c> is resolved.</summary>
     [Required] public string ProjectDirectory { get; set; } = "";
 
-    /// <summary>The launcher, <c>accelerate.dll</c>.</summary>
+    /// <summary>The launcher: <c>accelerate.dll</c> (run through the dotnet host), or a native <c>accelerate</c> executable (run itself).</summary>
     [Required] public string LauncherPath { get; set; } = "";
+
+    /// <summary>The dotnet host that runs an <c>accelerate.dll</c> launcher.</summary>
+    public string DotnetHostPath { get; set; } = "dotnet";
 
     /// <summary>The program the launcher starts.</summary>
     [Required] public string TargetPath { get; set; } = "";
@@ -30,7 +33,13 @@ public sealed class ComputeLaunchCommand : Task
     /// <summary>True when <c>nvidia-smi</c> lists GPUs: only then does <c>dotnet run -\-device cpu</c> need <c>-\-cpu</c>.</summary>
     public bool HasGpus { get; set; }
 
-    /// <summary>The arguments of <c>dotnet</c>: <c>exec "accelerate.dll" launch --num_processes 2 ... "program.dll"</c>.</summary>
+    /// <summary>What to run: the dotnet host for <c>accelerate.dll</c>, else the native launcher itself.</summary>
+    [Output] public string Command { get; private set; } = "";
+
+    /// <summary>
+    /// The arguments of <see cref="Command"/>: <c>exec "accelerate.dll" launch --num_processes 2 ... "program.dll"</c>,
+    /// or from <c>launch</c> on for the native launcher.
+    /// </summary>
     [Output] public string CommandArguments { get; private set; } = "";
 
     /// <inheritdoc />
@@ -40,7 +49,9 @@ public sealed class ComputeLaunchCommand : Task
         string Value(string name) => values.GetValueOrDefault(name) ?? "";
         var device = Value("Device");
 
-        var command = new StringBuilder($"exec \"{LauncherPath}\" launch");
+        var throughHost = LauncherPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        Command = throughHost ? DotnetHostPath : LauncherPath;
+        var command = new StringBuilder(throughHost ? $"exec \"{LauncherPath}\" launch" : "launch");
         foreach (var setting in LaunchSettings.Properties)
         {
             var value = Value(setting.Property!);

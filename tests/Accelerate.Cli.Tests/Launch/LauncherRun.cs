@@ -6,6 +6,8 @@ namespace Accelerate.Cli.Tests.Launch;
 /// <summary>
 /// <c>dotnet accelerate.dll launch ...</c> running as a real child process, with its output collected line by line
 /// so tests can wait on a line or on its exit. Disposing kills it and everything it started.
+/// With ACCELERATE_TEST_LAUNCHER set to a native launcher (<c>dotnet publish src/Accelerate.Cli -r linux-x64
+/// -p:AcceleratePublishNative=true</c>), every test runs that executable instead.
 /// </summary>
 internal sealed class LauncherRun : IDisposable
 {
@@ -39,7 +41,7 @@ internal sealed class LauncherRun : IDisposable
     /// </summary>
     public static LauncherRun Start(IEnumerable<string> args, IDictionary<string, string?>? environment = null, IEnumerable<string>? prefix = null, string subcommand = "launch")
     {
-        var command = (prefix ?? []).Concat([DotnetHost, AccelerateDll, subcommand]).Concat(args).ToList();
+        var command = (prefix ?? []).Concat(Launcher).Append(subcommand).Concat(args).ToList();
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
         // A clean contract: nothing from the test host's own environment leaks into the ranks.
@@ -56,6 +58,9 @@ internal sealed class LauncherRun : IDisposable
     /// <summary>Launches RankProbe with <paramref name="options"/> and then its <paramref name="probeArgs"/>.</summary>
     public static LauncherRun Probe(string[] options, params string[] probeArgs)
         => Start(options.Concat([RankProbeDll]).Concat(probeArgs));
+
+    /// <summary>How the launcher is started: <c>dotnet accelerate.dll</c>, or the native launcher ACCELERATE_TEST_LAUNCHER names.</summary>
+    public static string[] Launcher => Environment.GetEnvironmentVariable("ACCELERATE_TEST_LAUNCHER") is { Length: > 0 } native ? [native] : [DotnetHost, AccelerateDll];
 
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : Process.GetCurrentProcess().MainModule?.FileName is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
