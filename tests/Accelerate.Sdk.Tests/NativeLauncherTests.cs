@@ -23,6 +23,8 @@ public sealed class NativeLauncherTests
         if (!OnLinuxX64) return;
         _version = PackageFeed.Version + ".native";
         LocalPackageFeed.PackWithNativeLauncher(PackageFeed.RepoRoot, PackageFeed.Configuration, PackageFeed.FeedDirectory, _version, "src/Accelerate.Sdk/Accelerate.Sdk.csproj");
+        // The SDK references the build tasks package of its own version in every project.
+        LocalPackageFeed.Pack(PackageFeed.RepoRoot, PackageFeed.Configuration, PackageFeed.FeedDirectory, _version, "src/Accelerate.Build.Tasks/Accelerate.Build.Tasks.csproj");
         _project = PackageFeed.CreateEnvironmentProbe("NativeProbe", """
                 var env = (string name) => Environment.GetEnvironmentVariable(name) ?? "-";
                 Console.WriteLine($"probe rank={env("RANK")} local={env("LOCAL_RANK")} world={env("WORLD_SIZE")} master={env("MASTER_ADDR")} cpu={env("ACCELERATE_USE_CPU")} precision={env("ACCELERATE_MIXED_PRECISION")} args={string.Join(",", args)}");
@@ -36,7 +38,7 @@ public sealed class NativeLauncherTests
     }
 
     [ClassCleanup]
-    public static void RemovePackage() => LocalPackageFeed.RemoveFromPackagesFolder(_version, "accelerate.sdk");
+    public static void RemovePackage() => LocalPackageFeed.RemoveFromPackagesFolder(_version, "accelerate.sdk", "accelerate.build.tasks");
 
     [TestInitialize]
     public void RequireLinuxX64()
