@@ -68,19 +68,16 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         {
             console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
             Stop(ranks, received);
-            if (ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode))
-            {
-                console.Info($"ACC3060: pre-empted ({Posix.SignalName(received)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
-                return PreemptedExitCode;
-            }
-            return 128 + received;
+            return ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode) ? Preempted(received) : 128 + received;
         }
         if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
         if (failures.Count == 0) return Finished();
         if (failures.All(f => f.ExitCode == PreemptedExitCode))
         {
             // A rank signalled directly (e.g. SLURM's --signal without B:) saves and exits with its peers: not a failure.
-            Stop(ranks, Posix.SIGTERM);
+            // SLURM signals the launcher too, maybe only now: that copy is the same pre-emption, not a second signal.
+            Stop(ranks, Posix.SIGTERM, escalateOnFirstSignal: false);
+            if (_signal.Task.IsCompleted && !_secondSignal.Task.IsCompleted) return Preempted(_signal.Task.Result);
             var what = $"rank {failures[0].Rank} was pre-empted: the ranks saved a checkpoint and exited with {PreemptedExitCode}";
             if (link is null && _attempt >= plan.MaxRestarts)
             {
@@ -96,6 +93,13 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         var where = link is null ? "" : $" on machine {plan.MachineRank}";
         return OnFailure(first.ExitCode, $"rank {first.Rank}{where} failed ({first.Describe()})",
             () => FailureSummary.Format(program.DisplayName, failures, stopped, _attempt, plan.MaxRestarts));
+    }
+
+    /// <summary>The launcher was signalled and every rank saved a checkpoint and exited with 75: the job was pre-empted (ACC3060).</summary>
+    private int Preempted(int signal)
+    {
+        console.Info($"ACC3060: pre-empted ({Posix.SignalName(signal)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
+        return PreemptedExitCode;
     }
 
     /// <summary>After a failure (here, or reported by another machine): restart the group everywhere, or stop.</summary>
@@ -326,10 +330,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     /// Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period, or at once when
     /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped.
     /// </summary>
-    private List<int> Stop(List<RankProcess> ranks, int signal)
+    private List<int> Stop(List<RankProcess> ranks, int signal, bool escalateOnFirstSignal = true)
     {
         var running = ranks.Where(r => !r.Completion.IsCompleted).ToList();
-        var again = _signal.Task.IsCompleted ? _secondSignal.Task : _signal.Task;
+        var again = _signal.Task.IsCompleted || !escalateOnFirstSignal ? _secondSignal.Task : _signal.Task;
         foreach (var rank in running) rank.Signal(signal);
         var all = running.Select(r => (Task)r.Completion).ToArray();
         var stopped = Task.WhenAll(all);

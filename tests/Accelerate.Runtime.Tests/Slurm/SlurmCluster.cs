@@ -249,7 +249,8 @@ internal sealed class SlurmCluster : IDisposable
             SlurmdUser=root
             AuthType=auth/munge
             CredType=cred/munge
-            AuthInfo=socket={mungeSocket}
+            # cred_expire is also how long a requeued job waits before it runs again (120 s by default).
+            AuthInfo=socket={mungeSocket},cred_expire=20
             ProctrackType=proctrack/linuxproc
             TaskPlugin=task/none
             SelectType=select/cons_tres
