@@ -18,6 +18,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private readonly TaskCompletionSource<int> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _attempt = firstAttempt;
+    private string _stopFile = "";
 
     /// <summary>The attempt the next run starts with (after <see cref="Rejoin"/>).</summary>
     public int NextAttempt => _attempt;
@@ -88,7 +89,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 () => $"ACC3061: {what}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
         }
 
-        var stopped = Stop(ranks, Posix.SIGTERM);
+        var stopped = Stop(ranks, Posix.SIGTERM, becauseOfFailure: true);
         var first = failures[0];
         var where = link is null ? "" : $" on machine {plan.MachineRank}";
         return OnFailure(first.ExitCode, $"rank {first.Rank}{where} failed ({first.Describe()})",
@@ -142,14 +143,17 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private int? OnMessage(List<RankProcess> ranks, int machine, string? line)
     {
         var words = line?.Split(' ', 3) ?? [];
+        // A rank pre-empted on another machine (FAILED 75, STOP 75) means the ranks here are saving too; a RESTART may
+        // follow either, so only what is surely a failure stops the ranks here as one.
+        var failure = words is ["FAILED" or "STOP", var code, _] ? code != PreemptedExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : words is not ["RESTART", _];
         if (IsMalformed(line))
         {
-            Stop(ranks, Posix.SIGTERM);
+            Stop(ranks, Posix.SIGTERM, becauseOfFailure: true);
             return Garbled(machine, line!);
         }
         if (link!.IsCoordinator)
         {
-            Stop(ranks, Posix.SIGTERM);
+            Stop(ranks, Posix.SIGTERM, becauseOfFailure: failure);
             if (words is ["FAILED", _, var what])
                 return OnFailure(MachineLink.NumberOf(line!), what,
                     () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
@@ -167,7 +171,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             return 1;
         }
 
-        Stop(ranks, Posix.SIGTERM);
+        Stop(ranks, Posix.SIGTERM, becauseOfFailure: failure);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
         if (words is ["REJOIN", _])
         {
@@ -286,7 +290,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 }
                 var errorFile = Path.Combine(directory, "error.json");
                 File.Delete(errorFile);
-                var environment = RankEnvironment.For(plan, job, local, attempt, errorFile);
+                _stopFile = Path.Combine(attemptDirectory, "stopping");
+                File.Delete(_stopFile);
+                var environment = RankEnvironment.For(plan, job, local, attempt, errorFile, _stopFile);
                 var toConsole = plan.LocalRanksFilter?.Contains(local) ?? true;
                 // --log_dir alone keeps both streams; --tee chooses which.
                 var tee = plan.Tee != 0 ? plan.Tee : plan.LogDirectory is null ? 0 : 3;
@@ -328,11 +334,14 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
     /// <summary>
     /// Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period, or at once when
-    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped.
+    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped. Stopping
+    /// <paramref name="becauseOfFailure"/>, it first creates the stop file (ACCELERATE_STOP_FILE): the runtime then
+    /// ends on SIGTERM as usual instead of taking it for a pre-emption and saving (which a failed rank would never join).
     /// </summary>
-    private List<int> Stop(List<RankProcess> ranks, int signal, bool escalateOnFirstSignal = true)
+    private List<int> Stop(List<RankProcess> ranks, int signal, bool escalateOnFirstSignal = true, bool becauseOfFailure = false)
     {
         var running = ranks.Where(r => !r.Completion.IsCompleted).ToList();
+        if (becauseOfFailure && running.Count > 0) CreateStopFile();
         var again = _signal.Task.IsCompleted || !escalateOnFirstSignal ? _secondSignal.Task : _signal.Task;
         foreach (var rank in running) rank.Signal(signal);
         var all = running.Select(r => (Task)r.Completion).ToArray();
@@ -350,6 +359,19 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             Task.WaitAll(all, TimeSpan.FromSeconds(10));
         }
         return running.Select(r => r.Rank).ToList();
+    }
+
+    private void CreateStopFile()
+    {
+        try
+        {
+            File.WriteAllText(_stopFile, "a rank failed; the launcher stops the others\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The ranks then take SIGTERM for a pre-emption and end when they notice the failure, or at SIGKILL.
+            console.Info($"cannot create the stop file {_stopFile} ({e.Message}); ranks may wait for the grace period");
+        }
     }
 
     private static void TryDelete(string directory)
