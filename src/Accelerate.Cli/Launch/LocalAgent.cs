@@ -145,7 +145,12 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         var words = line?.Split(' ', 3) ?? [];
         // A rank pre-empted on another machine (FAILED 75, STOP 75) means the ranks here are saving too; a RESTART may
         // follow either, so only what is surely a failure stops the ranks here as one.
-        var failure = words is ["FAILED" or "STOP", var code, _] ? code != PreemptedExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : words is not ["RESTART", _];
+        var failure = words switch
+        {
+            ["FAILED" or "STOP", var code, _] => code != LaunchValues.Format(PreemptedExitCode),
+            ["RESTART", _] => false,
+            _ => true,
+        };
         if (IsMalformed(line))
         {
             Stop(ranks, Posix.SIGTERM, becauseOfFailure: true);

@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Accelerate.Runtime.Tests.Training;
 using static Accelerate.Runtime.Tests.Training.TrainingRuns;
@@ -45,7 +44,7 @@ public sealed class SlurmTwoNodeTests
 
         Assert.AreEqual(0, exitCode, log + "\n" + _cluster.Logs());
         var reference = InProcess(["model=mlp", "optimizer=adam", "batch=32", "steps=10", "size=160"]);
-        foreach (var rank in Records(output))
+        foreach (var rank in SlurmTests.Records(output, 2))
         {
             Assert.AreEqual(2, rank["world"]!.GetValue<int>(), "one rank on each node");
             AssertClose(Parameters(reference), Parameters(rank), 1e-5, $"rank {rank["rank"]} started by the launcher on node {rank["rank"]}");
@@ -71,15 +70,11 @@ public sealed class SlurmTwoNodeTests
 
         Assert.AreEqual(0, exitCode, log + "\n" + _cluster.Logs());
         var reference = InProcess(["model=mlp", "optimizer=adam", "batch=32", "steps=10", "size=160"]);
-        foreach (var rank in Records(output))
+        foreach (var rank in SlurmTests.Records(output, 2))
         {
             Assert.AreEqual(2, rank["world"]!.GetValue<int>());
             AssertClose(Parameters(reference), Parameters(rank), 1e-5, $"rank {rank["rank"]} started by srun on node {rank["rank"]}");
         }
         StringAssert.Contains(log, $"rank 0's node {_cluster.NodeNames[0]} does not resolve here; meeting at its NodeAddr {_cluster.NodeAddresses[0]}");
     }
-
-    private static JsonObject[] Records(string output) => Enumerable.Range(0, 2)
-        .Select(r => JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", r.ToString())))!.AsObject())
-        .ToArray();
 }

@@ -1,45 +1,29 @@
-using System.Runtime.Versioning;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Accelerate.Runtime.Tests.Training;
 using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Runtime.Tests.Slurm;
 
-/// <summary>
-/// A batch job pre-empted as SLURM pre-empts it: <c>#SBATCH --signal=USR1@90</c> sends SIGUSR1 to every
-/// task of every step (not to the batch shell) before the time limit, which <c>scancel --signal=USR1 JOB</c>
-/// does at once. Every rank saves a checkpoint and exits with 75, the script requeues the job on 75
-/// (<c>#SBATCH --requeue</c>), and the job's second run goes on from that checkpoint to the end.
-/// Rank 1 stands still after step 6 until the signal comes (the worker's <c>pause_at</c>), so the
-/// save happens after step 7 whatever the machine's load.
-/// </summary>
-[TestClass]
-[UnsupportedOSPlatform("windows")]
-public sealed partial class SlurmPreemptionTests
+public sealed partial class SlurmTests
 {
     // 2 ranks x batch 16 over 224 samples: 7 steps an epoch, so step 6 is mid-epoch. No periodic saves: only the pre-emption saves.
-    private static readonly string[] Run = ["batch=16", "steps=18", "size=224", "optimizer=adam", "resume_from=latest"];
-    private static readonly TimeSpan JobPatience = TimeSpan.FromSeconds(150);
-    private static SlurmCluster _cluster = null!;
-    private string _folder = null!;
+    private static readonly string[] PreemptedRun = ["batch=16", "steps=18", "size=224", "optimizer=adam", "resume_from=latest"];
 
-    [ClassInitialize]
-    public static void StartCluster(TestContext context) => _cluster = SlurmCluster.Shared;
-
-    [TestInitialize]
-    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("accelerate-slurm-preempt-").FullName;
-
-    [TestCleanup]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
+    /// <summary>
+    /// A batch job pre-empted as SLURM pre-empts it: <c>#SBATCH --signal=USR1@90</c> sends SIGUSR1 to every
+    /// task of every step (not to the batch shell) before the time limit, which <c>scancel --signal=USR1 JOB</c>
+    /// does at once. Every rank saves a checkpoint and exits with 75, the script requeues the job on 75
+    /// (<c>#SBATCH --requeue</c>), and the job's second run goes on from that checkpoint to the end.
+    /// Rank 1 stands still after step 6 until the signal comes (the worker's <c>pause_at</c>), so the
+    /// save happens after step 7 whatever the machine's load.
+    /// </summary>
     [TestMethod]
     [DataRow("launcher")]
     [DataRow("srun")]
     public void A_job_signalled_with_USR1_saves_on_every_rank_is_requeued_and_its_second_run_goes_on_from_the_checkpoint(string ranksStartedBy)
     {
         var output = Path.Combine(_folder, "result.{rank}.json");
-        string[] worker = [TrainingJob.WorkerPath, .. Run, "project=" + Path.Combine(_folder, "project"), "pause_at=6", "pause_rank=1", "out=" + output];
+        string[] worker = [TrainingJob.WorkerPath, .. PreemptedRun, "project=" + Path.Combine(_folder, "project"), "pause_at=6", "pause_rank=1", "out=" + output];
         // As docs/clusters.md has it: one launcher per node, or srun starting every rank.
         var step = ranksStartedBy == "launcher"
             ? $"srun --ntasks-per-node=1 --kill-on-bad-exit=1 dotnet {TrainingJob.Metadata("AccelerateCli")} launch --num_processes 2 {string.Join(' ', worker)}"
@@ -81,11 +65,10 @@ public sealed partial class SlurmPreemptionTests
         StringAssert.Contains(job, "resumed from " + Path.Combine(_folder, "project", "checkpoints", "checkpoint_0"));
         StringAssert.DoesNotMatch(job, new Regex("Root Cause|failed", RegexOptions.IgnoreCase), "a pre-emption is not reported as a failure");
         var reference = InProcess(["batch=32", "steps=18", "size=224", "optimizer=adam"]);
-        for (var rank = 0; rank < 2; rank++)
+        foreach (var resumed in Records(output, 2))
         {
-            var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
-            Assert.HasCount(11, Losses(resumed), $"rank {rank} of the second run trained the 11 batches after step 7");
-            AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {rank} after the requeued run");
+            Assert.HasCount(11, Losses(resumed), $"rank {resumed["rank"]} of the second run trained the 11 batches after step 7");
+            AssertClose(Parameters(reference), Parameters(resumed), 1e-5, $"rank {resumed["rank"]} after the requeued run");
         }
     }
 
