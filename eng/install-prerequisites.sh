@@ -3,7 +3,8 @@
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
 # order in which a checkpoint save flushes and renames, readelf to check what the ELF reader finds,
 # PyTorch (CPU) to check that Python reads the weights SaveModel writes and that LoadModel reads what
-# PyTorch writes, a one-machine SLURM cluster (slurmctld, slurmd, munge) for the srun/sbatch tests,
+# PyTorch writes, SLURM clusters (slurmctld, slurmd, munge) for the srun/sbatch tests: one node on this
+# machine, and two nodes as network namespaces behind a bridge (iproute2's ip, util-linux's nsenter),
 # the Native AOT toolchain for the native launcher (clang to compile and link, zlib1g-dev for -lz; binutils
 # brings ld and objcopy)), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.

@@ -66,6 +66,8 @@ internal static class RuntimeErrorCode
     public const string BadSlurmNodeList = "ACC2190";
     /// <summary>Note: the program runs in a SLURM batch script, not as a task <c>srun</c> started.</summary>
     public const string SlurmBatchScript = "ACC2191";
+    /// <summary>Rank 0's SLURM node (the node list's first host) does not resolve here, and SLURM knows no other address for it.</summary>
+    public const string SlurmNodeUnreachable = "ACC2150";
 
     /// <summary>TorchSharp keeps module parameters somewhere unexpected.</summary>
     public const string UnsupportedTorchSharp = "ACC2201";

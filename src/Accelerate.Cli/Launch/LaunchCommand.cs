@@ -24,6 +24,7 @@ internal static class LaunchCommand
                 Console.Out.WriteLine(SettingsTable.Format(plan.Settings));
                 return 0;
             }
+            plan = SchedulerSettings.WithReachableSlurmHost(plan, console);
             if (plan.Debug) console.Info("effective settings:\n" + SettingsTable.Format(plan.Settings));
             if (plan.DefaultsMessage is { } defaults) console.Info(defaults);
             foreach (var note in plan.Notes) console.Info(note);

@@ -1,6 +1,6 @@
 namespace Accelerate.Cli.Launch;
 
-/// <summary>Stable codes of <c>accelerate launch</c> errors (range ACC3001–3099), listed in docs/diagnostics.md.</summary>
+/// <summary>Stable codes of <c>accelerate launch</c> errors (ranges ACC3001–3099 and ACC3110–3119), listed in docs/diagnostics.md.</summary>
 internal static class LaunchErrorCode
 {
     /// <summary>An option the launcher does not know.</summary>
@@ -39,4 +39,6 @@ internal static class LaunchErrorCode
     public const string TooFewMachines = "ACC3091";
     /// <summary><c>--rdzv_endpoint</c> is not HOST[:PORT].</summary>
     public const string BadEndpoint = "ACC3092";
+    /// <summary>Machine 0's SLURM node (the node list's first host) does not resolve here, and SLURM knows no other address for it.</summary>
+    public const string SlurmNodeUnreachable = "ACC3110";
 }

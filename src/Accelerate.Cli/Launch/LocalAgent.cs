@@ -18,6 +18,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private readonly TaskCompletionSource<int> _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> _secondSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _attempt = firstAttempt;
+    private string _stopFile = "";
 
     /// <summary>The attempt the next run starts with (after <see cref="Rejoin"/>).</summary>
     public int NextAttempt => _attempt;
@@ -68,19 +69,16 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         {
             console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
             Stop(ranks, received);
-            if (ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode))
-            {
-                console.Info($"ACC3060: pre-empted ({Posix.SignalName(received)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
-                return PreemptedExitCode;
-            }
-            return 128 + received;
+            return ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode) ? Preempted(received) : 128 + received;
         }
         if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
         if (failures.Count == 0) return Finished();
         if (failures.All(f => f.ExitCode == PreemptedExitCode))
         {
             // A rank signalled directly (e.g. SLURM's --signal without B:) saves and exits with its peers: not a failure.
-            Stop(ranks, Posix.SIGTERM);
+            // SLURM signals the launcher too, maybe only now: that copy is the same pre-emption, not a second signal.
+            Stop(ranks, Posix.SIGTERM, escalateOnFirstSignal: false);
+            if (_signal.Task.IsCompleted && !_secondSignal.Task.IsCompleted) return Preempted(_signal.Task.Result);
             var what = $"rank {failures[0].Rank} was pre-empted: the ranks saved a checkpoint and exited with {PreemptedExitCode}";
             if (link is null && _attempt >= plan.MaxRestarts)
             {
@@ -91,11 +89,18 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 () => $"ACC3061: {what}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
         }
 
-        var stopped = Stop(ranks, Posix.SIGTERM);
+        var stopped = Stop(ranks, Posix.SIGTERM, becauseOfFailure: true);
         var first = failures[0];
         var where = link is null ? "" : $" on machine {plan.MachineRank}";
         return OnFailure(first.ExitCode, $"rank {first.Rank}{where} failed ({first.Describe()})",
             () => FailureSummary.Format(program.DisplayName, failures, stopped, _attempt, plan.MaxRestarts));
+    }
+
+    /// <summary>The launcher was signalled and every rank saved a checkpoint and exited with 75: the job was pre-empted (ACC3060).</summary>
+    private int Preempted(int signal)
+    {
+        console.Info($"ACC3060: pre-empted ({Posix.SignalName(signal)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
+        return PreemptedExitCode;
     }
 
     /// <summary>After a failure (here, or reported by another machine): restart the group everywhere, or stop.</summary>
@@ -138,14 +143,22 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     private int? OnMessage(List<RankProcess> ranks, int machine, string? line)
     {
         var words = line?.Split(' ', 3) ?? [];
+        // A rank pre-empted on another machine (FAILED 75, STOP 75) means the ranks here are saving too; a RESTART may
+        // follow either, so only what is surely a failure stops the ranks here as one.
+        var failure = words switch
+        {
+            ["FAILED" or "STOP", var code, _] => code != LaunchValues.Format(PreemptedExitCode),
+            ["RESTART", _] => false,
+            _ => true,
+        };
         if (IsMalformed(line))
         {
-            Stop(ranks, Posix.SIGTERM);
+            Stop(ranks, Posix.SIGTERM, becauseOfFailure: true);
             return Garbled(machine, line!);
         }
         if (link!.IsCoordinator)
         {
-            Stop(ranks, Posix.SIGTERM);
+            Stop(ranks, Posix.SIGTERM, becauseOfFailure: failure);
             if (words is ["FAILED", _, var what])
                 return OnFailure(MachineLink.NumberOf(line!), what,
                     () => $"{what}. Its error and stderr are in machine {machine}'s output; the ranks here were stopped.");
@@ -163,7 +176,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             return 1;
         }
 
-        Stop(ranks, Posix.SIGTERM);
+        Stop(ranks, Posix.SIGTERM, becauseOfFailure: failure);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
         if (words is ["REJOIN", _])
         {
@@ -282,7 +295,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 }
                 var errorFile = Path.Combine(directory, "error.json");
                 File.Delete(errorFile);
-                var environment = RankEnvironment.For(plan, job, local, attempt, errorFile);
+                _stopFile = Path.Combine(attemptDirectory, "stopping");
+                File.Delete(_stopFile);
+                var environment = RankEnvironment.For(plan, job, local, attempt, errorFile, _stopFile);
                 var toConsole = plan.LocalRanksFilter?.Contains(local) ?? true;
                 // --log_dir alone keeps both streams; --tee chooses which.
                 var tee = plan.Tee != 0 ? plan.Tee : plan.LogDirectory is null ? 0 : 3;
@@ -324,12 +339,15 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
     /// <summary>
     /// Sends <paramref name="signal"/> to every running rank, then SIGKILL after the grace period, or at once when
-    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped.
+    /// the launcher gets another signal meanwhile (a second Ctrl+C); returns the ranks it stopped. Stopping
+    /// <paramref name="becauseOfFailure"/>, it first creates the stop file (ACCELERATE_STOP_FILE): the runtime then
+    /// ends on SIGTERM as usual instead of taking it for a pre-emption and saving (which a failed rank would never join).
     /// </summary>
-    private List<int> Stop(List<RankProcess> ranks, int signal)
+    private List<int> Stop(List<RankProcess> ranks, int signal, bool escalateOnFirstSignal = true, bool becauseOfFailure = false)
     {
         var running = ranks.Where(r => !r.Completion.IsCompleted).ToList();
-        var again = _signal.Task.IsCompleted ? _secondSignal.Task : _signal.Task;
+        if (becauseOfFailure && running.Count > 0) CreateStopFile();
+        var again = _signal.Task.IsCompleted || !escalateOnFirstSignal ? _secondSignal.Task : _signal.Task;
         foreach (var rank in running) rank.Signal(signal);
         var all = running.Select(r => (Task)r.Completion).ToArray();
         var stopped = Task.WhenAll(all);
@@ -346,6 +364,19 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             Task.WaitAll(all, TimeSpan.FromSeconds(10));
         }
         return running.Select(r => r.Rank).ToList();
+    }
+
+    private void CreateStopFile()
+    {
+        try
+        {
+            File.WriteAllText(_stopFile, "a rank failed; the launcher stops the others\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The ranks then take SIGTERM for a pre-emption and end when they notice the failure, or at SIGKILL.
+            console.Info($"cannot create the stop file {_stopFile} ({e.Message}); ranks may wait for the grace period");
+        }
     }
 
     private static void TryDelete(string directory)

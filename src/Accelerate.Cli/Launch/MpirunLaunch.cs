@@ -28,7 +28,7 @@ internal static class MpirunLaunch
         if (hosts > 1 && plan.Settings.Single(s => s.Name == "main_process_ip").Origin == SettingOrigin.Default)
             throw new LaunchException(LaunchErrorCode.MainProcessIp, $"mpirun hostfile '{hostfile}' names {hosts} hosts: give --main_process_ip, the address of the first rank's host that every host can reach.");
         var (mpi, openMpi) = FindMpirun();
-        var variables = RankEnvironment.For(plan, job, 0, 0, "").Where(v => JobWide.Contains(v.Key)).ToList();
+        var variables = RankEnvironment.For(plan, job, 0, 0, "", "").Where(v => JobWide.Contains(v.Key)).ToList();
 
         var start = new ProcessStartInfo(mpi) { UseShellExecute = false };
         string[] placement = openMpi ? ["--hostfile", Path.GetFullPath(hostfile), "-np", LaunchValues.Format(plan.NumProcesses)]

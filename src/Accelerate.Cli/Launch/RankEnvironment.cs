@@ -5,8 +5,11 @@ namespace Accelerate.Cli.Launch;
 /// <summary>Builds the launch contract (docs/launch-contract.md) for one rank.</summary>
 internal static class RankEnvironment
 {
-    /// <summary>The variables rank <paramref name="localRank"/> of this machine gets on attempt <paramref name="restartCount"/>.</summary>
-    public static Dictionary<string, string> For(LaunchPlan plan, JobIdentity job, int localRank, int restartCount, string errorFile)
+    /// <summary>
+    /// The variables rank <paramref name="localRank"/> of this machine gets on attempt <paramref name="restartCount"/>;
+    /// <paramref name="stopFile"/> is the file the launcher creates before it stops the ranks because of a failure.
+    /// </summary>
+    public static Dictionary<string, string> For(LaunchPlan plan, JobIdentity job, int localRank, int restartCount, string errorFile, string stopFile)
     {
         var rank = plan.MachineRank * plan.LocalProcesses + localRank;
         static string Text(int value) => LaunchValues.Format(value);
@@ -33,6 +36,7 @@ internal static class RankEnvironment
             [LaunchVariables.GradientAccumulationSteps] = Text(plan.GradientAccumulationSteps),
             [LaunchVariables.LaunchSecret] = job.Secret,
             [LaunchVariables.LauncherPid] = Text(Environment.ProcessId),
+            [LaunchVariables.StopFile] = stopFile,
             [LaunchVariables.RendezvousTimeout] = Text((int)plan.RendezvousTimeout.TotalSeconds),
         };
         if (plan.Debug) variables[LaunchVariables.DebugMode] = "true";

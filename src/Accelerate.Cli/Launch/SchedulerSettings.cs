@@ -27,6 +27,29 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
         return null;
     }
 
+    /// <summary>
+    /// Machine 0's address as SLURM names it (a node name), made reachable from here: where the name does not resolve,
+    /// the node's <c>NodeAddr</c>, which <c>scontrol show node</c> reports. Settings from elsewhere are left alone.
+    /// </summary>
+    /// <exception cref="LaunchException">ACC3110: the name does not resolve and SLURM knows no other address.</exception>
+    public static LaunchPlan WithReachableSlurmHost(LaunchPlan plan, LauncherConsole console)
+    {
+        var setting = plan.Settings.FirstOrDefault(s => s.Name == "main_process_ip");
+        if (setting is not { Origin: SettingOrigin.Slurm }) return plan;
+        var node = plan.MainProcessIp;
+        var address = SlurmNodeAddress.Find(node, out var why)
+            ?? throw new LaunchException(LaunchErrorCode.SlurmNodeUnreachable,
+                $"Machine 0's node {node} ({setting.Source}) does not resolve on this machine, and SLURM gives no other address for it ({why}). " +
+                "Make the node names resolve (DNS or /etc/hosts), set the node's NodeAddr in slurm.conf, or pass --main_process_ip with machine 0's address.", 1);
+        if (address == node) return plan;
+        console.Info($"machine 0's node {node} does not resolve here; using its NodeAddr {address} (`scontrol show node {node}`)");
+        return plan with
+        {
+            MainProcessIp = address,
+            Settings = [.. plan.Settings.Select(s => s == setting ? s with { Value = address, Source = $"NodeAddr of {node}, {setting.Source}" } : s)],
+        };
+    }
+
     private static (string, SettingOrigin, string) FromSlurm(LaunchSetting setting, string variable, string text)
     {
         switch (setting.Kind)

@@ -1,3 +1,4 @@
+using Accelerate.Configuration.Slurm;
 using Accelerate.Distributed.Rendezvous;
 using Accelerate.Distributed.Tcp;
 
@@ -28,10 +29,28 @@ internal static class ProcessGroupFactory
         if (string.IsNullOrEmpty(environment.MasterAddress))
             throw new AccelerateException(RuntimeErrorCode.NoMasterAddress, $"Rank {environment.Rank} was started by {environment.Launcher} across several machines, but MASTER_ADDR is not set, so ranks cannot find rank 0. " +
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
+        environment = WithReachableSlurmNode(environment, log);
         var proof = Proof(environment, log);
         var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
         return new TcpAndSharedMemoryProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
             useSharedMemory: settings.Backend != "tcp", log);
+    }
+
+    /// <summary>
+    /// Ranks started by srun meet at the node list's first host, a node name. Where it does not resolve, SLURM reaches
+    /// the node at its NodeAddr, and so do the ranks. An explicit MASTER_ADDR is left alone.
+    /// </summary>
+    private static DistributedEnvironment WithReachableSlurmNode(DistributedEnvironment environment, Action<string> log)
+    {
+        if (environment.Launcher != "srun" || !string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable(LaunchVariables.MasterAddress))) return environment;
+        var node = environment.MasterAddress;
+        var address = SlurmNodeAddress.Find(node, out var why)
+            ?? throw new AccelerateException(RuntimeErrorCode.SlurmNodeUnreachable,
+                $"Rank 0's node {node} (the first host of SLURM_JOB_NODELIST) does not resolve on this machine, and SLURM gives no other address for it ({why}). " +
+                "Make the node names resolve (DNS or /etc/hosts), set the node's NodeAddr in slurm.conf, or export MASTER_ADDR with rank 0's address before srun.");
+        if (address == node) return environment;
+        if (environment.Rank == 0) log($"rank 0's node {node} does not resolve here; meeting at its NodeAddr {address} (`scontrol show node {node}`)");
+        return environment with { MasterAddress = address };
     }
 
     private static bool MpiAvailable(Action<string> log)

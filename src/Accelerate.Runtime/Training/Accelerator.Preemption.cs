@@ -84,16 +84,26 @@ public partial class Accelerator
     private int _agreedPreemption;
     private bool _preempting;
 
-    /// <summary>From the first batch of a prepared loader on, SIGTERM and SIGUSR1 ask for a save at a step boundary; a second one ends the process as usual.</summary>
+    /// <summary>
+    /// From the first batch of a prepared loader on, SIGTERM and SIGUSR1 ask for a save at a step boundary; a second
+    /// one ends the process as usual. Under <c>accelerate launch</c> later copies are swallowed instead: a rank may get
+    /// each signal twice (SLURM signals every process of a step, the launcher's ranks too, and the launcher passes its
+    /// own copy on), and the launcher itself ends ranks that outlive a second signal to it (SIGKILL). A launcher that
+    /// stops the ranks because one failed creates its stop file first: then SIGTERM ends the process as usual, since a
+    /// save the failed rank cannot join would never come.
+    /// </summary>
     private void ListenForPreemption()
     {
         if (_preemptionSignals is not null) return;
         var signals = new List<(PosixSignal Signal, int Number)> { (PosixSignal.SIGTERM, 15) };
         if (OperatingSystem.IsLinux()) signals.Add(((PosixSignal)10, 10));
         else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) signals.Add(((PosixSignal)30, 10));
+        var launched = !string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable(LaunchVariables.LauncherPid));
+        var stopFile = System.Environment.GetEnvironmentVariable(LaunchVariables.StopFile);
         _preemptionSignals = signals.Select(s => PosixSignalRegistration.Create(s.Signal, context =>
         {
-            if (Interlocked.CompareExchange(ref s_preemptionSignal, s.Number, 0) == 0) context.Cancel = true;
+            if (launched && s.Number == 15 && !string.IsNullOrEmpty(stopFile) && File.Exists(stopFile)) return;
+            if (Interlocked.CompareExchange(ref s_preemptionSignal, s.Number, 0) == 0 || launched) context.Cancel = true;
         })).ToArray();
     }
 

@@ -29,6 +29,7 @@ internal static class LaunchVariables
     public const string GradientAccumulationSteps = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS";
     public const string LaunchSecret = "ACCELERATE_LAUNCH_SECRET";
     public const string LauncherPid = "ACCELERATE_LAUNCHER_PID";
+    public const string StopFile = "ACCELERATE_STOP_FILE";
     public const string MainTrainingFunction = "ACCELERATE_MAIN_TRAINING_FUNCTION";
     public const string RendezvousTimeout = "ACCELERATE_RDZV_TIMEOUT";
 

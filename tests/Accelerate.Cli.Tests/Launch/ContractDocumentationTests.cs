@@ -15,7 +15,7 @@ public sealed class ContractDocumentationTests
         var plan = LaunchPlanResolver.Resolve(
             LaunchArguments.Parse(["--cpu", "--debug", "--gpu_ids", "0", "--main_training_function", "pretrain", "app.dll"]),
             null, _ => null, gpuCount: 0, cores: 2);
-        var set = RankEnvironment.For(plan, new JobIdentity("job", new string('a', 64), 29500), 0, 0, "/tmp/error.json").Keys.ToHashSet();
+        var set = RankEnvironment.For(plan, new JobIdentity("job", new string('a', 64), 29500), 0, 0, "/tmp/error.json", "/tmp/stopping").Keys.ToHashSet();
 
         var root = typeof(ContractDocumentationTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
         var page = File.ReadAllText(Path.Combine(root, "docs", "launch-contract.md"));

@@ -8,25 +8,31 @@ using Accelerate.Runtime.Tests.Distributed;
 namespace Accelerate.Runtime.Tests.Slurm;
 
 /// <summary>
-/// A real one-machine SLURM cluster (Debian's slurmctld, slurmd and munge) with its own configuration
+/// A real SLURM cluster on this machine (Debian's slurmctld, slurmd and munge) with its own configuration
 /// (<c>SLURM_CONF</c>), state, spool, logs, ports and munge socket and key, all in one temporary folder.
-/// Started once per test run (<see cref="Shared"/>) and stopped by <see cref="SlurmClusterLifetime"/>;
-/// stopping cancels every job and leaves no process of its own behind.
+/// One node (this machine, <see cref="Shared"/>) or two (<see cref="SharedTwoNodes"/>): one slurmd per network
+/// namespace, each node at its namespace's address (<c>NodeAddr</c>) under a name that resolves nowhere, with its own
+/// spool, pid and log file (<c>%n</c> in slurm.conf); slurmctld and the commands run on the host side of a bridge.
+/// Started once per test run and stopped by <see cref="SlurmClusterLifetime"/>; stopping cancels every job, leaves
+/// no process of its own behind and removes the namespaces.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
 internal sealed class SlurmCluster : IDisposable
 {
-    private static readonly string[] Programs = ["munged", "slurmctld", "slurmd", "srun", "sbatch", "sinfo", "squeue", "scancel", "scontrol"];
+    private static readonly string[] Programs = ["munged", "slurmctld", "slurmd", "srun", "sbatch", "sinfo", "squeue", "scancel", "scontrol", "nsenter", "ip"];
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
     private static readonly object Gate = new();
     private static Lazy<SlurmCluster>? _shared;
+    private static Lazy<SlurmCluster>? _sharedTwoNodes;
 
     private readonly RankProcesses _daemons = new();
+    private readonly SlurmNodeNetwork? _network;
 
-    private SlurmCluster(string directory, string nodeName, int cpus, long firstJobId)
+    private SlurmCluster(string directory, IReadOnlyList<string> nodeNames, SlurmNodeNetwork? network, int cpus, long firstJobId)
     {
         Directory = directory;
-        NodeName = nodeName;
+        NodeNames = nodeNames;
+        _network = network;
         Cpus = cpus;
         FirstJobId = firstJobId;
     }
@@ -41,13 +47,31 @@ internal sealed class SlurmCluster : IDisposable
         }
     }
 
-    /// <summary>Stops the shared cluster if a test started it.</summary>
+    /// <summary>The two-node cluster the SLURM tests of this run share; started by the first one that asks.</summary>
+    public static SlurmCluster SharedTwoNodes
+    {
+        get
+        {
+            lock (Gate) _sharedTwoNodes ??= new Lazy<SlurmCluster>(StartTwoNodes, LazyThreadSafetyMode.ExecutionAndPublication);
+            return _sharedTwoNodes.Value;
+        }
+    }
+
+    /// <summary>Stops the shared clusters that tests started.</summary>
     public static void StopShared()
     {
         lock (Gate)
         {
-            if (_shared is { IsValueCreated: true }) _shared.Value.Dispose();
-            _shared = null;
+            try
+            {
+                if (_shared is { IsValueCreated: true }) _shared.Value.Dispose();
+            }
+            finally
+            {
+                _shared = null;
+                if (_sharedTwoNodes is { IsValueCreated: true }) _sharedTwoNodes.Value.Dispose();
+                _sharedTwoNodes = null;
+            }
         }
     }
 
@@ -56,8 +80,14 @@ internal sealed class SlurmCluster : IDisposable
 
     public string ConfigFile => Path.Combine(Directory, "slurm.conf");
 
-    /// <summary>The one node: this machine's host name.</summary>
-    public string NodeName { get; }
+    /// <summary>The nodes: this machine's host name, or with two nodes names that resolve nowhere.</summary>
+    public IReadOnlyList<string> NodeNames { get; }
+
+    /// <summary>The first node, where rank 0 runs.</summary>
+    public string NodeName => NodeNames[0];
+
+    /// <summary>Each node's NodeAddr: loopback for the one node, the namespaces' addresses for two.</summary>
+    public IReadOnlyList<string> NodeAddresses => _network?.Addresses ?? ["127.0.0.1"];
 
     /// <summary>CPUs the node offers: more than the machine has, so that srun -n4 runs on 2 cores.</summary>
     public int Cpus { get; }
@@ -70,7 +100,11 @@ internal sealed class SlurmCluster : IDisposable
     {
         var missing = Programs.Where(p => Which(p) is null).ToList();
         if (missing.Count == 0) return;
-        var message = $"SLURM is not installed (missing {string.Join(", ", missing)}); eng/install-prerequisites.sh installs slurmctld, slurmd, slurm-client and munge.";
+        Skip($"SLURM is not installed (missing {string.Join(", ", missing)}); eng/install-prerequisites.sh installs slurmctld, slurmd, slurm-client, munge, iproute2 and util-linux.");
+    }
+
+    private static void Skip(string message)
+    {
         if (System.Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail(message);
         Assert.Inconclusive(message);
     }
@@ -79,9 +113,46 @@ internal sealed class SlurmCluster : IDisposable
     public static SlurmCluster Start()
     {
         RequireInstalled();
+        // srun's ranks meet at the node's name (the node list's first host), as on a real cluster.
+        var host = Dns.GetHostName();
+        try
+        {
+            Dns.GetHostAddresses(host);
+        }
+        catch (SocketException e)
+        {
+            Assert.Fail($"This machine's host name '{host}' does not resolve ({e.Message}); add it to /etc/hosts (127.0.0.1 {host}) to run the SLURM tests.");
+        }
+        return Start([host], null);
+    }
+
+    /// <summary>
+    /// Starts a cluster of two nodes, each a network namespace with its own slurmd, and waits until both are idle.
+    /// The nodes' names resolve nowhere: SLURM reaches them at their NodeAddr, and so must the ranks.
+    /// </summary>
+    public static SlurmCluster StartTwoNodes()
+    {
+        RequireInstalled();
+        var network = SlurmNodeNetwork.TryCreate(2, out var reason);
+        if (network is null) Skip(reason);
+        // A name per cluster, so that no earlier cluster's node (or anything else) answers to it.
+        var prefix = $"accnode{System.Environment.ProcessId % 100000}x";
+        try
+        {
+            return Start([prefix + "0", prefix + "1"], network);
+        }
+        catch
+        {
+            network!.Dispose();
+            throw;
+        }
+    }
+
+    private static SlurmCluster Start(IReadOnlyList<string> nodes, SlurmNodeNetwork? network)
+    {
         var directory = System.IO.Directory.CreateTempSubdirectory("accelerate-slurm-").FullName;
         File.SetUnixFileMode(directory, (UnixFileMode)Convert.ToInt32("755", 8));
-        var cluster = new SlurmCluster(directory, Dns.GetHostName(), Math.Max(8, System.Environment.ProcessorCount + 6), ChooseFirstJobId());
+        var cluster = new SlurmCluster(directory, nodes, network, Math.Max(8, System.Environment.ProcessorCount + 6), ChooseFirstJobId());
         try
         {
             cluster.StartDaemons();
@@ -125,7 +196,7 @@ internal sealed class SlurmCluster : IDisposable
     }
 
     /// <summary>The tail of the daemons' log files, for failure messages.</summary>
-    public string Logs() => string.Join("\n", new[] { "slurmctld.log", "slurmd.log", "munged.log" }
+    public string Logs() => string.Join("\n", new[] { "slurmctld.log", "munged.log" }.Concat(NodeNames.Select(n => $"slurmd-{n}.log"))
         .Select(name => Path.Combine(Directory, "log", name))
         .Where(File.Exists)
         .Select(path => $"--- {Path.GetFileName(path)}\n" + string.Join("\n", File.ReadLines(path).TakeLast(15))));
@@ -194,23 +265,16 @@ internal sealed class SlurmCluster : IDisposable
         finally
         {
             _daemons.Dispose();
+            _network?.Dispose();
             if (System.IO.Directory.Exists(Directory)) System.IO.Directory.Delete(Directory, recursive: true);
         }
     }
 
     private void StartDaemons()
     {
-        // srun's ranks meet at the node's name (the node list's first host), as on a real cluster.
-        try
-        {
-            Dns.GetHostAddresses(NodeName);
-        }
-        catch (SocketException e)
-        {
-            Assert.Fail($"This machine's host name '{NodeName}' does not resolve ({e.Message}); add it to /etc/hosts (127.0.0.1 {NodeName}) to run the SLURM tests.");
-        }
         var munge = Path.Combine(Directory, "munge");
-        foreach (var folder in new[] { "munge", "state", "spool", "log" }) System.IO.Directory.CreateDirectory(Path.Combine(Directory, folder));
+        foreach (var folder in new[] { "munge", "state", "log" }.Concat(NodeNames.Select(n => Path.Combine("spool", n))))
+            System.IO.Directory.CreateDirectory(Path.Combine(Directory, folder));
         // munged insists on a private key and lets clients reach the socket only through an executable folder.
         File.SetUnixFileMode(munge, (UnixFileMode)Convert.ToInt32("711", 8));
         var key = Path.Combine(munge, "munge.key");
@@ -225,16 +289,20 @@ internal sealed class SlurmCluster : IDisposable
 
         File.WriteAllText(ConfigFile, Configuration(socket));
         _daemons.Start(Environment(), [Which("slurmctld")!, "-D"]);
-        _daemons.Start(Environment(), [Which("slurmd")!, "-D", "-N", NodeName]);
+        // Each slurmd in its node's namespace (one shared file system: each has its own spool, pid and log file by %n).
+        for (var node = 0; node < NodeNames.Count; node++)
+            _daemons.Start(Environment(), [.. _network?.Enter(node) ?? [], Which("slurmd")!, "-D", "-N", NodeNames[node]]);
+        var idle = $"{string.Join(",", NodeNames.Select(n => n + " idle"))}";
         var state = "";
         var ready = Poll(StartPatience, () =>
         {
             if (_daemons.Ranks.Any(d => d.Process.HasExited)) return true;
-            state = Run(TimeSpan.FromSeconds(30), "sinfo", "-h", "-n", NodeName, "-o", "%t").Output.Trim();
-            return state == "idle";
+            var nodes = Run(TimeSpan.FromSeconds(30), "sinfo", "-h", "-N", "-o", "%N %t").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            state = string.Join(",", nodes.Order(StringComparer.Ordinal));
+            return state == idle;
         });
-        if (!ready || state != "idle")
-            Assert.Fail($"The SLURM node did not become idle within {StartPatience.TotalSeconds} s (last state '{state}'):\n{_daemons.Describe()}\n{Logs()}");
+        if (!ready || state != idle)
+            Assert.Fail($"The SLURM nodes did not become idle within {StartPatience.TotalSeconds} s (last states '{state}'):\n{_daemons.Describe()}\n{Logs()}");
     }
 
     private string Configuration(string mungeSocket)
@@ -242,14 +310,15 @@ internal sealed class SlurmCluster : IDisposable
         var log = Path.Combine(Directory, "log");
         return $"""
             ClusterName=accelerate
-            SlurmctldHost={NodeName}(127.0.0.1)
+            SlurmctldHost={Dns.GetHostName()}({_network?.HostAddress ?? "127.0.0.1"})
             SlurmctldPort={RankProcesses.FreePort()}
             SlurmdPort={RankProcesses.FreePort()}
             SlurmUser=root
             SlurmdUser=root
             AuthType=auth/munge
             CredType=cred/munge
-            AuthInfo=socket={mungeSocket}
+            # cred_expire is also how long a requeued job waits before it runs again (120 s by default).
+            AuthInfo=socket={mungeSocket},cred_expire=20
             ProctrackType=proctrack/linuxproc
             TaskPlugin=task/none
             SelectType=select/cons_tres
@@ -259,18 +328,18 @@ internal sealed class SlurmCluster : IDisposable
             MpiDefault=none
             SwitchType=switch/none
             StateSaveLocation={Path.Combine(Directory, "state")}
-            SlurmdSpoolDir={Path.Combine(Directory, "spool")}
+            SlurmdSpoolDir={Path.Combine(Directory, "spool", "%n")}
             SlurmctldPidFile={Path.Combine(Directory, "slurmctld.pid")}
-            SlurmdPidFile={Path.Combine(Directory, "slurmd.pid")}
+            SlurmdPidFile={Path.Combine(Directory, "slurmd-%n.pid")}
             SlurmctldLogFile={Path.Combine(log, "slurmctld.log")}
-            SlurmdLogFile={Path.Combine(log, "slurmd.log")}
+            SlurmdLogFile={Path.Combine(log, "slurmd-%n.log")}
             # The node claims more CPUs than the machine has, so that several ranks fit on 2 cores.
             SlurmdParameters=config_overrides
             ReturnToService=2
             KillWait=5
             FirstJobId={FirstJobId}
-            NodeName={NodeName} NodeAddr=127.0.0.1 CPUs={Cpus} State=UNKNOWN
-            PartitionName=debug Nodes={NodeName} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+            {string.Join("\n", NodeNames.Select((node, i) => $"NodeName={node} NodeAddr={NodeAddresses[i]} CPUs={Cpus} State=UNKNOWN"))}
+            PartitionName=debug Nodes={string.Join(",", NodeNames)} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 
             """;
     }

@@ -146,6 +146,27 @@ public sealed partial class SlurmTests
     }
 
     [TestMethod]
+    public void A_first_host_that_neither_resolves_nor_is_a_node_stops_the_launcher_and_the_ranks_with_scontrols_answer()
+    {
+        // The node list names a host that no resolver knows and SLURM has no node of: nothing tells its address.
+        string[] unknownFirstHost = ["env", "SLURM_STEP_NODELIST=accelerate-no-such-node", "SLURM_JOB_NODELIST=accelerate-no-such-node"];
+        var output = Path.Combine(_folder, "result.{rank}.json");
+
+        var (launcherExit, launcherLog) = _cluster.Run(JobPatience, ["srun", "-n1", .. unknownFirstHost, "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch",
+            "--num_processes", "2", TrainingJob.WorkerPath, .. TrainingRun, "out=" + output]);
+        var (ranksExit, ranksLog) = _cluster.Run(JobPatience, ["srun", "-n2", .. unknownFirstHost, "dotnet", TrainingJob.WorkerPath, .. TrainingRun, "out=" + output]);
+
+        Assert.AreNotEqual(0, launcherExit, launcherLog);
+        StringAssert.Contains(launcherLog, "ACC3110");
+        StringAssert.Contains(launcherLog, "Machine 0's node accelerate-no-such-node (first host of SLURM_STEP_NODELIST) does not resolve on this machine");
+        StringAssert.Contains(launcherLog, "scontrol show node accelerate-no-such-node` failed");
+        Assert.AreNotEqual(0, ranksExit, ranksLog);
+        StringAssert.Contains(ranksLog, "ACC2150");
+        StringAssert.Contains(ranksLog, "Rank 0's node accelerate-no-such-node (the first host of SLURM_JOB_NODELIST) does not resolve on this machine");
+        Assert.IsFalse(File.Exists(output.Replace("{rank}", "0")), "no rank trained");
+    }
+
+    [TestMethod]
     public void A_cluster_stopped_while_a_job_runs_leaves_no_process_of_its_own()
     {
         var cluster = SlurmCluster.Start();
@@ -214,7 +235,8 @@ public sealed partial class SlurmTests
 
     private string JobOutput() => string.Join("\n", Directory.GetFiles(_folder, "train-*.out").Select(File.ReadAllText));
 
-    private static JsonObject[] Records(string output, int worldSize) => Enumerable.Range(0, worldSize)
+    /// <summary>The records the training worker's <paramref name="worldSize"/> ranks wrote (<c>out=...{rank}...</c>), in rank order.</summary>
+    internal static JsonObject[] Records(string output, int worldSize) => Enumerable.Range(0, worldSize)
         .Select(r => JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", r.ToString())))!.AsObject())
         .ToArray();
 

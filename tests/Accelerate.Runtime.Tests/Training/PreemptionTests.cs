@@ -120,6 +120,59 @@ public sealed class PreemptionTests
         }
     }
 
+    [TestMethod]
+    public void Survivors_the_launcher_stops_after_a_rank_fails_end_at_once_without_saving_and_the_last_checkpoint_resumes_bit_exact()
+    {
+        var project = Directory.CreateTempSubdirectory("accelerate-launch-failure-");
+        try
+        {
+            var output = Path.Combine(project.FullName, "result.{rank}.json");
+            // Saves after steps 2 and 4. At step 5 rank 1 fails while rank 0 works alone (no collective to notice it):
+            // the launcher's SIGTERM must end rank 0 as a stop, not ask it for a pre-emption save it would never reach.
+            string[] Command(params string[] extra) =>
+            [
+                "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--num_processes", "2", "--shutdown_timeout", "90",
+                "--main_process_port", RankProcesses.FreePort().ToString(),
+                TrainingJob.WorkerPath, .. Run, "project=" + project.FullName, "every=2", "out=" + output, .. extra,
+            ];
+            var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" };
+            using (var launch = new RankProcesses())
+            {
+                var launcher = launch.Start(environment, Command("busy_at=5", "busy_rank=0", "crash_at=5", "die_rank=1"));
+                launch.WaitForAll(TimeSpan.FromSeconds(150));
+                var log = launcher.Output;
+                Assert.AreNotEqual(0, launcher.Process.ExitCode, log);
+                Assert.AreNotEqual(Accelerator.PreemptedExitCode, launcher.Process.ExitCode, "a failure is no pre-emption:\n" + log);
+                StringAssert.Contains(log, "busy alone");
+                StringAssert.Contains(log, "Root Cause (first observed failure):");
+                StringAssert.Contains(log, "rank 1 fails at batch 5 on purpose");
+                StringAssert.Contains(log, "Stopped by the launcher: rank 0");
+                Assert.DoesNotContain("SIGKILL", log, "rank 0 ended on the launcher's SIGTERM instead of waiting for SIGKILL");
+                Assert.DoesNotContain("ACC2276", log, "no pre-emption save");
+            }
+            CollectionAssert.AreEquivalent(new[] { "checkpoint_0", "checkpoint_1" },
+                Directory.GetDirectories(Path.Combine(project.FullName, "checkpoints")).Select(Path.GetFileName).ToArray(), "the saves after steps 2 and 4, nothing half-written");
+
+            using (var again = new RankProcesses())
+            {
+                var launcher = again.Start(environment, Command());
+                again.WaitForAll(TimeSpan.FromSeconds(150));
+                Assert.AreEqual(0, launcher.Process.ExitCode, again.Describe());
+                StringAssert.Contains(launcher.Output, "resumed from " + Path.Combine(project.FullName, "checkpoints", "checkpoint_1"));
+            }
+            for (var rank = 0; rank < 2; rank++)
+            {
+                var resumed = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                Assert.HasCount(14, Losses(resumed), $"rank {rank} resumed after step 4");
+                AssertClose(Uninterrupted.Value, Parameters(resumed), 0, $"rank {rank}");
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 }

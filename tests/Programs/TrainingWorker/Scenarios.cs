@@ -191,6 +191,8 @@ public static class Scenarios
         var crashAt = int.Parse(Get(args, "crash_at", "-1"), CultureInfo.InvariantCulture);
         var pauseAt = int.Parse(Get(args, "pause_at", "-1"), CultureInfo.InvariantCulture);
         var pauseRank = int.Parse(Get(args, "pause_rank", "0"), CultureInfo.InvariantCulture);
+        var busyAt = int.Parse(Get(args, "busy_at", "-1"), CultureInfo.InvariantCulture);
+        var busyRank = int.Parse(Get(args, "busy_rank", "0"), CultureInfo.InvariantCulture);
         var stepScopes = Get(args, "dispose_scope", "false") == "true";
         var clip = double.Parse(Get(args, "clip", "0"), CultureInfo.InvariantCulture);
 
@@ -229,6 +231,14 @@ public static class Scenarios
                         if (DateTime.UtcNow > deadline) throw new TimeoutException("no pre-emption signal came within 2 minutes");
                         Thread.Sleep(10);
                     }
+                }
+                if (batches == busyAt && accelerator.ProcessIndex == busyRank)
+                {
+                    // Stands for a long stretch of work on one rank without collectives (an evaluation on rank 0):
+                    // a pre-emption request does not cut it short, only ending the process does.
+                    Console.WriteLine($"busy alone (pid {Environment.ProcessId})");
+                    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+                    while (DateTime.UtcNow < deadline) Thread.Sleep(10);
                 }
                 if (batches == saveAt && checkpoint is not null) accelerator.SaveState(checkpoint);
                 if (every > 0 && batches % every == 0) Console.WriteLine("saved " + accelerator.SaveState(saveTo));
