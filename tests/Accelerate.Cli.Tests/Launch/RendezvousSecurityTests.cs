@@ -140,7 +140,6 @@ public sealed class RendezvousSecurityTests
         }
     }
 
-    /// <summary>The rendezvous HMAC, as the protocol defines it (docs/security.md), keyed by the test's secret.</summary>
     /// <summary>Greets machine 1 with a fresh nonce and answers its check-in with a valid GO, as a real machine 0 would.</summary>
     private static void AdmitAsMachine0(Line connection)
     {
@@ -150,6 +149,7 @@ public sealed class RendezvousSecurityTests
         connection.WriteLine($"GO odd-run - {Mac($"go {hostNonce} {checkIn[4]} odd-run")}");
     }
 
+    /// <summary>The rendezvous HMAC, as the protocol defines it (docs/security.md), keyed by the test's secret.</summary>
     private static string Mac(string message) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Convert.FromHexString(Secret), Encoding.ASCII.GetBytes($"ACCELERATE-RDZV/2 {message}")));
 
