@@ -1,3 +1,4 @@
+using Accelerate.Distributed.Collectives;
 using Accelerate.Distributed.Rendezvous;
 using Accelerate.Distributed.Tcp;
 
@@ -29,9 +30,31 @@ internal static class ProcessGroupFactory
             throw new AccelerateException(RuntimeErrorCode.NoMasterAddress, $"Rank {environment.Rank} was started by {environment.Launcher} across several machines, but MASTER_ADDR is not set, so ranks cannot find rank 0. " +
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
         var proof = Proof(environment, log);
-        var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
-        return new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
-            useSharedMemory: settings.Backend != "tcp", log);
+        var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log, keepStore: settings.DebugMode);
+        CollectiveProgress? progress = null;
+        try
+        {
+            // Debug mode: rank 0 keeps serving the store, where ranks record their progress for timeout reports.
+            if (settings.DebugMode)
+                progress = CollectiveProgress.Connect(environment.MasterAddress, environment.MasterPort, proof, environment.Rank, environment.WorldSize, rendezvousTimeout, met.Store);
+        }
+        catch
+        {
+            foreach (var link in met.Links) link?.Dispose();
+            throw;
+        }
+        try
+        {
+            var group = new TcpProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
+                useSharedMemory: settings.Backend != "tcp", log);
+            if (progress is not null) group.TrackProgress(progress);
+            return group;
+        }
+        catch
+        {
+            progress?.Dispose();
+            throw;
+        }
     }
 
     private static bool MpiAvailable(Action<string> log)

@@ -39,6 +39,7 @@ public partial class Accelerator
             throw new AccelerateException(RuntimeErrorCode.LossNotScalar, $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         Resume();
         AgreeOnPreemption();
+        CheckParametersInSync();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;
         try
