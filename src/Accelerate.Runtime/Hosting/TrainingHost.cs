@@ -51,12 +51,36 @@ public static class TrainingHost
     {
         public static HostOptions Process => new(
             System.Environment.GetEnvironmentVariable, Console.Error, System.Environment.Exit, true, TimeSpan.FromSeconds(3));
+
+        /// <summary>The launch command Accelerate.Sdk wrote next to the program, for <c>dotnet run -t:AccelerateLaunch</c>; null when there is none.</summary>
+        public Func<RunLaunch?> FindRunLaunch { get; init; } = RunLaunch.Find;
     }
+
+    /// <summary>True in a process some launcher started as a rank (accelerate launch, torchrun-style variables).</summary>
+    private static bool IsLaunchedRank(Func<string, string?> variables) =>
+        !string.IsNullOrEmpty(variables(LauncherWatch.Variable)) || !string.IsNullOrEmpty(variables(LaunchVariables.Rank)) || !string.IsNullOrEmpty(variables(LaunchVariables.WorldSize));
 
     [DebuggerStepThrough]
     internal static int Run(string[] args, string? buildChoice, IReadOnlyList<TrainingFunction> functions, HostOptions options)
     {
         var rank = ReadRankForMessages(options.Variables);
+        if (args is [RunLaunch.Argument, .. var rest] && options.FindRunLaunch() is { } launch)
+        {
+            // A rank the launcher started (dotnet run -p:NumProcesses=2 -t:AccelerateLaunch passes the argument on) just trains.
+            if (!IsLaunchedRank(options.Variables))
+            {
+                try
+                {
+                    return launch.Run(rest);
+                }
+                catch (AccelerateException e)
+                {
+                    options.Error.WriteLine(e.Message);
+                    return SetupErrorExitCode;
+                }
+            }
+            args = rest;
+        }
         // `accelerate launch` prefixes every line of a rank's output itself; elsewhere (F5, mpirun, srun) we do.
         var prefixed = string.IsNullOrEmpty(options.Variables(LauncherWatch.Variable));
         void Say(string line) => options.Error.WriteLine(prefixed ? $"[rank {rank}] {line}" : line);
