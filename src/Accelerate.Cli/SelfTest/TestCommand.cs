@@ -91,20 +91,20 @@ internal static class TestCommand
     /// <summary>The version in the Accelerate.Cli nuspec above this assembly, where dotnet tool install put the package (.store/accelerate.cli/V/accelerate.cli/V/).</summary>
     private static string? ToolPackageVersion()
     {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        try
         {
-            // NuGet keeps the nuspec under the package id's own spelling (Accelerate.Cli.nuspec).
-            var nuspec = folder.EnumerateFiles("*.nuspec").FirstOrDefault(f => f.Name.Equals("accelerate.cli.nuspec", StringComparison.OrdinalIgnoreCase))?.FullName;
-            if (nuspec is null) continue;
-            try
+            for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
             {
-                var document = System.Xml.Linq.XDocument.Load(nuspec);
-                return document.Descendants().FirstOrDefault(e => e.Name.LocalName == "version")?.Value.Trim() is { Length: > 0 } version ? version : null;
+                // NuGet keeps the nuspec under the package id's own spelling (Accelerate.Cli.nuspec).
+                var nuspec = folder.EnumerateFiles("*.nuspec").FirstOrDefault(f => f.Name.Equals("accelerate.cli.nuspec", StringComparison.OrdinalIgnoreCase));
+                if (nuspec is null) continue;
+                var version = System.Xml.Linq.XDocument.Load(nuspec.FullName).Descendants().FirstOrDefault(e => e.Name.LocalName == "version")?.Value.Trim();
+                return version is { Length: > 0 } ? version : null;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Xml.XmlException)
-            {
-                return null;
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException or System.Xml.XmlException)
+        {
+            // An unreadable folder or nuspec: the assembly's version stands.
         }
         return null;
     }

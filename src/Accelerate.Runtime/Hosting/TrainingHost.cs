@@ -14,7 +14,9 @@ namespace Accelerate.Hosting;
 /// environment, <c>mpirun</c> or <c>srun</c>) joins the process group, else runs as one process;
 /// cancels the function's token on Ctrl+C/SIGTERM and when the launcher is gone; on an exception
 /// prints <c>[rank N] exception</c> to stderr (<c>accelerate launch</c> adds the prefix itself), writes torchrun's error record to
-/// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
+/// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group. A first argument
+/// <c>-t:AccelerateLaunch</c> (what <c>dotnet run -t:AccelerateLaunch</c> passes) starts the launch Accelerate.Sdk
+/// wrote next to the program instead (see <see cref="RunLaunch"/>).
 /// </remarks>
 [DebuggerNonUserCode]
 // Called by the generated entry point, not by user code: hidden from completion.

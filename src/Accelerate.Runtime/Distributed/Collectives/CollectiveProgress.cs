@@ -20,7 +20,7 @@ internal sealed class CollectiveProgress : IDisposable
     internal static readonly TimeSpan BeatInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long a report watches the heartbeats: a rank whose heartbeat did not move in it is stopped or frozen.</summary>
-    internal static readonly TimeSpan LivenessWindow = TimeSpan.FromSeconds(3);
+    internal static readonly TimeSpan LivenessWindow = TimeSpan.FromSeconds(5);
 
     private readonly StoreClient _store;
     private readonly StoreClient _beats;
