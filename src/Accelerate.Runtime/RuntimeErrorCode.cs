@@ -34,6 +34,12 @@ internal static class RuntimeErrorCode
     public const string CollectiveTimeout = "ACC2112";
     /// <summary>The group failed earlier; no more collectives.</summary>
     public const string GroupFailed = "ACC2113";
+    /// <summary>The periodic parameter check found ranks holding different parameters.</summary>
+    public const string ParametersDiverged = "ACC2114";
+    /// <summary><c>CheckParameterSyncEvery</c> / <c>ACCELERATE_CHECK_PARAMETERS_EVERY</c> is not a whole number of steps, 0 or more.</summary>
+    public const string BadParameterCheckInterval = "ACC2115";
+    /// <summary><c>dotnet run -t:AccelerateLaunch</c> found an unreadable launch command next to the program, or could not start the launcher.</summary>
+    public const string RunLaunchFailed = "ACC2116";
     /// <summary>A dtype the collectives do not support.</summary>
     public const string UnsupportedDtype = "ACC2120";
     /// <summary>A reduction the dtype does not support.</summary>

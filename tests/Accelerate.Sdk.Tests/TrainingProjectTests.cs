@@ -97,6 +97,52 @@ public sealed class TrainingProjectTests
         }
     }
 
+    [TestMethod]
+    public void dotnet_run_t_AccelerateLaunch_launches_with_the_config_files_settings()
+    {
+        // .NET 10's dotnet run hands -t:AccelerateLaunch to the program; the entry point starts the launch the SDK wrote at build time.
+        var home = Path.Combine(PackageFeed.Workspace, "hf-home-two-processes");
+        Directory.CreateDirectory(Path.Combine(home, "accelerate"));
+        File.WriteAllText(Path.Combine(home, "accelerate", "default_config.yaml"), """
+            compute_environment: LOCAL_MACHINE
+            distributed_type: MULTI_CPU
+            mixed_precision: 'no'
+            num_machines: 1
+            num_processes: 2
+            use_cpu: true
+            """);
+
+        var (exitCode, output) = DotNet.Run(_project, TimeSpan.FromMinutes(4), new Dictionary<string, string?> { ["HF_HOME"] = home }, "run", "-t:AccelerateLaunch", "--", "literal");
+
+        Assert.AreEqual(0, exitCode, output);
+        var lines = TrainedLines(output).OrderBy(l => l["rank"]).ToList();
+        CollectionAssert.AreEqual(new[] { "0", "1" }, lines.Select(l => l["rank"]).ToArray(), output);
+        Assert.IsTrue(lines.All(l => l["world"] == "2" && l["args"] == "literal" && l["rows"] == "128"), output);
+        StringAssert.Contains(output, "[rank 1] ", "the ranks ran under the launcher, which prefixes their lines");
+    }
+
+    [TestMethod]
+    public void dotnet_run_t_AccelerateLaunch_with_NumProcesses_gives_the_ranks_only_the_programs_arguments()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "-t:AccelerateLaunch", "-p:NumProcesses=2", "--", "after");
+
+        Assert.AreEqual(0, exitCode, output);
+        var lines = TrainedLines(output);
+        Assert.AreEqual(2, lines.Count, output);
+        Assert.IsTrue(lines.All(l => l["world"] == "2" && l["args"] == "after"), output);
+    }
+
+    [TestMethod]
+    public void An_argument_like_it_anywhere_but_first_stays_the_programs_own()
+    {
+        var (exitCode, output) = DotNet.Run(_project, "run", "--", "first", "-t:AccelerateLaunch");
+
+        Assert.AreEqual(0, exitCode, output);
+        var line = TrainedLines(output).Single();
+        Assert.AreEqual("1", line["world"], output);
+        Assert.AreEqual("first,-t:AccelerateLaunch", line["args"], output);
+    }
+
     private static double[] Weights(Dictionary<string, string> line) =>
         line["weights"].Split(' ').Select(w => double.Parse(w, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 

@@ -9,9 +9,13 @@ internal static class DotNet
     public static (int ExitCode, string Output) Run(string workingDirectory, params string[] arguments) =>
         Run(workingDirectory, TimeSpan.FromMinutes(4), null, arguments);
 
-    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, IDictionary<string, string?>? environment, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, IDictionary<string, string?>? environment, params string[] arguments) =>
+        RunProgram("dotnet", workingDirectory, timeout, environment, arguments);
+
+    /// <summary>Runs <paramref name="program"/> (e.g. an installed .NET tool) with the same environment and timeout handling.</summary>
+    public static (int ExitCode, string Output) RunProgram(string program, string workingDirectory, TimeSpan timeout, IDictionary<string, string?>? environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -38,7 +42,7 @@ internal static class DotNet
         try
         {
             if (!process.WaitForExit(timeout))
-                throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {timeout}:\n{output}");
+                throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within {timeout}:\n{output}");
             process.WaitForExit();
             lock (output) return (process.ExitCode, output.ToString());
         }

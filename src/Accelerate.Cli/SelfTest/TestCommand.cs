@@ -70,14 +70,50 @@ internal static class TestCommand
         return (built, target, output + errors.Result);
     }
 
-    /// <summary>The Accelerate.Sdk version the test program is built against: the tool's own.</summary>
-    private static string SdkVersion =>
-        (typeof(TestCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1.0").Split('+')[0];
+    /// <summary>
+    /// The Accelerate.Sdk version the test program is built against: the tool's own package version. A package may be
+    /// packed from a build of another version (dotnet pack --no-build -p:PackageVersion=...), so the version comes from
+    /// where the tool was installed from — the Accelerate.Sdk package folder around the launcher it ships, or the
+    /// .NET tool's nuspec — and only otherwise from the assembly.
+    /// </summary>
+    private static string SdkVersion => PackagedSdk is not null
+        ? new DirectoryInfo(Path.Combine(PackagedSdk, "..")).Name
+        : ToolPackageVersion() ?? (typeof(TestCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1.0").Split('+')[0];
+
+    /// <summary>
+    /// The Sdk folder of the Accelerate.Sdk package when this is the launcher it ships (tools/launcher/accelerate.dll):
+    /// the test program imports it directly, the very SDK the user's projects get.
+    /// </summary>
+    private static string? PackagedSdk =>
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "Sdk")) is var sdk &&
+        File.Exists(Path.Combine(sdk, "Sdk.props")) && File.Exists(Path.Combine(sdk, "Accelerate.Sdk.Versions.props")) ? sdk : null;
+
+    /// <summary>The version in the Accelerate.Cli nuspec above this assembly, where dotnet tool install put the package (.store/accelerate.cli/V/accelerate.cli/V/).</summary>
+    private static string? ToolPackageVersion()
+    {
+        try
+        {
+            for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+            {
+                // NuGet keeps the nuspec under the package id's own spelling (Accelerate.Cli.nuspec).
+                var nuspec = folder.EnumerateFiles("*.nuspec").FirstOrDefault(f => f.Name.Equals("accelerate.cli.nuspec", StringComparison.OrdinalIgnoreCase));
+                if (nuspec is null) continue;
+                var version = System.Xml.Linq.XDocument.Load(nuspec.FullName).Descendants().FirstOrDefault(e => e.Name.LocalName == "version")?.Value.Trim();
+                return version is { Length: > 0 } ? version : null;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException or System.Xml.XmlException)
+        {
+            // An unreadable folder or nuspec: the assembly's version stands.
+        }
+        return null;
+    }
 
     /// <summary>
     /// Writes the test project under <c>$XDG_CACHE_HOME/accelerate/selftest/VERSION</c> (default
     /// <c>~/.cache</c>) and returns its folder. <c>ACCELERATE_SELF_TEST_SDK</c> names the folder of
-    /// Sdk.props/Sdk.targets to import instead of the package, to test a source checkout.
+    /// Sdk.props/Sdk.targets to import instead of the package, to test a source checkout; the launcher inside
+    /// Accelerate.Sdk imports its own package's.
     /// </summary>
     private static string WriteProject()
     {
@@ -85,8 +121,8 @@ internal static class TestCommand
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
         var folder = Path.Combine(cache, "accelerate", "selftest", SdkVersion);
         Directory.CreateDirectory(folder);
-        var sdk = Environment.GetEnvironmentVariable("ACCELERATE_SELF_TEST_SDK");
-        var project = sdk is { Length: > 0 }
+        var sdk = Environment.GetEnvironmentVariable("ACCELERATE_SELF_TEST_SDK") is { Length: > 0 } given ? given : PackagedSdk;
+        var project = sdk is not null
             ? $"""
               <Project>
                 <Import Project="{Path.GetFullPath(Path.Combine(sdk, "Sdk.props"))}" />

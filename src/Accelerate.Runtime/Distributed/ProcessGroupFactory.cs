@@ -1,4 +1,5 @@
 using Accelerate.Configuration.Slurm;
+using Accelerate.Distributed.Collectives;
 using Accelerate.Distributed.Rendezvous;
 using Accelerate.Distributed.Tcp;
 
@@ -31,9 +32,31 @@ internal static class ProcessGroupFactory
                 "Pass it on (mpirun -x MASTER_ADDR=<rank 0's host> -x MASTER_PORT=29500), or use the MPI backend (ACCELERATE_DISTRIBUTED_BACKEND=mpi).");
         environment = WithReachableSlurmNode(environment, log);
         var proof = Proof(environment, log);
-        var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log);
-        return new TcpAndSharedMemoryProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
-            useSharedMemory: settings.Backend != "tcp", log);
+        var met = RendezvousJoin.Join(environment, proof, rendezvousTimeout, log, keepStore: settings.DebugMode);
+        CollectiveProgress? progress = null;
+        try
+        {
+            // Debug mode: rank 0 keeps serving the store, where ranks record their progress for timeout reports.
+            if (settings.DebugMode)
+                progress = CollectiveProgress.Connect(environment.MasterAddress, environment.MasterPort, proof, environment.Rank, environment.WorldSize, rendezvousTimeout, met.Store);
+        }
+        catch
+        {
+            foreach (var link in met.Links) link?.Dispose();
+            throw;
+        }
+        try
+        {
+            var group = new TcpAndSharedMemoryProcessGroup(environment.Rank, met.Peers, met.Links, settings.CollectiveTimeout, settings.DebugMode,
+                useSharedMemory: settings.Backend != "tcp", log);
+            if (progress is not null) group.TrackProgress(progress);
+            return group;
+        }
+        catch
+        {
+            progress?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

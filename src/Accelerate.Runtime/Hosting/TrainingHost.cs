@@ -14,7 +14,9 @@ namespace Accelerate.Hosting;
 /// environment, <c>mpirun</c> or <c>srun</c>) joins the process group, else runs as one process;
 /// cancels the function's token on Ctrl+C/SIGTERM and when the launcher is gone; on an exception
 /// prints <c>[rank N] exception</c> to stderr (<c>accelerate launch</c> adds the prefix itself), writes torchrun's error record to
-/// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group.
+/// <c>TORCHELASTIC_ERROR_FILE</c> and exits 1; always leaves the process group. A first argument
+/// <c>-t:AccelerateLaunch</c> (what <c>dotnet run -t:AccelerateLaunch</c> passes) starts the launch Accelerate.Sdk
+/// wrote next to the program instead (see <see cref="RunLaunch"/>).
 /// </remarks>
 [DebuggerNonUserCode]
 // Called by the generated entry point, not by user code: hidden from completion.
@@ -51,12 +53,36 @@ public static class TrainingHost
     {
         public static HostOptions Process => new(
             System.Environment.GetEnvironmentVariable, Console.Error, System.Environment.Exit, true, TimeSpan.FromSeconds(3));
+
+        /// <summary>The launch command Accelerate.Sdk wrote next to the program, for <c>dotnet run -t:AccelerateLaunch</c>; null when there is none.</summary>
+        public Func<RunLaunch?> FindRunLaunch { get; init; } = RunLaunch.Find;
     }
+
+    /// <summary>True in a process some launcher started as a rank (accelerate launch, torchrun-style variables).</summary>
+    private static bool IsLaunchedRank(Func<string, string?> variables) =>
+        !string.IsNullOrEmpty(variables(LauncherWatch.Variable)) || !string.IsNullOrEmpty(variables(LaunchVariables.Rank)) || !string.IsNullOrEmpty(variables(LaunchVariables.WorldSize));
 
     [DebuggerStepThrough]
     internal static int Run(string[] args, string? buildChoice, IReadOnlyList<TrainingFunction> functions, HostOptions options)
     {
         var rank = ReadRankForMessages(options.Variables);
+        if (args is [RunLaunch.Argument, .. var rest] && options.FindRunLaunch() is { } launch)
+        {
+            // A rank the launcher started (dotnet run -p:NumProcesses=2 -t:AccelerateLaunch passes the argument on) just trains.
+            if (!IsLaunchedRank(options.Variables))
+            {
+                try
+                {
+                    return launch.Run(rest);
+                }
+                catch (AccelerateException e)
+                {
+                    options.Error.WriteLine(e.Message);
+                    return SetupErrorExitCode;
+                }
+            }
+            args = rest;
+        }
         // `accelerate launch` prefixes every line of a rank's output itself; elsewhere (F5, mpirun, srun) we do.
         var prefixed = string.IsNullOrEmpty(options.Variables(LauncherWatch.Variable));
         void Say(string line) => options.Error.WriteLine(prefixed ? $"[rank {rank}] {line}" : line);

@@ -35,6 +35,7 @@ public partial class Accelerator
         if (loss.numel() != 1)
             throw new AccelerateException(RuntimeErrorCode.LossNotScalar, $"The loss given to Backward has shape [{string.Join(", ", loss.shape)}], not a single value. Reduce it first, e.g. loss.mean() or loss.sum() (or use the loss function's default reduction).");
         Resume();
+        CheckParametersInSync();
         var voting = StartPreemptionVote();
         var factor = 1.0 / GradientAccumulationSteps;
         if (LossScaler is { } scaler) factor *= scaler.Scale;

@@ -40,6 +40,9 @@ public partial class Accelerator
         GradientAccumulationSteps = options.GradientAccumulationSteps ?? ReadInt(LaunchVariables.GradientAccumulationSteps) ?? 1;
         if (GradientAccumulationSteps < 1)
             throw new AccelerateException(RuntimeErrorCode.BadGradientAccumulationSteps, $"Gradient accumulation steps must be at least 1, not {GradientAccumulationSteps}. Set --gradient_accumulation_steps (ACCELERATE_GRADIENT_ACCUMULATION_STEPS) to 1 or more.");
+        CheckParameterSyncEvery = options.CheckParameterSyncEvery ?? ReadParameterCheckInterval();
+        if (CheckParameterSyncEvery < 0)
+            throw new AccelerateException(RuntimeErrorCode.BadParameterCheckInterval, $"AcceleratorOptions.CheckParameterSyncEvery is {CheckParameterSyncEvery}; it must be a number of optimizer steps, or 0 to turn the check off.");
         UseCpu = options.Cpu ?? ReadBool(LaunchVariables.UseCpu);
         Device = !UseCpu && torch.cuda.is_available() ? new Device(DeviceType.CUDA, Environment.LocalRank) : torch.CPU;
         if (MixedPrecision == MixedPrecision.Fp16 && options.GradScaler.Enabled) LossScaler = new DynamicLossScaler(options.GradScaler);
@@ -86,6 +89,9 @@ public partial class Accelerator
 
     /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
     public int GradientAccumulationSteps { get; }
+
+    /// <summary>Optimizer steps between two checks that every rank holds the same parameters; 0 when off (<see cref="AcceleratorOptions.CheckParameterSyncEvery"/>).</summary>
+    public int CheckParameterSyncEvery { get; }
 
     /// <summary>fp16 loss scaling state; null unless mixed precision is fp16 and <see cref="GradScalerOptions.Enabled"/>.</summary>
     public DynamicLossScaler? LossScaler { get; }
@@ -135,6 +141,10 @@ public partial class Accelerator
 
     private static int? ReadInt(string name) => LaunchValues.Int(System.Environment.GetEnvironmentVariable, name, static (name, text) =>
         new AccelerateException(RuntimeErrorCode.BadGradientAccumulationSteps, $"The environment variable {name}='{text}' is not a whole number. Unset it or set it to a number of steps."));
+
+    private static int ReadParameterCheckInterval() =>
+        LaunchValues.Int(System.Environment.GetEnvironmentVariable, LaunchVariables.CheckParametersEvery, static (name, text) =>
+            new AccelerateException(RuntimeErrorCode.BadParameterCheckInterval, $"The environment variable {name}='{text}' is not a whole number of optimizer steps, 0 or more. Set it to e.g. 100 to check every 100 steps, or to 0 (or unset it) to turn the check off."), minimum: 0) ?? 0;
 
     private static bool ReadBool(string name) => LaunchValues.Flag(System.Environment.GetEnvironmentVariable, name);
 }

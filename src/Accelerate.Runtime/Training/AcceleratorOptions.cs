@@ -69,6 +69,18 @@ public sealed record AcceleratorOptions
     /// </summary>
     public DistributedDataParallelOptions DistributedDataParallel { get; init; } = new();
 
+    /// <summary>
+    /// Every this many optimizer steps, check that every rank still holds the same parameters (null: read
+    /// <c>ACCELERATE_CHECK_PARAMETERS_EVERY</c>, unset means off; 0: off). DDP makes ranks equal once, by
+    /// broadcasting rank 0's parameters when the model is wrapped, and from then on relies on every rank
+    /// applying the same averaged gradients; nothing in torch or HF accelerate notices when they drift apart
+    /// (a parameter changed on one rank only, an update outside the optimizer, a nondeterministic kernel).
+    /// The check all-gathers two float64 checksums per parameter at the backward of every N-th
+    /// synchronizing step and fails with ACC2114 naming the first parameter that differs, the step and
+    /// every rank's values.
+    /// </summary>
+    public int? CheckParameterSyncEvery { get; init; }
+
     /// <summary>Folder for automatic checkpoints (<c>checkpoints/checkpoint_N</c>) and logs; default the working directory.</summary>
     public string? ProjectDirectory { get; init; }
 

@@ -36,4 +36,5 @@ internal static class LaunchVariables
     // Read by the runtime only: set by the user, not by the launcher.
     public const string DistributedBackend = "ACCELERATE_DISTRIBUTED_BACKEND";
     public const string CollectiveTimeout = "ACCELERATE_COLLECTIVE_TIMEOUT";
+    public const string CheckParametersEvery = "ACCELERATE_CHECK_PARAMETERS_EVERY";
 }

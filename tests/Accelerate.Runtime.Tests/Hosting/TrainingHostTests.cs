@@ -208,7 +208,33 @@ public sealed class TrainingHostTests
         Assert.IsNotNull(run.GetCustomAttribute<DebuggerStepThroughAttribute>());
     }
 
-    private int Run(TrainingFunction function, params string[] args) => TrainingHost.Run(args, null, [function], Options());
+    [TestMethod]
+    public void A_first_argument_t_AccelerateLaunch_runs_the_launch_command_the_sdk_wrote_instead_of_the_function()
+    {
+        var ran = false;
+        var launch = new RunLaunch("/bin/sh", "-c \"exit $(( $# + 6 ))\" launcher");
+
+        var code = TrainingHost.Run(["-t:AccelerateLaunch", "a b"], null, [TrainingFunction.FromVoid("f", "F()", _ => ran = true)], Options() with { FindRunLaunch = () => launch });
+
+        Assert.AreEqual(7, code, "the launch command's exit code, given the program's one other argument");
+        Assert.IsFalse(ran);
+    }
+
+    [TestMethod]
+    [DataRow(true, "a")]
+    [DataRow(false, "-t:AccelerateLaunch,a")]
+    public void A_rank_the_launcher_started_drops_the_argument_only_when_the_sdk_wrote_a_launch_command(bool written, string expected)
+    {
+        _variables["ACCELERATE_LAUNCHER_PID"] = Environment.ProcessId.ToString();
+        string[]? seen = null;
+
+        TrainingHost.Run(["-t:AccelerateLaunch", "a"], null, [TrainingFunction.FromVoid("f", "F()", context => seen = context.Arguments)],
+            Options() with { FindRunLaunch = () => written ? new RunLaunch("/bin/false", "") : null });
+
+        Assert.AreEqual(expected, string.Join(",", seen!));
+    }
+
+    private int Run(TrainingFunction function, params string[] args) => TrainingHost.Run(args, null, [function], Options() with { FindRunLaunch = () => null });
 
     private TrainingHost.HostOptions Options() =>
         new(name => _variables.GetValueOrDefault(name), _error, code => { lock (_exits) _exits.Add(code); }, HandleSignals: false, LauncherGoneGrace: TimeSpan.FromSeconds(30));

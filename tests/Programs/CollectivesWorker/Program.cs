@@ -8,6 +8,7 @@ using TorchSharp;
 //   check             every collective, dtype and reduction against a serial reference
 //   join              join the group, print the backend, leave
 //   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
+//   freeze <rank>     like stall, but <rank> stops itself with SIGSTOP (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
 //   mismatch-matrix <half|last> [mpi [directory]]
@@ -32,6 +33,7 @@ try
         "join" => 0,
         "children" => Scenarios.Children("after"),
         "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16),
+        "freeze" => Scenarios.Stall(group, int.Parse(args[1]), 16, freeze: true),
         "mismatch" => Scenarios.Mismatch(group),
         "mismatch-shape" => Scenarios.MismatchShape(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
@@ -76,7 +78,7 @@ internal static class Scenarios
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "system")]
     private static extern int RunThroughLibc([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string command);
 
-    public static int Stall(ProcessGroup group, int stalled, long elements)
+    public static int Stall(ProcessGroup group, int stalled, long elements, bool freeze = false)
     {
         using var tensor = torch.ones(elements);
         for (var i = 0; ; i++)
@@ -84,12 +86,16 @@ internal static class Scenarios
             if (group.Rank == stalled && i == 3)
             {
                 Console.WriteLine("STALLING");
+                if (freeze) Kill(Environment.ProcessId, 19); // SIGSTOP: every thread stops, as under a debugger
                 Thread.Sleep(Timeout.Infinite); // stands for a rank that hangs; the test kills it
             }
             group.AllReduce(tensor);
             tensor.fill_(1);
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
 
     public static int Mismatch(ProcessGroup group)
     {

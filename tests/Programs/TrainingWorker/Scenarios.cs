@@ -19,6 +19,7 @@ public static class Scenarios
         "api" => ApiScenario.Run(args),
         "suite" => Suite(args),
         "line" => Line(args),
+        "drift" => DriftScenario.Run(args),
         "trackers" => Trackers(args),
         "ddp" => DdpScenario.Run(args),
         _ => Train(args),

@@ -17,6 +17,8 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private readonly bool _debugMode;
     private Exception? _failure;
     private int _disposed;
+    private long _sequence;
+    private CollectiveProgress? _progress;
 
     protected CollectiveGroup(int rank, int worldSize, bool debugMode)
     {
@@ -40,6 +42,15 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     /// when a peer's differs.
     /// </summary>
     protected CollectiveSignature Signature { get; private set; }
+
+    /// <summary>
+    /// Debug mode: publish every collective this rank enters to <paramref name="progress"/>, so that a timeout
+    /// names the rank that is behind and where it is. The group disposes it.
+    /// </summary>
+    internal void TrackProgress(CollectiveProgress progress) => _progress = progress;
+
+    /// <summary>How a timeout report names rank <paramref name="rank"/>, e.g. "rank 1 (host, pid 42)".</summary>
+    protected virtual string DescribeRank(int rank) => $"rank {rank}";
 
     // ---- what a backend implements (pointers to host memory unless the backend says otherwise) ----
 
@@ -329,13 +340,16 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         if (_failure is { } failed)
             throw new AccelerateException(RuntimeErrorCode.GroupFailed, $"Rank {Rank} cannot run {describe().Operation}: the process group failed in an earlier collective ({failed.Message}). Stop this rank; the launcher restarts the job if --max_restarts allows.", failed);
         _current = describe;
+        var sequence = ++_sequence;
         try
         {
             if (_debugMode)
             {
                 // Ranks compare call sites first (the richer message), under a signature they share.
                 Signature = CollectiveSignature.Internal;
-                VerifyAcrossRanks(describe() with { CallSite = CollectiveCall.FindCallSite() });
+                var call = describe() with { CallSite = CollectiveCall.FindCallSite() };
+                _progress?.Entered(sequence, call.Operation, call.CallSite);
+                VerifyAcrossRanks(call);
             }
             Signature = signature;
             if (WorldSize > 1 && !ComparesSignatures(signature.Kind)) Agree();
@@ -343,9 +357,13 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         }
         catch (AccelerateException e) when (e.Code is RuntimeErrorCode.CollectiveMismatch or RuntimeErrorCode.PeerGone or RuntimeErrorCode.CollectiveTimeout)
         {
-            _failure = e;
-            Abort(e);
-            throw;
+            var failure = e.Code == RuntimeErrorCode.CollectiveTimeout && _progress is { } progress
+                ? new AccelerateException(e.Code, $"{e.Message[(e.Code.Length + 2)..]} {progress.Describe(sequence, DescribeRank)}", e)
+                : e;
+            _failure = failure;
+            Abort(failure);
+            if (failure == e) throw;
+            throw failure;
         }
     }
 
@@ -386,6 +404,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Close();
+        _progress?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -18,7 +18,8 @@ internal static class RendezvousJoin
     /// <param name="timeout">The rendezvous timeout.</param>
     /// <param name="log">Where the store logs refused connections.</param>
     /// <param name="handshakeTimeout">How long a connecting peer has for its membership challenge (<see cref="HandshakeDeadline.Default"/>).</param>
-    public static RendezvousResult Join(DistributedEnvironment environment, MembershipProof proof, TimeSpan timeout, Action<string> log, TimeSpan? handshakeTimeout = null)
+    /// <param name="keepStore">Rank 0 keeps serving the store after the ranks met (debug mode publishes progress there) and hands it to the caller.</param>
+    public static RendezvousResult Join(DistributedEnvironment environment, MembershipProof proof, TimeSpan timeout, Action<string> log, TimeSpan? handshakeTimeout = null, bool keepStore = false)
     {
         var deadline = DateTime.UtcNow + timeout;
         var rank = environment.Rank;
@@ -67,7 +68,9 @@ internal static class RendezvousJoin
 
                 ConnectMesh(rank, peers, listener, proof, links, accepting, deadline);
                 connected = true;
-                return new RendezvousResult(peers, links);
+                var result = new RendezvousResult(peers, links) { Store = keepStore ? server : null };
+                if (keepStore) server = null;
+                return result;
             }
             finally
             {

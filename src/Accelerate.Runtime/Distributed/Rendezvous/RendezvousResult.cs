@@ -10,4 +10,7 @@ internal sealed class RendezvousResult(PeerAddress[] peers, Socket?[] links)
 
     /// <summary>A connected socket to every other rank, indexed by rank (null at this rank's own index).</summary>
     public Socket?[] Links { get; } = links;
+
+    /// <summary>On rank 0, the store it still serves when the join was asked to keep it (debug mode); the caller disposes it.</summary>
+    public StoreServer? Store { get; init; }
 }

@@ -15,6 +15,9 @@ internal sealed class StoreClient : IDisposable
     private readonly string _where;
     private readonly object _gate = new();
 
+    /// <summary>How much longer than the store's own wait a reply may take before rank 0 is called lost (<see cref="ReplyGrace"/> unless set).</summary>
+    public TimeSpan Grace { get; set; } = ReplyGrace;
+
     private StoreClient(Socket socket, string where)
     {
         _socket = socket;
@@ -138,7 +141,7 @@ internal sealed class StoreClient : IDisposable
     {
         lock (_gate)
         {
-            var allowed = TimeSpan.FromMilliseconds(Milliseconds(serverWait)) + ReplyGrace;
+            var allowed = TimeSpan.FromMilliseconds(Milliseconds(serverWait)) + Grace;
             try
             {
                 _socket.SendTimeout = _socket.ReceiveTimeout = (int)Math.Min(allowed.TotalMilliseconds, int.MaxValue);

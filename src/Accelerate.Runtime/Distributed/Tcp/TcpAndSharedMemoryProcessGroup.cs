@@ -62,6 +62,8 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     /// <summary>Every rank's address.</summary>
     public PeerAddress[] Peers { get; }
 
+    protected override string DescribeRank(int rank) => Peers[rank].Describe();
+
     private PeerLink Link(int rank) => _links[rank] ?? throw new InvalidOperationException($"no link to rank {rank}");
 
     // ---- shared memory set-up ----
