@@ -71,13 +71,15 @@ public sealed class PackageContentsTests
     [TestMethod]
     public void The_build_tasks_assembly_ships_in_one_package_which_the_runtime_depends_on()
     {
+        // Only this suite's version: other test classes pack variants (e.g. the native launcher's) into the same feed.
+        var packages = Directory.EnumerateFiles(PackageFeed.FeedDirectory, $"*.{PackageFeed.Version}.nupkg").ToList();
         var carriers = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(PackageFeed.FeedDirectory, "*.nupkg"))
+        foreach (var file in packages)
         {
             using var package = ZipFile.OpenRead(file);
             carriers.AddRange(package.Entries.Where(e => e.Name == "Accelerate.Build.Tasks.dll").Select(e => $"{Path.GetFileName(file)}:{e.FullName}"));
         }
-        Assert.HasCount(PackageFeed.PackedProjects.Length, Directory.EnumerateFiles(PackageFeed.FeedDirectory, "*.nupkg").ToList(), "every packed project is in the feed");
+        Assert.HasCount(PackageFeed.PackedProjects.Length, packages, "every packed project is in the feed");
         CollectionAssert.AreEqual(new[] { $"Accelerate.Build.Tasks.{PackageFeed.Version}.nupkg:tasks/net10.0/Accelerate.Build.Tasks.dll" }, carriers, string.Join(", ", carriers));
 
         using var runtime = Open("Accelerate.Runtime");
