@@ -9,8 +9,12 @@ namespace Accelerate.Cli.Launch;
 /// Runs on the launcher's main thread, which also starts every rank (see <see cref="RankProcess"/>).
 /// With the c10d rendezvous, a machine that leaves (while restarts are left) ends the run with <see cref="Rejoin"/>
 /// on every machine still there: the launchers meet again and go on with whoever comes, from attempt <see cref="NextAttempt"/>.
+/// A machine waiting in machine 0's <see cref="RendezvousLobby"/> while every rank runs and the job is below MAX ends the
+/// run the same way (GROW), without using a restart: the ranks get SIGTERM (they save a checkpoint) and the next round
+/// includes the newcomer.
 /// </summary>
-internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console, int firstAttempt = 0)
+internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console, int firstAttempt = 0,
+    RendezvousLobby? lobby = null)
 {
     /// <summary>What <see cref="Run"/> returns when the job goes on with a new c10d rendezvous round.</summary>
     public const int Rejoin = -1;
@@ -21,6 +25,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
     /// <summary>The attempt the next run starts with (after <see cref="Rejoin"/>).</summary>
     public int NextAttempt => _attempt;
+
+    /// <summary>On machine 0 after <see cref="Rejoin"/>: how many other machines of this round are expected at the next one.</summary>
+    public int ExpectedBack { get; private set; }
 
     /// <summary>What a rank of the Accelerate runtime exits with after saving a checkpoint on pre-emption (Accelerator.PreemptedExitCode).</summary>
     private const int PreemptedExitCode = 75;
@@ -63,7 +70,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     /// <summary>Watches one attempt to its end; returns the exit code, or null to start the next attempt.</summary>
     private int? Attempt(List<RankProcess> ranks)
     {
-        var (failures, signal, message) = Watch(ranks);
+        var (failures, signal, message, grow) = Watch(ranks);
         if (signal is { } received)
         {
             console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
@@ -76,6 +83,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             return 128 + received;
         }
         if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
+        if (grow) return Grow(ranks);
         if (failures.Count == 0) return Finished();
         if (failures.All(f => f.ExitCode == PreemptedExitCode))
         {
@@ -96,6 +104,22 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         var where = link is null ? "" : $" on machine {plan.MachineRank}";
         return OnFailure(first.ExitCode, $"rank {first.Rank}{where} failed ({first.Describe()})",
             () => FailureSummary.Format(program.DisplayName, failures, stopped, _attempt, plan.MaxRestarts));
+    }
+
+    /// <summary>
+    /// Machine 0, c10d: machines wait to join while every rank runs and the job is below MAX. Every machine stops its
+    /// ranks with SIGTERM (they save a checkpoint, as on pre-emption) and the launchers meet again; the attempt, and with
+    /// it TORCHELASTIC_RESTART_COUNT, stays: a membership change is no restart (as torchrun).
+    /// </summary>
+    private int Grow(List<RankProcess> ranks)
+    {
+        var waiting = lobby!.WaitingCount;
+        console.Info($"machine 0: {waiting} machine(s) waiting to join; stopping the ranks for a new rendezvous round with up to {Math.Min(plan.NumMachines + waiting, lobby.MaxMachines)} machines " +
+            "(a membership change: it uses none of --max_restarts)");
+        link!.Broadcast($"GROW {_attempt}");
+        Stop(ranks, Posix.SIGTERM);
+        ExpectedBack = plan.NumMachines - 1;
+        return Rejoin;
     }
 
     /// <summary>After a failure (here, or reported by another machine): restart the group everywhere, or stop.</summary>
@@ -156,6 +180,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 console.Info($"{gone}; starting a new rendezvous round with the machines still there (restart {_attempt + 1} of {plan.MaxRestarts})");
                 _attempt++;
                 link.Broadcast($"REJOIN {_attempt}");
+                ExpectedBack = plan.NumMachines - 2;
                 return Rejoin;
             }
             link.Broadcast($"STOP 1 {gone}");
@@ -165,6 +190,11 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
         Stop(ranks, Posix.SIGTERM);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
+        if (words is ["GROW", _])
+        {
+            console.Info("a machine is joining the job; meeting the other machines again for a new round (a membership change, no restart)");
+            return Rejoin;
+        }
         if (words is ["REJOIN", _])
         {
             _attempt = MachineLink.NumberOf(line!);
@@ -211,6 +241,8 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     /// <summary>Every rank here exited cleanly. Machine 0 waits for the other machines to finish too.</summary>
     private int? Finished()
     {
+        // The ranks here are done: no round starts any more, and a machine that waits or comes now is told so.
+        lobby?.Close();
         if (link is null) return 0;
         if (!link.IsCoordinator)
         {
@@ -300,26 +332,34 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     }
 
     /// <summary>Waits until every rank succeeded, one failed (returns the failures seen), a signal came, or another machine spoke.</summary>
-    private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message) Watch(List<RankProcess> ranks)
+    private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message, bool Grow) Watch(List<RankProcess> ranks)
     {
         var running = ranks.Select(r => (Task)r.Completion).ToList();
         var interval = plan.MonitorInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : plan.MonitorInterval;
+        var newcomers = lobby?.Waiting ?? Task.Delay(Timeout.Infinite);
         while (running.Count > 0)
         {
-            Task.WaitAny([.. running, _signal.Task, link?.Next ?? Task.Delay(Timeout.Infinite)], interval);
-            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result, null);
+            Task.WaitAny([.. running, _signal.Task, link?.Next ?? Task.Delay(Timeout.Infinite), newcomers], interval);
+            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result, null, false);
             var failures = ranks.Where(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode != 0)
                 .Select(r => r.Completion.Result).OrderBy(f => f.Time).ToList();
-            if (failures.Count > 0) return (failures, null, null);
+            if (failures.Count > 0) return (failures, null, null, false);
             if (link is { Next.IsCompleted: true })
             {
                 var message = link.Take();
                 // A machine that finished cleanly is recorded; anything else concerns the ranks here.
-                if (message.Line != "DONE" && !(message.Line is null && link.Done.Contains(message.Machine))) return ([], null, message);
+                if (message.Line != "DONE" && !(message.Line is null && link.Done.Contains(message.Machine))) return ([], null, message, false);
+            }
+            if (newcomers.IsCompleted)
+            {
+                // torchrun's rule: a healthy group below MAX makes room for waiting machines. Once a rank here or a
+                // machine has finished the job is ending: the newcomer is told so when it ends (ACC3121).
+                if (ranks.All(r => !r.Completion.IsCompleted) && link!.Done.Count == 0) return ([], null, null, true);
+                newcomers = Task.Delay(Timeout.Infinite);
             }
             running.RemoveAll(t => t.IsCompleted);
         }
-        return ([], null, null);
+        return ([], null, null, false);
     }
 
     /// <summary>

@@ -1,0 +1,113 @@
+namespace Accelerate.Cli.Tests.Launch;
+
+/// <summary>
+/// c10d jobs whose machines change while they run: a machine that arrives after the job started joins it with a new
+/// rendezvous round while the job is below MAX (--nnodes MIN:MAX), and is turned away with a named error when the job
+/// is at MAX or has finished. Each machine is a network namespace of its own.
+/// </summary>
+[TestClass]
+public sealed class ElasticMembershipTests
+{
+    /// <summary>
+    /// The same command on every machine. <paramref name="lastCall"/>: 1 s where the job starts alone; 10 s where a
+    /// machine started first must be in the first round (it waits for the host, so it checks in well within that).
+    /// </summary>
+    private static string[] Options(NetworkNamespaces machines, string nnodes, int port, int lastCall = 1) =>
+        ["--rdzv_backend", "c10d", "--rdzv_endpoint", $"{machines.Addresses[0]}:{port}", "--rdzv_id", "grow-1", "--nnodes", nnodes,
+         "--nproc_per_node", "2", "--rdzv_timeout", "120", "--rdzv_last_call_timeout", lastCall.ToString(), "--cpu"];
+
+    [TestMethod]
+    public void A_machine_arriving_at_a_running_1_to_2_job_starts_a_new_round_with_both_machines_without_using_a_restart()
+    {
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29651;
+        // --max_restarts 0: a membership change is no restart.
+        string[] command = [.. Options(machines, "1:2", port), "--max_restarts", "0", LauncherRun.RankProbeDll, "grow-to", "2"];
+        using var host = LauncherRun.Start(command, prefix: machines.Exec(0));
+        var firstRound = new List<int>();
+        try
+        {
+            host.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+            firstRound = Processes.ReadyPids(host.Stdout);
+            using var newcomer = LauncherRun.Start(command, prefix: machines.Exec(1));
+
+            Assert.AreEqual(0, newcomer.WaitForExit(180), newcomer.AllOutput + "\n---\n" + host.AllOutput);
+            Assert.AreEqual(0, host.WaitForExit(180), host.AllOutput);
+            StringAssert.Contains(newcomer.WaitForLine(l => l.Contains("is running on 1 machine(s)")), "waiting for a new round");
+            StringAssert.Contains(host.WaitForLine(l => l.Contains("machine(s) waiting to join;")), "new rendezvous round with up to 2 machines");
+            Assert.AreEqual(2, host.Stdout.Count(l => l.Contains("got SIGTERM")), "the first round's ranks were asked to checkpoint");
+            host.WaitForLine(l => l.StartsWith("[rank 0] rendezvous ok port=", StringComparison.Ordinal) && l.EndsWith(" ranks=1,2,3", StringComparison.Ordinal));
+
+            var ranks = RankReport.From(host.Stdout.Concat(newcomer.Stdout));
+            CollectionAssert.AreEquivalent(new[] { 0, 1, 2, 3 }, ranks.Select(r => r.Rank).ToArray(), host.AllOutput);
+            foreach (var rank in ranks)
+            {
+                Assert.AreEqual("2", rank.Env["GROUP_WORLD_SIZE"], "the new round has both machines");
+                Assert.AreEqual("4", rank.Env["WORLD_SIZE"]);
+                Assert.AreEqual("0", rank.Env["TORCHELASTIC_RESTART_COUNT"], "a membership change uses no restart");
+                Assert.AreEqual(machines.Addresses[0], rank.Env["MASTER_ADDR"]);
+            }
+            CollectionAssert.AreEqual(new[] { "0", "0" }, RankReport.From(host.Stdout).Select(r => r.Env["GROUP_RANK"]).ToArray(), "the host stays machine 0");
+            Assert.IsEmpty(Processes.WaitUntilGone(firstRound), "the first round's ranks are gone");
+        }
+        finally
+        {
+            Processes.KillAll(firstRound);
+        }
+    }
+
+    [TestMethod]
+    public void A_machine_arriving_at_a_job_already_at_max_is_turned_away_naming_max_and_the_job_goes_on()
+    {
+        using var machines = NetworkNamespaces.TryCreate(3, out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29652;
+        string[] command = [.. Options(machines, "1:2", port, lastCall: 10), LauncherRun.RankProbeDll, "wait"];
+        using var joiner = LauncherRun.Start(command, prefix: machines.Exec(1));
+        joiner.WaitForLine(l => l.Contains("joining machine 0"), 120);
+        using var host = LauncherRun.Start(command, prefix: machines.Exec(0));
+        host.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+        joiner.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+
+        using var third = LauncherRun.Start(command, prefix: machines.Exec(2));
+        Assert.AreEqual(1, third.WaitForExit(120), third.AllOutput);
+        var error = third.WaitForLine(l => l.Contains("ACC3120"));
+        StringAssert.Contains(error, "already runs on 2 machines, the most --nnodes 1:2 allows");
+        StringAssert.Contains(error, "raise MAX");
+        Assert.IsEmpty(RankReport.From(third.Stdout), "no rank started on the third machine");
+        Assert.IsFalse(host.Lines.Any(l => l.Contains("got SIGTERM")), "the running ranks were left alone");
+
+        host.Signal(Processes.SIGTERM);
+        Assert.AreEqual(143, host.WaitForExit(120), host.AllOutput);
+        Assert.AreNotEqual(0, joiner.WaitForExit(120), joiner.AllOutput);
+    }
+
+    [TestMethod]
+    public void A_machine_arriving_when_the_job_is_finishing_is_told_the_rendezvous_is_closed()
+    {
+        using var machines = NetworkNamespaces.TryCreate(3, out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29653;
+        var trigger = Path.Combine(Path.GetTempPath(), $"accelerate-closed-{Environment.ProcessId}-{port}");
+        string[] command = [.. Options(machines, "1:3", port, lastCall: 10), LauncherRun.RankProbeDll, "machine0-first", trigger];
+        try
+        {
+            using var joiner = LauncherRun.Start(command, prefix: machines.Exec(1));
+            joiner.WaitForLine(l => l.Contains("joining machine 0"), 120);
+            using var host = LauncherRun.Start(command, prefix: machines.Exec(0));
+            // The host's ranks end at once; machine 1's wait for the trigger: the job is finishing.
+            joiner.WaitForLines(l => l.Contains("ready rank="), 2, 180);
+
+            using var late = LauncherRun.Start(command, prefix: machines.Exec(2));
+            Assert.AreEqual(1, late.WaitForExit(120), late.AllOutput);
+            StringAssert.Contains(late.WaitForLine(l => l.Contains("ACC3121")), "the rendezvous is closed");
+            Assert.IsEmpty(RankReport.From(late.Stdout), "no rank started on the late machine");
+
+            File.WriteAllText(trigger, "");
+            Assert.AreEqual(0, joiner.WaitForExit(120), joiner.AllOutput);
+            Assert.AreEqual(0, host.WaitForExit(120), host.AllOutput);
+        }
+        finally
+        {
+            File.Delete(trigger);
+        }
+    }
+}
