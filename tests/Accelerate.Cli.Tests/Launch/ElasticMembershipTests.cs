@@ -110,4 +110,32 @@ public sealed class ElasticMembershipTests
             File.Delete(trigger);
         }
     }
+
+    [TestMethod]
+    public void Pods_of_an_elastic_pytorchjob_with_only_pet_variables_and_a_node_range_meet_through_c10d()
+    {
+        using var pods = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29654;
+        // What Kubeflow's training operator sets in each pod of a PyTorchJob with elasticPolicy minReplicas 1, maxReplicas 2.
+        var pod = new Dictionary<string, string?>
+        {
+            ["PET_NNODES"] = "1:2", ["PET_NPROC_PER_NODE"] = "2", ["PET_RDZV_BACKEND"] = "c10d",
+            ["PET_RDZV_ENDPOINT"] = $"{pods.Addresses[0]}:{port}", ["PET_RDZV_ID"] = "elastic-job", ["ACCELERATE_RDZV_TIMEOUT"] = "120",
+        };
+        using var second = LauncherRun.Start(["--debug", "--cpu", LauncherRun.RankProbeDll, "rendezvous"], pod, prefix: pods.Exec(1));
+        second.WaitForLine(l => l.Contains("joining machine 0"), 120);
+        using var first = LauncherRun.Start(["--debug", "--cpu", LauncherRun.RankProbeDll, "rendezvous"], pod, prefix: pods.Exec(0));
+
+        Assert.AreEqual(0, first.WaitForExit(120), first.AllOutput + "\n---\n" + second.AllOutput);
+        Assert.AreEqual(0, second.WaitForExit(120), second.AllOutput);
+        StringAssert.Matches(first.AllOutput, new System.Text.RegularExpressions.Regex(@"num_machines\s+2\s+pet\s+MAX of PET_NNODES 1:2"));
+        StringAssert.Matches(first.AllOutput, new System.Text.RegularExpressions.Regex(@"rdzv_backend\s+c10d\s+pet\s+PET_RDZV_BACKEND"));
+        var ranks = RankReport.From(first.Stdout.Concat(second.Stdout));
+        CollectionAssert.AreEquivalent(new[] { 0, 1, 2, 3 }, ranks.Select(r => r.Rank).ToArray());
+        foreach (var rank in ranks)
+        {
+            Assert.AreEqual("2", rank.Env["GROUP_WORLD_SIZE"]);
+            Assert.AreEqual("elastic-job", rank.Env["TORCHELASTIC_RUN_ID"]);
+        }
+    }
 }
