@@ -363,6 +363,8 @@ internal static class MachineRendezvous
     private static Socket? Connect(LaunchPlan plan, DateTime deadline)
     {
         var address = EndpointAddress(plan);
+        // Machines are usually started together: retry quickly at first, then every 250 ms.
+        var pause = TimeSpan.FromMilliseconds(20);
         while (DateTime.UtcNow < deadline)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -376,7 +378,8 @@ internal static class MachineRendezvous
             {
                 socket.Dispose();
                 // Machine 0 may simply not be up yet: try again shortly, until the deadline.
-                Thread.Sleep(TimeSpan.FromMilliseconds(250));
+                Thread.Sleep(pause);
+                pause = TimeSpan.FromMilliseconds(Math.Min(250, pause.TotalMilliseconds * 2));
             }
         }
         return null;
