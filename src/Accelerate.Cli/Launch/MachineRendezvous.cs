@@ -19,6 +19,8 @@ namespace Accelerate.Cli.Launch;
 /// With the c10d backend (<see cref="LaunchPlan.DynamicRendezvous"/>) every machine runs the same command: the
 /// launcher that can bind the endpoint hosts (it is machine 0), the others check in with <c>*</c> for their machine
 /// rank and their <c>--rdzv_id</c>, and the host gives out machine ranks 1, 2, ... in the order the check-ins pass.
+/// The host keeps its <see cref="RendezvousLobby"/> on the endpoint for the whole job (machines may join a running job),
+/// so it hands out a free port of its own for the ranks' store (MASTER_PORT) with the machine ranks.
 /// </summary>
 internal static class MachineRendezvous
 {
