@@ -180,7 +180,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 console.Info($"{gone}; starting a new rendezvous round with the machines still there (restart {_attempt + 1} of {plan.MaxRestarts})");
                 _attempt++;
                 link.Broadcast($"REJOIN {_attempt}");
-                ExpectedBack = plan.NumMachines - 2;
+                ExpectedBack = Math.Max(0, plan.NumMachines - 2);
                 return Rejoin;
             }
             link.Broadcast($"STOP 1 {gone}");
