@@ -116,6 +116,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         var waiting = lobby!.WaitingCount;
         console.Info($"machine 0: {waiting} machine(s) waiting to join; stopping the ranks for a new rendezvous round with up to {Math.Min(plan.NumMachines + waiting, lobby.MaxMachines)} machines " +
             "(a membership change: it uses none of --max_restarts)");
+        lobby.ExpectRound();
         link!.Broadcast($"GROW {_attempt}");
         Stop(ranks, Posix.SIGTERM);
         ExpectedBack = plan.NumMachines - 1;
@@ -179,6 +180,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 // c10d: the machines still there meet again, so the job goes on without the one that left.
                 console.Info($"{gone}; starting a new rendezvous round with the machines still there (restart {_attempt + 1} of {plan.MaxRestarts})");
                 _attempt++;
+                lobby?.ExpectRound();
                 link.Broadcast($"REJOIN {_attempt}");
                 ExpectedBack = Math.Max(0, plan.NumMachines - 2);
                 return Rejoin;
@@ -331,7 +333,10 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         return ranks;
     }
 
-    /// <summary>Waits until every rank succeeded, one failed (returns the failures seen), a signal came, or another machine spoke.</summary>
+    /// <summary>
+    /// Waits until every rank succeeded, one failed (returns the failures seen), a signal came, another machine spoke,
+    /// or (machine 0, c10d) a machine waits to join while every rank runs (Grow).
+    /// </summary>
     private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message, bool Grow) Watch(List<RankProcess> ranks)
     {
         var running = ranks.Select(r => (Task)r.Completion).ToList();

@@ -168,7 +168,14 @@ internal static class MachineRendezvous
         }, null, plan.ShutdownTimeout + plan.LastCallTimeout, Timeout.InfiniteTimeSpan);
         lock (lobby.Gate)
         {
-            deferred.AddRange(lobby.OpenRound(Admit));
+            var (waited, back) = lobby.OpenRound(Admit);
+            deferred.AddRange(waited);
+            foreach (var arrival in back)
+                if (Admit(arrival) is { } problem)
+                {
+                    TrySend(arrival.Connection, "ERROR " + problem);
+                    arrival.Connection.Dispose();
+                }
             CheckComplete();
         }
 

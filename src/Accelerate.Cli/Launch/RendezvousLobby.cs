@@ -24,6 +24,9 @@ internal sealed class RendezvousLobby : IDisposable
     private int _machines;
     private bool _closed;
     private int _pending;
+    // Between the end of a round's run (GROW, REJOIN) and the next round: the round's own machines check in again.
+    private bool _regrouping;
+    private int _returningFrom;
 
     /// <summary>Starts checking in the connections <paramref name="listener"/> accepts; the lobby owns it.</summary>
     public RendezvousLobby(Socket listener, LaunchPlan plan, string? environmentSecret, LauncherConsole console)
@@ -48,20 +51,35 @@ internal sealed class RendezvousLobby : IDisposable
     public int WaitingCount { get { lock (Gate) return _waiting.Count; } }
 
     /// <summary>
-    /// Opens a round: from now on <paramref name="admit"/> (called under <see cref="Gate"/>) decides on each machine
-    /// that passes its check-in, returning null to take it or why not. Returns the machines that waited for this round,
-    /// still connected, for the round to take in.
+    /// Machine 0 ends this round's run to meet again (machines wait to join, or one left): until the next round opens,
+    /// machines that check in are this round's own coming back, and are kept for it whatever the count.
     /// </summary>
-    public List<MachineRendezvous.Arrival> OpenRound(Func<MachineRendezvous.Arrival, string?> admit)
+    public void ExpectRound()
+    {
+        lock (Gate)
+        {
+            _regrouping = true;
+            _returningFrom = _waiting.Count;
+        }
+    }
+
+    /// <summary>
+    /// Opens a round: from now on <paramref name="admit"/> (called under <see cref="Gate"/>) decides on each machine
+    /// that passes its check-in, returning null to take it or why not. Returns, still connected, the machines that
+    /// waited to join the running job (Waited) and those of the last round that checked in again before this one
+    /// opened (Back), for the round to take in.
+    /// </summary>
+    public (List<MachineRendezvous.Arrival> Waited, List<MachineRendezvous.Arrival> Back) OpenRound(Func<MachineRendezvous.Arrival, string?> admit)
     {
         lock (Gate)
         {
             _round = admit;
-            var waited = _waiting.Where(a => !HasHungUp(a.Connection)).ToList();
-            foreach (var gone in _waiting.Except(waited)) gone.Connection.Dispose();
+            var connected = _waiting.Select((a, i) => (Arrival: a, Back: _regrouping && i >= _returningFrom)).Where(a => !HasHungUp(a.Arrival.Connection)).ToList();
+            foreach (var gone in _waiting.Except(connected.Select(a => a.Arrival))) gone.Connection.Dispose();
             _waiting.Clear();
+            _regrouping = false;
             _someoneWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            return waited;
+            return (connected.Where(a => !a.Back).Select(a => a.Arrival).ToList(), connected.Where(a => a.Back).Select(a => a.Arrival).ToList());
         }
     }
 
@@ -129,6 +147,11 @@ internal sealed class RendezvousLobby : IDisposable
             if (problem is null && _closed) problem = ClosedMessage();
             else if (problem is null && _round is not null) problem = _round(arrival!);
             else if (problem is null && !_plan.DynamicRendezvous) problem = "the rendezvous is over";
+            else if (problem is null && _regrouping)
+            {
+                _waiting.Add(arrival!);
+                return;
+            }
             else if (problem is null && _machines + _waiting.Count >= _plan.NumMachines) problem = FullMessage();
             else if (problem is null)
             {

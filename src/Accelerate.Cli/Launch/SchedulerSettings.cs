@@ -51,6 +51,7 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
         if (!long.TryParse(low, NumberStyles.None, CultureInfo.InvariantCulture, out var min) || !long.TryParse(high, NumberStyles.None, CultureInfo.InvariantCulture, out var max)
             || min < 1 || max < min || max > int.MaxValue)
             throw Malformed(variable, text, "a range of machines is MIN:MAX with 1 <= MIN <= MAX, like 1:4.", setting);
+        if (min == max) return null;
         if (!DynamicRendezvous)
             throw new LaunchException(LaunchErrorCode.PetRangeNeedsC10d,
                 $"The environment variable {variable}='{text}' is a range of machines (an elastic PyTorchJob), which needs the c10d rendezvous; this launch uses the static one. " +

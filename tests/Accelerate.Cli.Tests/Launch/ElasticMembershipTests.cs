@@ -57,6 +57,44 @@ public sealed class ElasticMembershipTests
     }
 
     [TestMethod]
+    public void A_third_machine_arriving_at_a_running_1_to_3_job_of_two_starts_a_new_round_with_all_three()
+    {
+        using var machines = NetworkNamespaces.TryCreate(3, out var reason) ?? throw new AssertInconclusiveException(reason);
+        const int port = 29655;
+        string[] command = [.. Options(machines, "1:3", port, lastCall: 10), LauncherRun.RankProbeDll, "grow-to", "3"];
+        // Machine 1 waits for the host, so both are in the first round; it starts after the last call (below MAX).
+        using var joiner = LauncherRun.Start(command, prefix: machines.Exec(1));
+        joiner.WaitForLine(l => l.Contains("joining machine 0"), 120);
+        using var host = LauncherRun.Start(command, prefix: machines.Exec(0));
+        var firstRound = new List<int>();
+        try
+        {
+            host.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+            joiner.WaitForLines(l => l.Contains("ready rank="), 2, 120);
+            firstRound = Processes.ReadyPids(host.Stdout.Concat(joiner.Stdout));
+            using var third = LauncherRun.Start(command, prefix: machines.Exec(2));
+
+            var all = () => string.Join("\n---\n", host.AllOutput, joiner.AllOutput, third.AllOutput);
+            Assert.AreEqual(0, third.WaitForExit(180), all());
+            Assert.AreEqual(0, host.WaitForExit(180), all());
+            Assert.AreEqual(0, joiner.WaitForExit(180), all());
+            joiner.WaitForLine(l => l.Contains("a machine is joining the job"));
+            var ranks = RankReport.From(host.Stdout.Concat(joiner.Stdout).Concat(third.Stdout));
+            CollectionAssert.AreEquivalent(Enumerable.Range(0, 6).ToArray(), ranks.Select(r => r.Rank).ToArray(), all());
+            foreach (var rank in ranks)
+            {
+                Assert.AreEqual("3", rank.Env["GROUP_WORLD_SIZE"], "the new round has all three machines");
+                Assert.AreEqual("0", rank.Env["TORCHELASTIC_RESTART_COUNT"], "a membership change uses no restart");
+            }
+            Assert.IsEmpty(Processes.WaitUntilGone(firstRound), "the first round's ranks are gone");
+        }
+        finally
+        {
+            Processes.KillAll(firstRound);
+        }
+    }
+
+    [TestMethod]
     public void A_machine_arriving_at_a_job_already_at_max_is_turned_away_naming_max_and_the_job_goes_on()
     {
         using var machines = NetworkNamespaces.TryCreate(3, out var reason) ?? throw new AssertInconclusiveException(reason);
