@@ -16,6 +16,25 @@ public sealed class ElasticMembershipTests
         ["--rdzv_backend", "c10d", "--rdzv_endpoint", $"{machines.Addresses[0]}:{port}", "--rdzv_id", "grow-1", "--nnodes", nnodes,
          "--nproc_per_node", "2", "--rdzv_timeout", "120", "--rdzv_last_call_timeout", lastCall.ToString(), "--cpu"];
 
+    /// <summary>
+    /// The ranks that reported (grow-to prints its environment only in the round with every machine) are those of one
+    /// round on all the machines, without a restart used, and the first round's ranks are gone.
+    /// </summary>
+    private static void AssertOneNewRound(NetworkNamespaces machines, LauncherRun[] runs, List<int> firstRound)
+    {
+        var count = machines.Names.Count;
+        var ranks = RankReport.From(runs.SelectMany(r => r.Stdout));
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 2 * count).ToArray(), ranks.Select(r => r.Rank).ToArray(), string.Join("\n---\n", runs.Select(r => r.AllOutput)));
+        foreach (var rank in ranks)
+        {
+            Assert.AreEqual(count.ToString(), rank.Env["GROUP_WORLD_SIZE"], "the new round has every machine");
+            Assert.AreEqual((2 * count).ToString(), rank.Env["WORLD_SIZE"]);
+            Assert.AreEqual("0", rank.Env["TORCHELASTIC_RESTART_COUNT"], "a membership change uses no restart");
+            Assert.AreEqual(machines.Addresses[0], rank.Env["MASTER_ADDR"]);
+        }
+        Assert.IsEmpty(Processes.WaitUntilGone(firstRound), "the first round's ranks are gone");
+    }
+
     [TestMethod]
     public void A_machine_arriving_at_a_running_1_to_2_job_starts_a_new_round_with_both_machines_without_using_a_restart()
     {
@@ -38,17 +57,8 @@ public sealed class ElasticMembershipTests
             Assert.AreEqual(2, host.Stdout.Count(l => l.Contains("got SIGTERM")), "the first round's ranks were asked to checkpoint");
             host.WaitForLine(l => l.StartsWith("[rank 0] rendezvous ok port=", StringComparison.Ordinal) && l.EndsWith(" ranks=1,2,3", StringComparison.Ordinal));
 
-            var ranks = RankReport.From(host.Stdout.Concat(newcomer.Stdout));
-            CollectionAssert.AreEquivalent(new[] { 0, 1, 2, 3 }, ranks.Select(r => r.Rank).ToArray(), host.AllOutput);
-            foreach (var rank in ranks)
-            {
-                Assert.AreEqual("2", rank.Env["GROUP_WORLD_SIZE"], "the new round has both machines");
-                Assert.AreEqual("4", rank.Env["WORLD_SIZE"]);
-                Assert.AreEqual("0", rank.Env["TORCHELASTIC_RESTART_COUNT"], "a membership change uses no restart");
-                Assert.AreEqual(machines.Addresses[0], rank.Env["MASTER_ADDR"]);
-            }
+            AssertOneNewRound(machines, [host, newcomer], firstRound);
             CollectionAssert.AreEqual(new[] { "0", "0" }, RankReport.From(host.Stdout).Select(r => r.Env["GROUP_RANK"]).ToArray(), "the host stays machine 0");
-            Assert.IsEmpty(Processes.WaitUntilGone(firstRound), "the first round's ranks are gone");
         }
         finally
         {
@@ -79,14 +89,7 @@ public sealed class ElasticMembershipTests
             Assert.AreEqual(0, host.WaitForExit(180), all());
             Assert.AreEqual(0, joiner.WaitForExit(180), all());
             joiner.WaitForLine(l => l.Contains("a machine is joining the job"));
-            var ranks = RankReport.From(host.Stdout.Concat(joiner.Stdout).Concat(third.Stdout));
-            CollectionAssert.AreEquivalent(Enumerable.Range(0, 6).ToArray(), ranks.Select(r => r.Rank).ToArray(), all());
-            foreach (var rank in ranks)
-            {
-                Assert.AreEqual("3", rank.Env["GROUP_WORLD_SIZE"], "the new round has all three machines");
-                Assert.AreEqual("0", rank.Env["TORCHELASTIC_RESTART_COUNT"], "a membership change uses no restart");
-            }
-            Assert.IsEmpty(Processes.WaitUntilGone(firstRound), "the first round's ranks are gone");
+            AssertOneNewRound(machines, [host, joiner, third], firstRound);
         }
         finally
         {
