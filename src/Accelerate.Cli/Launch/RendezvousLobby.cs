@@ -17,7 +17,7 @@ internal sealed class RendezvousLobby : IDisposable
     private readonly string? _secret;
     private readonly LauncherConsole _console;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
+    private Task? _accepting;
     private readonly List<MachineRendezvous.Arrival> _waiting = [];
     private TaskCompletionSource _someoneWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Func<MachineRendezvous.Arrival, string?>? _round;
@@ -28,14 +28,13 @@ internal sealed class RendezvousLobby : IDisposable
     private bool _regrouping;
     private int _returningFrom;
 
-    /// <summary>Starts checking in the connections <paramref name="listener"/> accepts; the lobby owns it.</summary>
+    /// <summary>A lobby on <paramref name="listener"/>, which it owns; it checks connections in from the first round on.</summary>
     public RendezvousLobby(Socket listener, LaunchPlan plan, string? environmentSecret, LauncherConsole console)
     {
         _listener = listener;
         _plan = plan;
         _secret = environmentSecret;
         _console = console;
-        _accepting = Task.Run(AcceptAsync);
     }
 
     /// <summary>Held while a round's admission runs and while the round reads what arrived.</summary>
@@ -73,6 +72,8 @@ internal sealed class RendezvousLobby : IDisposable
     {
         lock (Gate)
         {
+            // Connections wait in the listen queue until the first round can take them.
+            _accepting ??= Task.Run(AcceptAsync);
             _round = admit;
             var connected = _waiting.Select((a, i) => (Arrival: a, Back: _regrouping && i >= _returningFrom)).Where(a => !HasHungUp(a.Arrival.Connection)).ToList();
             foreach (var gone in _waiting.Except(connected.Select(a => a.Arrival))) gone.Connection.Dispose();
@@ -197,7 +198,7 @@ internal sealed class RendezvousLobby : IDisposable
     {
         _stop.Cancel();
         _listener.Dispose();
-        _accepting.Wait(TimeSpan.FromSeconds(5));
+        _accepting?.Wait(TimeSpan.FromSeconds(5));
         lock (Gate)
         {
             foreach (var arrival in _waiting) arrival.Connection.Dispose();
