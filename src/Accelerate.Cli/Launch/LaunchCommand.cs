@@ -32,19 +32,33 @@ internal static class LaunchCommand
             var program = ProgramCommand.Resolve(plan.Program, plan.NoPython, console);
             if (plan.MpirunHostfile is not null)
                 return MpirunLaunch.Run(plan, program, SingleMachineJob(plan), console);
-            // c10d: each round of the rendezvous (a new one when a machine left) runs until the job ends.
-            for (var attempt = 0; ; )
+            // c10d: each round of the rendezvous (a new one when a machine left or one waits to join) runs until the job ends.
+            RendezvousLobby? lobby = null;
+            try
             {
-                var (job, link, machineRank, machines) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0, 1) : MachineRendezvous.Meet(plan, Secret(), console);
-                // c10d gives out machine ranks at the rendezvous, and with --nnodes MIN:MAX the job runs on the machines that joined.
-                var round = plan with { MachineRank = machineRank, NumMachines = machines, NumProcesses = plan.LocalProcesses * machines };
-                using (link)
+                for (int attempt = 0, returning = 0; ; )
                 {
-                    var agent = new LocalAgent(round, program, job, link, console, attempt);
-                    var exitCode = agent.Run();
-                    if (exitCode != LocalAgent.Rejoin) return exitCode;
-                    attempt = agent.NextAttempt;
+                    var (job, link, machineRank, machines) = plan.NumMachines == 1 ? (SingleMachineJob(plan), null, 0, 1)
+                        : MachineRendezvous.Meet(plan, Secret(), console, ref lobby, returning);
+                    // c10d gives out machine ranks at the rendezvous, and with --nnodes MIN:MAX the job runs on the machines that joined.
+                    var round = plan with { MachineRank = machineRank, NumMachines = machines, NumProcesses = plan.LocalProcesses * machines };
+                    using (link)
+                    {
+                        var agent = new LocalAgent(round, program, job, link, console, attempt, lobby);
+                        var exitCode = agent.Run();
+                        if (exitCode != LocalAgent.Rejoin)
+                        {
+                            lobby?.Close();
+                            return exitCode;
+                        }
+                        attempt = agent.NextAttempt;
+                        returning = agent.ExpectedBack;
+                    }
                 }
+            }
+            finally
+            {
+                lobby?.Dispose();
             }
         }
         catch (LaunchException e)

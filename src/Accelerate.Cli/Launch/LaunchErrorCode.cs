@@ -1,6 +1,6 @@
 namespace Accelerate.Cli.Launch;
 
-/// <summary>Stable codes of <c>accelerate launch</c> errors (ranges ACC3001–3099 and ACC3110–3119), listed in docs/diagnostics.md.</summary>
+/// <summary>Stable codes of <c>accelerate launch</c> errors (ranges ACC3001–3099 and ACC3110–3129), listed in docs/diagnostics.md.</summary>
 internal static class LaunchErrorCode
 {
     /// <summary>An option the launcher does not know.</summary>
@@ -41,4 +41,10 @@ internal static class LaunchErrorCode
     public const string BadEndpoint = "ACC3092";
     /// <summary>Machine 0's SLURM node (the node list's first host) does not resolve here, and SLURM knows no other address for it.</summary>
     public const string SlurmNodeUnreachable = "ACC3110";
+    /// <summary>A machine arrived at a running c10d job that already runs on MAX (<c>--nnodes MIN:MAX</c>) machines.</summary>
+    public const string JobAtMostMachines = "ACC3120";
+    /// <summary>A machine arrived at a c10d job that is ending: its rendezvous is closed.</summary>
+    public const string RendezvousClosed = "ACC3121";
+    /// <summary><c>PET_NNODES</c> is a range of machines, but the rendezvous is static.</summary>
+    public const string PetRangeNeedsC10d = "ACC3122";
 }

@@ -85,12 +85,12 @@ internal sealed class LaunchPlanResolver
             throw new LaunchException(LaunchErrorCode.BadValue, $"mixed_precision '{mixedPrecisionName}' in {_configPath} is not allowed: use {OneOf("mixed_precision")}.");
 
         var endpoint = dynamic ? Endpoint() : null;
-        var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!) ?? endpoint?.Host, _config?.MainProcessIp, null, "127.0.0.1", "this machine");
+        var mainIp = PickText("main_process_ip", Text("main_process_ip", Alias("main_process_ip")!) ?? (_args.Get("rdzv_endpoint") is null ? null : endpoint?.Host), _config?.MainProcessIp, null, "127.0.0.1", "this machine");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default && dynamic)
             throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--rdzv_endpoint HOST:PORT is needed with --rdzv_backend c10d on several machines: give the address of one machine every machine can reach (its launcher hosts the rendezvous), the same on every machine.");
         if (numMachines > 1 && Origin("main_process_ip") == SettingOrigin.Default)
             throw new LaunchException(LaunchErrorCode.MainProcessIp, $"--main_process_ip is needed with --num_machines {numMachines}: give the address of machine 0 that every machine can reach.");
-        var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0) ?? endpoint?.Port;
+        var portFlag = standalone ? 0 : Int("main_process_port", Alias("main_process_port"), 0) ?? (_args.Get("rdzv_endpoint") is null ? null : endpoint?.Port);
         var port = Pick("main_process_port", portFlag, _config?.MainProcessPort, null, numMachines == 1 ? 0 : 29500,
             numMachines == 1 ? "0 = a free port" : "torchrun's default");
         if (port > 65535) throw new LaunchException(LaunchErrorCode.BadValue, $"--main_process_port {port} is not a port: use 1..65535, or 0 for a free one.");
@@ -133,7 +133,7 @@ internal sealed class LaunchPlanResolver
         var role = PickText("role", _args.Get("role"), null, null, "default", "");
         var runId = PickText("rdzv_id", _args.Get("rdzv_id"), null, null, "", "a new random id");
         if (runId.Length > 256 || runId.Any(c => c <= ' ' || c >= (char)127))
-            throw new LaunchException(LaunchErrorCode.BadValue, $"{_args.Spellings["rdzv_id"]} '{runId}' is not allowed: use at most 256 printable ASCII characters without spaces, like $SLURM_JOB_ID.");
+            throw new LaunchException(LaunchErrorCode.BadValue, $"{(Origin("rdzv_id") == SettingOrigin.Flag ? _args.Spellings["rdzv_id"] : _settings.Last(s => s.Name == "rdzv_id").Source)} '{runId}' is not allowed: use at most 256 printable ASCII characters without spaces, like $SLURM_JOB_ID.");
 
         return new LaunchPlan
         {
@@ -210,7 +210,11 @@ internal sealed class LaunchPlanResolver
     private (string Text, SettingOrigin Origin, string Source)? Scheduled(string name)
         => name == "num_processes"
             ? _scheduledProcesses is { } processes ? (processes.Value.ToString(CultureInfo.InvariantCulture), processes.Origin, processes.Source) : null
+            : _fromEndpoint.TryGetValue(name, out var endpoint) ? endpoint
             : _scheduler.Value(name);
+
+    /// <summary>The address and port of a <c>PET_RDZV_ENDPOINT</c>, which win over <c>PET_MASTER_ADDR</c>/<c>PET_MASTER_PORT</c>.</summary>
+    private readonly Dictionary<string, (string Text, SettingOrigin Origin, string Source)> _fromEndpoint = [];
 
     private string FlagSpelling(string name)
     {
@@ -256,18 +260,25 @@ internal sealed class LaunchPlanResolver
     /// <summary>Whether <c>--rdzv_backend</c> (flag, else config file) is c10d; checks the value.</summary>
     private bool IsDynamicRendezvous()
     {
-        var backend = _args.Get("rdzv_backend") ?? _config?.RdzvBackend?.ToWire() ?? "static";
+        // A PyTorchJob with an elasticPolicy says c10d in PET_RDZV_BACKEND.
+        var scheduled = _args.Get("rdzv_backend") is null && _config?.RdzvBackend is null ? _scheduler.Value("rdzv_backend") : null;
+        var backend = _args.Get("rdzv_backend") ?? _config?.RdzvBackend?.ToWire() ?? scheduled?.Text ?? "static";
         if (!Allowed("rdzv_backend").Contains(backend))
-            throw new LaunchException(LaunchErrorCode.BadValue, _args.Get("rdzv_backend") is null
-                ? $"rdzv_backend '{backend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}."
-                : $"{_args.Spellings["rdzv_backend"]} '{backend}' is not allowed: use {OneOf("rdzv_backend")}.");
+            throw new LaunchException(LaunchErrorCode.BadValue, _args.Get("rdzv_backend") is not null
+                ? $"{_args.Spellings["rdzv_backend"]} '{backend}' is not allowed: use {OneOf("rdzv_backend")}."
+                : scheduled is not null
+                ? $"The environment variable {scheduled.Value.Source}='{backend}' is not allowed: use {OneOf("rdzv_backend")}, or pass --rdzv_backend yourself."
+                : $"rdzv_backend '{backend}' in {_configPath} is not allowed: use {OneOf("rdzv_backend")}.");
+        _scheduler.DynamicRendezvous = backend == "c10d";
         return backend == "c10d";
     }
 
     /// <summary>torchrun's <c>--nnodes MIN:MAX</c> (c10d only), or nulls when the value is a single number (or not given).</summary>
     private (int? Min, int? Max) MachineRange(bool dynamic)
     {
-        if (_args.Get("nnodes") is not { } text || !text.Contains(':')) return (null, null);
+        if (_args.Get("nnodes") is not { } text || !text.Contains(':'))
+            // An elastic PyTorchJob's PET_NNODES MIN:MAX gives MIN here (and MAX as num_machines), unless the command line or the config file says otherwise.
+            return (_args.Get("nnodes") is null && _args.Get("num_machines") is null && _config?.NumMachines is null ? _scheduler.MinMachines() : null, null);
         var spelling = _args.Spellings["nnodes"];
         if (_args.Get("num_machines") is not null)
             throw new LaunchException(LaunchErrorCode.Contradiction, $"{_args.Spellings["num_machines"]} and {spelling} {text} disagree: give only {spelling}.");
@@ -293,7 +304,9 @@ internal sealed class LaunchPlanResolver
     /// <summary>torchrun's <c>--rdzv_endpoint HOST[:PORT]</c> (IPv6 in brackets; default port 29400), or null when not given.</summary>
     private (string Host, int Port)? Endpoint()
     {
-        if (_args.Get("rdzv_endpoint") is not { } text) return null;
+        var scheduled = _args.Get("rdzv_endpoint") is null ? _scheduler.Value("rdzv_endpoint") : null;
+        if ((_args.Get("rdzv_endpoint") ?? scheduled?.Text) is not { } text) return null;
+        var what = scheduled is { } pet ? $"The environment variable {pet.Source}='{text}'" : $"{_args.Spellings["rdzv_endpoint"]} '{text}'";
         var (host, port) = (text, "29400");
         var colon = text.LastIndexOf(':');
         if (text.StartsWith('[') && text.IndexOf(']') is var close and > 0)
@@ -301,7 +314,13 @@ internal sealed class LaunchPlanResolver
         else if (colon >= 0)
             (host, port) = (text[..colon], text[(colon + 1)..]);
         if (host.Length == 0 || host.Contains(':') && !text.StartsWith('[') || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
-            throw new LaunchException(LaunchErrorCode.BadEndpoint, $"{_args.Spellings["rdzv_endpoint"]} '{text}' is not HOST[:PORT]: give the address of one machine every machine can reach and a port 1..65535, like 10.0.0.1:29400.");
+            throw new LaunchException(LaunchErrorCode.BadEndpoint, $"{what} is not HOST[:PORT]: give the address of one machine every machine can reach and a port 1..65535, like 10.0.0.1:29400.");
+        // From PET_RDZV_ENDPOINT, the address and port say where they came from.
+        if (scheduled is { } source)
+        {
+            _fromEndpoint["main_process_ip"] = (host, source.Origin, source.Source);
+            _fromEndpoint["main_process_port"] = (number.ToString(CultureInfo.InvariantCulture), source.Origin, source.Source);
+        }
         return (host, number);
     }
 

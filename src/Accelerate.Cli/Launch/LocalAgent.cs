@@ -9,8 +9,12 @@ namespace Accelerate.Cli.Launch;
 /// Runs on the launcher's main thread, which also starts every rank (see <see cref="RankProcess"/>).
 /// With the c10d rendezvous, a machine that leaves (while restarts are left) ends the run with <see cref="Rejoin"/>
 /// on every machine still there: the launchers meet again and go on with whoever comes, from attempt <see cref="NextAttempt"/>.
+/// A machine waiting in machine 0's <see cref="RendezvousLobby"/> while every rank runs and the job is below MAX ends the
+/// run the same way (GROW), without using a restart: the ranks get SIGTERM (they save a checkpoint) and the next round
+/// includes the newcomer.
 /// </summary>
-internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console, int firstAttempt = 0)
+internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIdentity job, MachineLink? link, LauncherConsole console, int firstAttempt = 0,
+    RendezvousLobby? lobby = null)
 {
     /// <summary>What <see cref="Run"/> returns when the job goes on with a new c10d rendezvous round.</summary>
     public const int Rejoin = -1;
@@ -22,6 +26,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
     /// <summary>The attempt the next run starts with (after <see cref="Rejoin"/>).</summary>
     public int NextAttempt => _attempt;
+
+    /// <summary>On machine 0 after <see cref="Rejoin"/>: how many other machines of this round are expected at the next one.</summary>
+    public int ExpectedBack { get; private set; }
 
     /// <summary>What a rank of the Accelerate runtime exits with after saving a checkpoint on pre-emption (Accelerator.PreemptedExitCode).</summary>
     private const int PreemptedExitCode = 75;
@@ -64,7 +71,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     /// <summary>Watches one attempt to its end; returns the exit code, or null to start the next attempt.</summary>
     private int? Attempt(List<RankProcess> ranks)
     {
-        var (failures, signal, message) = Watch(ranks);
+        var (failures, signal, message, grow) = Watch(ranks);
         if (signal is { } received)
         {
             console.Info($"received {Posix.SignalName(received)}: passing it to every rank");
@@ -72,6 +79,7 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
             return ranks.All(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode == PreemptedExitCode) ? Preempted(received) : 128 + received;
         }
         if (message is { } remote) return OnMessage(ranks, remote.Machine, remote.Line);
+        if (grow) return Grow(ranks);
         if (failures.Count == 0) return Finished();
         if (failures.All(f => f.ExitCode == PreemptedExitCode))
         {
@@ -101,6 +109,23 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     {
         console.Info($"ACC3060: pre-empted ({Posix.SignalName(signal)}): every rank saved a checkpoint and exited with {PreemptedExitCode}; launch the job again (with ResumeFromCheckpoint = \"latest\") to go on.");
         return PreemptedExitCode;
+    }
+
+    /// <summary>
+    /// Machine 0, c10d: machines wait to join while every rank runs and the job is below MAX. Every machine stops its
+    /// ranks with SIGTERM (they save a checkpoint, as on pre-emption) and the launchers meet again; the attempt, and with
+    /// it TORCHELASTIC_RESTART_COUNT, stays: a membership change is no restart (as torchrun).
+    /// </summary>
+    private int Grow(List<RankProcess> ranks)
+    {
+        var waiting = lobby!.WaitingCount;
+        console.Info($"machine 0: {waiting} machine(s) waiting to join; stopping the ranks for a new rendezvous round with up to {Math.Min(plan.NumMachines + waiting, lobby.MaxMachines)} machines " +
+            "(a membership change: it uses none of --max_restarts)");
+        lobby.ExpectRound();
+        link!.Broadcast($"GROW {_attempt}");
+        Stop(ranks, Posix.SIGTERM);
+        ExpectedBack = plan.NumMachines - 1;
+        return Rejoin;
     }
 
     /// <summary>After a failure (here, or reported by another machine): restart the group everywhere, or stop.</summary>
@@ -149,6 +174,8 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         {
             ["FAILED" or "STOP", var code, _] => code != LaunchValues.Format(PreemptedExitCode),
             ["RESTART", _] => false,
+            // A machine joining: the ranks save a checkpoint as on pre-emption, so the new round resumes from it.
+            ["GROW", _] => false,
             _ => true,
         };
         if (IsMalformed(line))
@@ -168,7 +195,9 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
                 // c10d: the machines still there meet again, so the job goes on without the one that left.
                 console.Info($"{gone}; starting a new rendezvous round with the machines still there (restart {_attempt + 1} of {plan.MaxRestarts})");
                 _attempt++;
+                lobby?.ExpectRound();
                 link.Broadcast($"REJOIN {_attempt}");
+                ExpectedBack = Math.Max(0, plan.NumMachines - 2);
                 return Rejoin;
             }
             link.Broadcast($"STOP 1 {gone}");
@@ -178,6 +207,11 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
 
         Stop(ranks, Posix.SIGTERM, becauseOfFailure: failure);
         if (words is ["RESTART", _]) return Restart(line!, "a rank on another machine failed");
+        if (words is ["GROW", _])
+        {
+            console.Info("a machine is joining the job; meeting the other machines again for a new round (a membership change, no restart)");
+            return Rejoin;
+        }
         if (words is ["REJOIN", _])
         {
             _attempt = MachineLink.NumberOf(line!);
@@ -224,6 +258,8 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
     /// <summary>Every rank here exited cleanly. Machine 0 waits for the other machines to finish too.</summary>
     private int? Finished()
     {
+        // The ranks here are done: no round starts any more, and a machine that waits or comes now is told so.
+        lobby?.Close();
         if (link is null) return 0;
         if (!link.IsCoordinator)
         {
@@ -314,27 +350,38 @@ internal sealed class LocalAgent(LaunchPlan plan, ProgramCommand program, JobIde
         return ranks;
     }
 
-    /// <summary>Waits until every rank succeeded, one failed (returns the failures seen), a signal came, or another machine spoke.</summary>
-    private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message) Watch(List<RankProcess> ranks)
+    /// <summary>
+    /// Waits until every rank succeeded, one failed (returns the failures seen), a signal came, another machine spoke,
+    /// or (machine 0, c10d) a machine waits to join while every rank runs (Grow).
+    /// </summary>
+    private (List<RankExit> Failures, int? Signal, (int Machine, string? Line)? Message, bool Grow) Watch(List<RankProcess> ranks)
     {
         var running = ranks.Select(r => (Task)r.Completion).ToList();
         var interval = plan.MonitorInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : plan.MonitorInterval;
+        var newcomers = lobby?.Waiting ?? Task.Delay(Timeout.Infinite);
         while (running.Count > 0)
         {
-            Task.WaitAny([.. running, _signal.Task, link?.Next ?? Task.Delay(Timeout.Infinite)], interval);
-            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result, null);
+            Task.WaitAny([.. running, _signal.Task, link?.Next ?? Task.Delay(Timeout.Infinite), newcomers], interval);
+            if (_signal.Task.IsCompleted) return ([], _signal.Task.Result, null, false);
             var failures = ranks.Where(r => r.Completion.IsCompleted && r.Completion.Result.ExitCode != 0)
                 .Select(r => r.Completion.Result).OrderBy(f => f.Time).ToList();
-            if (failures.Count > 0) return (failures, null, null);
+            if (failures.Count > 0) return (failures, null, null, false);
             if (link is { Next.IsCompleted: true })
             {
                 var message = link.Take();
                 // A machine that finished cleanly is recorded; anything else concerns the ranks here.
-                if (message.Line != "DONE" && !(message.Line is null && link.Done.Contains(message.Machine))) return ([], null, message);
+                if (message.Line != "DONE" && !(message.Line is null && link.Done.Contains(message.Machine))) return ([], null, message, false);
+            }
+            if (newcomers.IsCompleted)
+            {
+                // torchrun's rule: a healthy group below MAX makes room for waiting machines. Once a rank here or a
+                // machine has finished the job is ending: the newcomer is told so when it ends (ACC3121).
+                if (ranks.All(r => !r.Completion.IsCompleted) && link!.Done.Count == 0) return ([], null, null, true);
+                newcomers = Task.Delay(Timeout.Infinite);
             }
             running.RemoveAll(t => t.IsCompleted);
         }
-        return ([], null, null);
+        return ([], null, null, false);
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace Accelerate.Cli.Launch;
 /// <summary>
 /// The launchers' connections after the machine rendezvous, kept open for the whole job: machine 0 holds one to
 /// every other machine, the others one to machine 0. Carries one-line messages (DONE, FAILED, RESTART, STOPPED,
-/// START, STOP) so a failure on one machine stops or restarts the ranks on all of them, and a launcher that goes
+/// START, STOP, and with c10d REJOIN and GROW) so a failure on one machine stops or restarts the ranks on all of them, and a launcher that goes
 /// away is noticed by the others (its connection closes, or TCP keepalive gives up on a machine that vanished).
 /// A line that does not follow that grammar, or is longer than <see cref="MaxLineLength"/>, arrives as
 /// <c>MALFORMED &lt;what&gt;</c> and ends the connection. Every launcher also sends <c>ALIVE</c> several times per
@@ -150,18 +150,18 @@ internal sealed class MachineLink : IDisposable
     }
 
     /// <summary>
-    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;, REJOIN &lt;attempt&gt; (c10d),
+    /// True when <paramref name="line"/> is one of the control messages: DONE, STOPPED, START, RESTART &lt;attempt&gt;, REJOIN &lt;attempt&gt; and GROW &lt;attempt&gt; (c10d),
     /// FAILED &lt;exit code&gt; &lt;text&gt; or STOP &lt;exit code&gt; &lt;text&gt;.
     /// </summary>
     public static bool IsWellFormed(string line) => line.Split(' ', 3) switch
     {
         ["DONE"] or ["STOPPED"] or ["START"] => true,
-        ["RESTART" or "REJOIN", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+        ["RESTART" or "REJOIN" or "GROW", var attempt] => int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out _),
         ["FAILED" or "STOP", var code, _] => int.TryParse(code, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
         _ => false,
     };
 
-    /// <summary>The number in a well-formed RESTART, REJOIN, FAILED or STOP line.</summary>
+    /// <summary>The number in a well-formed RESTART, REJOIN, GROW, FAILED or STOP line.</summary>
     public static int NumberOf(string line) => int.Parse(line.Split(' ', 3)[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
     private void Pump(int machine, Socket socket)

@@ -19,6 +19,8 @@ namespace Accelerate.Cli.Launch;
 /// With the c10d backend (<see cref="LaunchPlan.DynamicRendezvous"/>) every machine runs the same command: the
 /// launcher that can bind the endpoint hosts (it is machine 0), the others check in with <c>*</c> for their machine
 /// rank and their <c>--rdzv_id</c>, and the host gives out machine ranks 1, 2, ... in the order the check-ins pass.
+/// The host keeps its <see cref="RendezvousLobby"/> on the endpoint for the whole job (machines may join a running job),
+/// so it hands out a free port of its own for the ranks' store (MASTER_PORT) with the machine ranks.
 /// </summary>
 internal static class MachineRendezvous
 {
@@ -40,21 +42,31 @@ internal static class MachineRendezvous
     /// <param name="plan">This machine's plan.</param>
     /// <param name="environmentSecret">ACCELERATE_LAUNCH_SECRET of this machine, or null.</param>
     /// <param name="console">For progress lines.</param>
-    public static (JobIdentity Job, MachineLink Link, int MachineRank, int Machines) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console)
+    /// <param name="lobby">
+    /// c10d: the lobby this launcher hosts from an earlier round, kept for the whole job so machines can join it while
+    /// it runs; set here when this launcher starts hosting. Null on the other machines.
+    /// </param>
+    /// <param name="returning">c10d, a new round: how many machines of the last round (besides this one) are expected back before machines that waited are taken in.</param>
+    public static (JobIdentity Job, MachineLink Link, int MachineRank, int Machines) Meet(LaunchPlan plan, string? environmentSecret, LauncherConsole console,
+        ref RendezvousLobby? lobby, int returning = 0)
     {
         var heartbeatTimeout = MachineLink.HeartbeatTimeout(Environment.GetEnvironmentVariable);
         var deadline = DateTime.UtcNow + plan.RendezvousTimeout;
         if (plan.DynamicRendezvous)
         {
-            var listener = TryHostEndpoint(plan);
-            if (listener is null) return Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
-            using (listener)
-                return Host(listener, plan, environmentSecret, deadline, heartbeatTimeout, console);
+            if (lobby is null)
+            {
+                var listener = TryHostEndpoint(plan);
+                if (listener is null) return Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
+                lobby = new RendezvousLobby(listener, plan, environmentSecret, console);
+            }
+            return Host(lobby, plan, environmentSecret, deadline, heartbeatTimeout, console, returning);
         }
         if (plan.MachineRank != 0) return Join(plan, environmentSecret, deadline, heartbeatTimeout, console);
         PortProbe.EnsureFree(plan.MainProcessPort, "--main_process_port");
-        using var any = Listen(new IPEndPoint(IPAddress.Any, plan.MainProcessPort), plan);
-        return Host(any, plan, environmentSecret, deadline, heartbeatTimeout, console);
+        // Static: the lobby closes with the rendezvous, so rank 0's store can bind the port.
+        using var any = new RendezvousLobby(Listen(new IPEndPoint(IPAddress.Any, plan.MainProcessPort), plan), plan, environmentSecret, console);
+        return Host(any, plan, environmentSecret, deadline, heartbeatTimeout, console, 0);
     }
 
     /// <summary>
@@ -92,82 +104,80 @@ internal static class MachineRendezvous
     }
 
     /// <summary>A machine that passed its check-in, with the nonces machine 0's answer is bound to.</summary>
-    private sealed record Arrival(int Machine, Socket Connection, string HostNonce, string JoinerNonce);
+    internal sealed record Arrival(int Machine, Socket Connection, string HostNonce, string JoinerNonce);
 
-    private static (JobIdentity, MachineLink, int, int) Host(Socket listener, LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout, LauncherConsole console)
+    private static (JobIdentity, MachineLink, int, int) Host(RendezvousLobby lobby, LaunchPlan plan, string? environmentSecret, DateTime deadline, TimeSpan heartbeatTimeout,
+        LauncherConsole console, int returning)
     {
         console.Info(plan.MinMachines < plan.NumMachines
             ? $"machine 0: waiting for {plan.MinMachines - 1} to {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)"
             : $"machine 0: waiting for {plan.NumMachines - 1} other machine(s) on port {plan.MainProcessPort} (up to {plan.RendezvousTimeout.TotalSeconds:0} s)");
 
-        var job = new JobIdentity(plan.RunId ?? LaunchCommand.NewRunId(), environmentSecret ?? LaunchCommand.NewSecret(), plan.MainProcessPort);
+        // c10d: the ranks' store gets a free port of its own, since the launcher keeps the endpoint for machines that join later.
+        var job = new JobIdentity(plan.RunId ?? LaunchCommand.NewRunId(), environmentSecret ?? LaunchCommand.NewSecret(),
+            plan.DynamicRendezvous ? PortProbe.FreePort() : plan.MainProcessPort);
         var arrived = new Dictionary<int, Arrival>();
-        var gate = new object();
         var everyone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var pending = 0;
         Timer? lastCall = null;
-        // Under the gate: the rendezvous is complete with every machine, or (c10d MIN:MAX) a last call after MIN.
+        // A new round after machines waited: the last round's machines come back first (they keep their place even
+        // when the round would be full with the waiting ones), but none is waited for longer than a stop and a last call.
+        var deferred = new List<Arrival>();
+        var returnWaitOver = returning == 0;
+        // Under the gate: takes in the machines that waited once the others are back, then checks whether the round is
+        // complete with every machine, or (c10d MIN:MAX) starts a last call after MIN.
         void CheckComplete()
         {
+            if (returnWaitOver || arrived.Count >= returning)
+            {
+                returnWaitOver = true;
+                foreach (var waited in deferred) arrived[arrived.Count + 1] = waited with { Machine = arrived.Count + 1 };
+                deferred.Clear();
+            }
             var present = arrived.Count + 1;
-            if (present == plan.NumMachines) everyone.TrySetResult();
-            else if (present >= plan.MinMachines && lastCall is null)
+            if (present >= plan.NumMachines) everyone.TrySetResult();
+            else if (returnWaitOver && present >= plan.MinMachines && lastCall is null)
             {
                 console.Info($"machine 0: {present} machine(s) have joined ({plan.MinMachines}:{plan.NumMachines}); waiting {plan.LastCallTimeout.TotalSeconds:0.#} s for more (--rdzv_last_call_timeout)");
                 lastCall = new Timer(_ => everyone.TrySetResult(), null, plan.LastCallTimeout, Timeout.InfiniteTimeSpan);
             }
         }
-        lock (gate) CheckComplete();
-        using var stop = new CancellationTokenSource();
-        // Check-ins run side by side: a connection that says nothing (or drips bytes) holds up nobody.
-        var accepting = Task.Run(async () =>
+        string? Admit(Arrival arrival)
         {
-            try
+            if (everyone.Task.IsCompleted) return "the rendezvous is over";
+            // c10d: machine ranks in the order the check-ins pass; a round never takes more than MAX.
+            if (plan.DynamicRendezvous)
             {
-                while (true)
+                if (arrived.Count + 1 + deferred.Count >= plan.NumMachines)
+                    return $"{LaunchErrorCode.JobAtMostMachines}: this round of the c10d job at {plan.MainProcessIp}:{plan.MainProcessPort} already has the most machines --nnodes {plan.MinMachines}:{plan.NumMachines} allows; " +
+                        "raise MAX in --nnodes (the same on every machine, when the job starts again), or give this machine a job of its own";
+                arrival = arrival with { Machine = arrived.Count + 1 };
+            }
+            if (arrived.ContainsKey(arrival.Machine))
+                return $"machine rank {arrival.Machine} has already checked in from another machine; give each machine its own --machine_rank";
+            arrived[arrival.Machine] = arrival;
+            CheckComplete();
+            return null;
+        }
+        using var returnTimer = returning == 0 ? null : new Timer(_ =>
+        {
+            lock (lobby.Gate)
+            {
+                returnWaitOver = true;
+                CheckComplete();
+            }
+        }, null, plan.ShutdownTimeout + plan.LastCallTimeout, Timeout.InfiniteTimeSpan);
+        lock (lobby.Gate)
+        {
+            var (waited, back) = lobby.OpenRound(Admit);
+            deferred.AddRange(waited);
+            foreach (var arrival in back)
+                if (Admit(arrival) is { } problem)
                 {
-                    var connection = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
-                    if (Interlocked.Increment(ref pending) > MaxPendingCheckIns)
-                    {
-                        Interlocked.Decrement(ref pending);
-                        connection.Dispose();
-                        continue;
-                    }
-                    _ = Task.Run(() =>
-                    {
-                        try
-                        {
-                            var problem = CheckIn(connection, plan, environmentSecret, out var arrival);
-                            lock (gate)
-                            {
-                                if (problem is null && everyone.Task.IsCompleted) problem = "the rendezvous is over";
-                                // c10d: machine ranks in the order the check-ins pass.
-                                if (problem is null && plan.DynamicRendezvous) arrival = arrival! with { Machine = arrived.Count + 1 };
-                                if (problem is null && arrived.ContainsKey(arrival!.Machine))
-                                    problem = $"machine rank {arrival.Machine} has already checked in from another machine; give each machine its own --machine_rank";
-                                if (problem is null)
-                                {
-                                    arrived[arrival!.Machine] = arrival;
-                                    CheckComplete();
-                                    return;
-                                }
-                            }
-                            TrySend(connection, "ERROR " + problem);
-                            connection.Dispose();
-                            if (arrival is not null) console.Error($"machine {arrival.Machine} was turned away: {problem}");
-                        }
-                        finally
-                        {
-                            Interlocked.Decrement(ref pending);
-                        }
-                    });
+                    TrySend(arrival.Connection, "ERROR " + problem);
+                    arrival.Connection.Dispose();
                 }
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // The rendezvous is over (or the listener closed): no more check-ins.
-            }
-        });
+            CheckComplete();
+        }
 
         Dictionary<int, Arrival> met;
         try
@@ -177,15 +187,16 @@ internal static class MachineRendezvous
         }
         finally
         {
-            lock (gate)
+            lock (lobby.Gate)
             {
                 everyone.TrySetResult();
                 met = new Dictionary<int, Arrival>(arrived);
+                // Machines that waited for a round that ended before they were taken in wait for the next one.
+                foreach (var waited in deferred) TrySend(waited.Connection, "ERROR the round ended before this machine was taken in; start it again");
+                foreach (var waited in deferred) waited.Connection.Dispose();
+                lobby.CloseRound(met.Count + 1);
             }
             lastCall?.Dispose();
-            stop.Cancel();
-            listener.Dispose();
-            accepting.Wait(TimeSpan.FromSeconds(5));
         }
 
         var handedOver = false;
@@ -203,9 +214,11 @@ internal static class MachineRendezvous
             }
             var secretToShare = environmentSecret is null ? job.Secret : "-";
             foreach (var arrival in met.Values)
-                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId, Assigned(plan, arrival.Machine, world))}{Assigned(plan, arrival.Machine, world)}");
+            {
+                var assigned = Assigned(plan, arrival.Machine, world, job.MasterPort);
+                TrySend(arrival.Connection, $"GO {job.RunId} {secretToShare} {HostProof(environmentSecret, arrival.HostNonce, arrival.JoinerNonce, job.RunId, assigned)}{assigned}");
+            }
             console.Info(world == plan.NumMachines ? $"machine 0: all {plan.NumMachines} machines arrived; starting ranks" : $"machine 0: {world} machines arrived; starting ranks");
-            // The connections stay open for the job; the listener is closed, so rank 0's store can bind the port.
             var link = new MachineLink(met.ToDictionary(a => a.Key, a => a.Value.Connection), coordinator: true, heartbeatTimeout);
             handedOver = true;
             return (job, link, 0, world);
@@ -218,7 +231,7 @@ internal static class MachineRendezvous
     }
 
     /// <summary>Greets a connection and reads its check-in line; returns null when it may join, else why not.</summary>
-    private static string? CheckIn(Socket connection, LaunchPlan plan, string? environmentSecret, out Arrival? arrival)
+    internal static string? CheckIn(Socket connection, LaunchPlan plan, string? environmentSecret, out Arrival? arrival)
     {
         arrival = null;
         var hostNonce = NewNonce();
@@ -278,14 +291,22 @@ internal static class MachineRendezvous
             // Machine 0 answers when everyone is in, or at its own deadline: allow for clocks started a little apart.
             var reply = ReadLine(connection, deadline - DateTime.UtcNow + TimeSpan.FromSeconds(15));
             var parts = reply?.Split(' ') ?? [];
+            if (plan.DynamicRendezvous && parts is ["WAIT", var running] && int.TryParse(running, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                // c10d: the job already runs; its machines stop their ranks (which save a checkpoint) and meet again with this one.
+                console.Info($"this machine: the c10d job at {where} is running on {running} machine(s); waiting for a new round that includes this machine");
+                reply = ReadLine(connection, deadline - DateTime.UtcNow + plan.ShutdownTimeout + plan.LastCallTimeout + TimeSpan.FromSeconds(15));
+                parts = reply?.Split(' ') ?? [];
+            }
             switch (parts)
             {
                 case ["GO", var runId, var sharedSecret, var hostProof, .. var rank] when IsToken(runId) && (sharedSecret == "-" || IsSecret(sharedSecret))
                         && (plan.DynamicRendezvous
-                            ? rank is [var r, var w] && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var given) && int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+                            ? rank is [var r, var w, var p] && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var given) && int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var size)
                               && size >= plan.MinMachines && size <= plan.NumMachines && given >= 1 && given < size
+                              && int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var storePort) && storePort is > 0 and <= 65535
                             : rank is []):
-                    var assigned = plan.DynamicRendezvous ? $" {rank[0]} {rank[1]}" : "";
+                    var assigned = plan.DynamicRendezvous ? $" {rank[0]} {rank[1]} {rank[2]}" : "";
                     // With a secret of its own, this machine trusts only a machine 0 that proves it knows it for these nonces.
                     if (environmentSecret is not null && !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hostProof),
                             Encoding.ASCII.GetBytes(HostProof(environmentSecret, hostNonce, joinerNonce, runId, assigned))))
@@ -298,13 +319,14 @@ internal static class MachineRendezvous
                         ? (int.Parse(rank[0], CultureInfo.InvariantCulture), int.Parse(rank[1], CultureInfo.InvariantCulture))
                         : (plan.MachineRank, plan.NumMachines);
                     if (plan.DynamicRendezvous) console.Info($"machine {machineRank}: given machine rank {machineRank} of {world} by the host at {where}");
-                    return (new JobIdentity(runId, sharedSecret == "-" ? environmentSecret! : sharedSecret, plan.MainProcessPort),
+                    return (new JobIdentity(runId, sharedSecret == "-" ? environmentSecret! : sharedSecret,
+                            plan.DynamicRendezvous ? int.Parse(rank[2], CultureInfo.InvariantCulture) : plan.MainProcessPort),
                         new MachineLink(new() { [0] = connection }, coordinator: false, heartbeatTimeout), machineRank, world);
                 case ["MISSING", var list] when list.Split(',').All(m => int.TryParse(m, NumberStyles.None, CultureInfo.InvariantCulture, out _)):
                     throw Missing(list.Split(',').Select(m => int.Parse(m, CultureInfo.InvariantCulture)).ToList(), plan);
                 case ["ERROR", var code, ..]:
-                    // A reason with a code of its own (a different --rdzv_id) keeps that code.
-                    throw new LaunchException(code == LaunchErrorCode.RendezvousIdMismatch + ":" ? LaunchErrorCode.RendezvousIdMismatch : LaunchErrorCode.TurnedAway,
+                    // A reason with a code of its own (a different --rdzv_id, a job at MAX or ending) keeps that code.
+                    throw new LaunchException(code is [.., ':'] && OwnReasons.Contains(code[..^1]) ? code[..^1] : LaunchErrorCode.TurnedAway,
                         $"machine 0 at {where} turned this machine away: {Printable(reply![6..], 1000)}.", 1);
                 case ["ERROR"]:
                     throw new LaunchException(LaunchErrorCode.TurnedAway, $"machine 0 at {where} turned this machine away: no reason given.", 1);
@@ -321,6 +343,9 @@ internal static class MachineRendezvous
         }
     }
 
+    /// <summary>Codes a turned-away machine reports as they are, not as ACC3031.</summary>
+    private static readonly string[] OwnReasons = [LaunchErrorCode.RendezvousIdMismatch, LaunchErrorCode.JobAtMostMachines, LaunchErrorCode.RendezvousClosed];
+
     private static IPAddress EndpointAddress(LaunchPlan plan)
         => Dns.GetHostAddresses(plan.MainProcessIp).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
             ?? throw new LaunchException("ACC3006", $"{(plan.DynamicRendezvous ? "--rdzv_endpoint" : "--main_process_ip")} {plan.MainProcessIp} has no IPv4 address; give machine 0's address.");
@@ -328,9 +353,12 @@ internal static class MachineRendezvous
     /// <summary>c10d: <c>--rdzv_id</c>, or torchrun's default <c>none</c>.</summary>
     private static string RendezvousId(LaunchPlan plan) => plan.RunId ?? "none";
 
-    /// <summary>c10d: the machine rank the host gives out and the machines of the job, as the GO line ends with them (" 2 3"); static: nothing.</summary>
-    private static string Assigned(LaunchPlan plan, int machine, int world)
-        => plan.DynamicRendezvous ? string.Create(CultureInfo.InvariantCulture, $" {machine} {world}") : "";
+    /// <summary>
+    /// c10d: the machine rank the host gives out, the machines of the job and the ranks' MASTER_PORT, as the GO line ends
+    /// with them (" 2 3 41234"); static: nothing.
+    /// </summary>
+    private static string Assigned(LaunchPlan plan, int machine, int world, int masterPort)
+        => plan.DynamicRendezvous ? string.Create(CultureInfo.InvariantCulture, $" {machine} {world} {masterPort}") : "";
 
     /// <summary>What every machine must agree on: static, machines and total processes; c10d, MIN:MAX and processes per machine.</summary>
     private static (string Machines, string Processes) Shape(LaunchPlan plan) => plan.DynamicRendezvous
@@ -344,6 +372,8 @@ internal static class MachineRendezvous
     private static Socket? Connect(LaunchPlan plan, DateTime deadline)
     {
         var address = EndpointAddress(plan);
+        // Machines are usually started together: retry quickly at first, then every 250 ms.
+        var pause = TimeSpan.FromMilliseconds(20);
         while (DateTime.UtcNow < deadline)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -357,7 +387,8 @@ internal static class MachineRendezvous
             {
                 socket.Dispose();
                 // Machine 0 may simply not be up yet: try again shortly, until the deadline.
-                Thread.Sleep(TimeSpan.FromMilliseconds(250));
+                Thread.Sleep(pause);
+                pause = TimeSpan.FromMilliseconds(Math.Min(250, pause.TotalMilliseconds * 2));
             }
         }
         return null;
@@ -400,7 +431,7 @@ internal static class MachineRendezvous
         return text.Length > length ? text[..length] + "..." : text;
     }
 
-    private static void TrySend(Socket socket, string line)
+    internal static void TrySend(Socket socket, string line)
     {
         try { socket.Send(Encoding.ASCII.GetBytes(line + "\n")); }
         catch (SocketException) { }

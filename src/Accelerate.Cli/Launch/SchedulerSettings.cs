@@ -11,6 +11,12 @@ namespace Accelerate.Cli.Launch;
 /// </summary>
 internal sealed class SchedulerSettings(Func<string, string?> environment)
 {
+    /// <summary>
+    /// True with the c10d rendezvous: a <c>PET_NNODES</c> range <c>MIN:MAX</c> (an elastic PyTorchJob) is then the
+    /// machine range, MAX as <c>num_machines</c> and MIN from <see cref="MinMachines"/>; with the static one it is refused (ACC3122).
+    /// </summary>
+    public bool DynamicRendezvous { get; set; }
+
     /// <summary>True for a task of a SLURM job step; the batch script itself has no step id and is no launcher of a node.</summary>
     private bool InSlurmStep => !string.IsNullOrEmpty(environment("SLURM_STEP_ID")) || !string.IsNullOrEmpty(environment("SLURM_STEPID"));
 
@@ -23,7 +29,9 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
         if (InSlurmStep && setting.SlurmVariables?.FirstOrDefault(v => !string.IsNullOrEmpty(environment(v))) is { } slurm)
             return FromSlurm(setting, slurm, environment(slurm)!.Trim());
         if (setting.PetVariable is { } pet && environment(pet) is { Length: > 0 } text)
-            return (Checked(setting, pet, text.Trim()), SettingOrigin.Pet, pet);
+            return Range(setting, pet, text.Trim()) is { } range
+                ? (range.Max.ToString(CultureInfo.InvariantCulture), SettingOrigin.Pet, $"MAX of {pet} {text.Trim()}")
+                : (Checked(setting, pet, text.Trim()), SettingOrigin.Pet, pet);
         return null;
     }
 
@@ -48,6 +56,31 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
             MainProcessIp = address,
             Settings = [.. plan.Settings.Select(s => s == setting ? s with { Value = address, Source = $"NodeAddr of {node}, {setting.Source}" } : s)],
         };
+    }
+
+    /// <summary>MIN of the job's machine range (an elastic PyTorchJob's <c>PET_NNODES</c> MIN:MAX), or null when the job gives one number or none.</summary>
+    public int? MinMachines()
+    {
+        if (Value("num_machines") is not { Origin: SettingOrigin.Pet }) return null;
+        var setting = LaunchSettings.ByOption("num_machines")!;
+        return Range(setting, setting.PetVariable!, environment(setting.PetVariable!)!.Trim())?.Min;
+    }
+
+    /// <summary>A <c>PET_NNODES</c> range whose bounds differ, checked; null for anything else.</summary>
+    /// <exception cref="LaunchException">ACC3080: a malformed range; ACC3122: a range with the static rendezvous.</exception>
+    private (int Min, int Max)? Range(LaunchSetting setting, string variable, string text)
+    {
+        if (setting.Kind is not LaunchValueKind.Count || text.Split(':') is not [var low, var high] || low == high) return null;
+        if (!long.TryParse(low, NumberStyles.None, CultureInfo.InvariantCulture, out var min) || !long.TryParse(high, NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+            || min < 1 || max < min || max > int.MaxValue)
+            throw Malformed(variable, text, "a range of machines is MIN:MAX with 1 <= MIN <= MAX, like 1:4.", setting);
+        if (min == max) return null;
+        if (!DynamicRendezvous)
+            throw new LaunchException(LaunchErrorCode.PetRangeNeedsC10d,
+                $"The environment variable {variable}='{text}' is a range of machines (an elastic PyTorchJob), which needs the c10d rendezvous; this launch uses the static one. " +
+                "Set PET_RDZV_BACKEND=c10d and PET_RDZV_ENDPOINT=HOST:PORT (Kubeflow sets both for a job with an elasticPolicy), or pass --rdzv_backend c10d --rdzv_endpoint HOST:PORT; " +
+                $"or give one number of machines in {variable}.");
+        return ((int)min, (int)max);
     }
 
     private static (string, SettingOrigin, string) FromSlurm(LaunchSetting setting, string variable, string text)
@@ -77,13 +110,9 @@ internal sealed class SchedulerSettings(Func<string, string?> environment)
     private static string Checked(LaunchSetting setting, string variable, string text)
     {
         if (setting.Kind is LaunchValueKind.Host) return text;
-        if (setting.Kind is LaunchValueKind.Text) return text; // nproc_per_node: a number, cpu, gpu or auto, checked as the option is.
-        if (setting.Kind is LaunchValueKind.Count && text.Split(':') is [var low, var high])
-        {
-            if (low != high)
-                throw Malformed(variable, text, "a range of machines (elastic) needs the dynamic rendezvous; this launch has a fixed number.", setting);
-            text = low;
-        }
+        // nproc_per_node (a number, cpu, gpu or auto), the rendezvous endpoint and id, the backend: checked as the options are.
+        if (setting.Kind is LaunchValueKind.Text or LaunchValueKind.Choice) return text;
+        if (setting.Kind is LaunchValueKind.Count && text.Split(':') is [var low, var high] && low == high) text = low; // N:N: a range of one size.
         var minimum = setting.Kind is LaunchValueKind.Index ? 0 : 1;
         var value = Number(variable, text, setting, minimum);
         if (setting.Kind is LaunchValueKind.Port && value > 65535) throw Malformed(variable, text, "it is no port (1..65535).", setting);

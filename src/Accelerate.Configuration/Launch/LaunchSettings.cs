@@ -57,17 +57,18 @@ public static class LaunchSettings
             { Property = "MainProcessPort", ConfigKey = "main_process_port", InvalidValueCode = BuildErrorCode.BadMainProcessPort,
               SlurmVariables = ["SLURM_JOB_ID"], PetVariable = "PET_MASTER_PORT" },
         new("rdzv_backend", Distributed, LaunchValueKind.Choice, "Rendezvous backend: static (each machine gets --machine_rank) or c10d (the same command everywhere; machine ranks are given out at the rendezvous).")
-            { ConfigKey = "rdzv_backend", AllowedValues = [.. WireNames.Names<RendezvousBackend>()], Default = "static" },
-        new("rdzv_endpoint", Distributed, LaunchValueKind.Text, "With --rdzv_backend c10d: HOST[:PORT] where the machines meet (default port 29400); the launcher that can bind it hosts the rendezvous."),
+            { ConfigKey = "rdzv_backend", AllowedValues = [.. WireNames.Names<RendezvousBackend>()], Default = "static", PetVariable = "PET_RDZV_BACKEND" },
+        new("rdzv_endpoint", Distributed, LaunchValueKind.Text, "With --rdzv_backend c10d: HOST[:PORT] where the machines meet (default port 29400); the launcher that can bind it hosts the rendezvous.")
+            { PetVariable = "PET_RDZV_ENDPOINT" },
         new("rdzv_last_call_timeout", Distributed, LaunchValueKind.Seconds, "With c10d and --nnodes MIN:MAX: once MIN machines have joined, seconds to wait for more before starting (rdzv_conf last_call_timeout; default 30).")
             { Default = "30" },
         new("rdzv_timeout", Distributed, LaunchValueKind.Count, "Seconds machines and ranks wait for each other before failing (ACCELERATE_RDZV_TIMEOUT; default 900).")
             { EnvironmentVariable = "ACCELERATE_RDZV_TIMEOUT", Default = "900" },
-        new("rdzv_id", Distributed, LaunchValueKind.Text, "Job id (TORCHELASTIC_RUN_ID; default: a new random id)."),
+        new("rdzv_id", Distributed, LaunchValueKind.Text, "Job id (TORCHELASTIC_RUN_ID; default: a new random id).") { PetVariable = "PET_RDZV_ID" },
         new("rdzv_conf", Distributed, LaunchValueKind.Text, "torchrun's rendezvous settings, e.g. timeout=600 (timeout or join_timeout set --rdzv_timeout).")
             { SpellingOf = "rdzv_timeout" },
         new("max_restarts", Distributed, LaunchValueKind.Index, "Restart the whole group up to this many times when a rank fails.")
-            { Property = "MaxRestarts", Default = "0", InvalidValueCode = BuildErrorCode.BadMaxRestarts },
+            { Property = "MaxRestarts", Default = "0", InvalidValueCode = BuildErrorCode.BadMaxRestarts, PetVariable = "PET_MAX_RESTARTS" },
         new("monitor_interval", Distributed, LaunchValueKind.Seconds, "Seconds between health checks of the ranks (default 0.1; exits are noticed at once anyway).")
             { Default = "0.1" },
         new("shutdown_timeout", Distributed, LaunchValueKind.Seconds, "Seconds a rank gets after SIGTERM before SIGKILL (default: $TORCH_ELASTIC_SHUTDOWN_TIMEOUT, else 30).")

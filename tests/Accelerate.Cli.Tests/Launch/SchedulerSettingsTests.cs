@@ -153,7 +153,8 @@ public sealed class SchedulerSettingsTests
 
     [TestMethod]
     [DataRow("PET_NNODES", "two")]
-    [DataRow("PET_NNODES", "1:4")]
+    [DataRow("PET_NNODES", "4:1")]
+    [DataRow("PET_NNODES", "0:2")]
     [DataRow("PET_NODE_RANK", "-1")]
     [DataRow("PET_MASTER_PORT", "70000")]
     public void A_malformed_pet_variable_is_an_error_that_names_it(string variable, string value)
@@ -162,6 +163,50 @@ public sealed class SchedulerSettingsTests
 
         Assert.AreEqual("ACC3080", error.Code);
         StringAssert.Contains(error.Message, $"{variable}='{value}'");
+    }
+
+    /// <summary>What Kubeflow's training operator sets in a pod of an elastic PyTorchJob (elasticPolicy min 1, max 3, c10d).</summary>
+    private static Dictionary<string, string> ElasticPod() => new()
+    {
+        ["PET_NNODES"] = "1:3",
+        ["PET_NPROC_PER_NODE"] = "2",
+        ["PET_RDZV_BACKEND"] = "c10d",
+        ["PET_RDZV_ENDPOINT"] = "train-worker-0:23456",
+        ["PET_RDZV_ID"] = "train",
+        ["PET_MAX_RESTARTS"] = "3",
+    };
+
+    [TestMethod]
+    public void A_pet_node_range_with_the_c10d_backend_is_the_nnodes_range_and_every_setting_comes_from_pet()
+    {
+        var plan = Plan([], ElasticPod());
+
+        Assert.IsTrue(plan.DynamicRendezvous);
+        Assert.AreEqual((1, 3, 6, "train-worker-0", 23456), (plan.MinMachines, plan.NumMachines, plan.NumProcesses, plan.MainProcessIp, plan.MainProcessPort));
+        Assert.AreEqual(("train", 3), (plan.RunId, plan.MaxRestarts));
+        Setting(plan, "num_machines", "3", SettingOrigin.Pet, "MAX of PET_NNODES 1:3");
+        Setting(plan, "rdzv_backend", "c10d", SettingOrigin.Pet, "PET_RDZV_BACKEND");
+        Setting(plan, "main_process_ip", "train-worker-0", SettingOrigin.Pet, "PET_RDZV_ENDPOINT");
+        Setting(plan, "main_process_port", "23456", SettingOrigin.Pet, "PET_RDZV_ENDPOINT");
+    }
+
+    [TestMethod]
+    public void The_command_line_range_wins_over_the_pet_range()
+    {
+        var plan = Plan(["--nnodes", "2:4"], ElasticPod());
+
+        Assert.AreEqual((2, 4), (plan.MinMachines, plan.NumMachines));
+    }
+
+    [TestMethod]
+    public void A_pet_node_range_with_the_static_backend_is_refused_naming_c10d()
+    {
+        var error = Assert.ThrowsExactly<LaunchException>(() => Plan([], new(PyTorchJobPod()) { ["PET_NNODES"] = "1:4" }));
+
+        Assert.AreEqual("ACC3122", error.Code);
+        StringAssert.Contains(error.Message, "PET_NNODES='1:4'");
+        StringAssert.Contains(error.Message, "PET_RDZV_BACKEND=c10d");
+        StringAssert.Contains(error.Message, "--rdzv_backend c10d");
     }
 
     [TestMethod]

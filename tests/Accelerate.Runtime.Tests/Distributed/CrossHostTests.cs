@@ -65,6 +65,71 @@ public sealed class CrossHostTests
     }
 
     [TestMethod]
+    public void A_host_joining_a_running_elastic_job_makes_it_checkpoint_and_resume_on_both_hosts_like_a_resume_of_two_processes()
+    {
+        using var hosts = NamespacePair.Create();
+        var project = Directory.CreateTempSubdirectory("accelerate-elastic-grow-");
+        try
+        {
+            var output = Path.Combine(project.FullName, "result.{rank}.json");
+            // 7 steps an epoch at world 1 (batch 16 over 112 samples); rank 0 stands still after step 6 until a SIGTERM
+            // asks it to save (the worker's pause_at), so the job is surely running when the second host arrives.
+            string[] training = ["batch=16", "steps=18", "size=112", "optimizer=adam", "resume_from=latest", "project=" + project.FullName];
+            string[] command =
+            [
+                "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--rdzv_backend", "c10d", "--rdzv_endpoint", $"{NamespacePair.AddressA}:{RankProcesses.FreePort()}",
+                "--rdzv_id", "elastic", "--nnodes", "1:2", "--nproc_per_node", "1", "--rdzv_last_call_timeout", "1",
+                TrainingJob.WorkerPath, .. training, "pause_at=6", "pause_rank=0", "out=" + output,
+            ];
+            var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" };
+            using var launchers = new RankProcesses();
+            var first = launchers.Start(environment, ["ip", "netns", "exec", hosts.A, .. command]);
+            first.WaitForLine("paused for a signal", TimeSpan.FromSeconds(150));
+            var second = launchers.Start(environment, ["ip", "netns", "exec", hosts.B, .. command]);
+
+            launchers.WaitForAll(TimeSpan.FromMinutes(4));
+            Assert.AreEqual(0, first.Process.ExitCode, launchers.Describe());
+            Assert.AreEqual(0, second.Process.ExitCode, launchers.Describe());
+            StringAssert.Contains(first.Output, "1 machine(s) waiting to join", launchers.Describe());
+            StringAssert.Contains(first.Output, "ACC2276", "the running rank saved a checkpoint when the second host came");
+            StringAssert.Contains(first.Output, "after step 7");
+            var checkpoint = Path.Combine(project.FullName, "checkpoints", "checkpoint_0");
+            StringAssert.Contains(first.Output, "resumed from " + checkpoint);
+
+            // The reference: two processes started from that checkpoint without any launcher.
+            var reference = Directory.CreateTempSubdirectory("accelerate-elastic-reference-");
+            try
+            {
+                CopyFolder(checkpoint, Path.Combine(reference.FullName, "checkpoints", "checkpoint_0"));
+                var expected = TrainingJob.Run(2, [.. training[..^1], "project=" + reference.FullName]);
+                for (var rank = 0; rank < 2; rank++)
+                {
+                    var result = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
+                    Assert.AreEqual(2, result["world"]!.GetValue<int>(), "the second round runs on both hosts");
+                    Assert.AreEqual(18, result["optimizer_steps"]!.GetValue<int>(), "the step counter went on from the checkpoint");
+                    Assert.HasCount(11, Losses(result), $"rank {rank} ran the 11 steps after step 7");
+                    AssertClose(Parameters(expected[rank]), Parameters(result), 0, $"rank {rank} after the second host joined");
+                }
+            }
+            finally
+            {
+                reference.Delete(recursive: true);
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var folder in Directory.GetDirectories(from)) CopyFolder(folder, Path.Combine(to, Path.GetFileName(folder)));
+    }
+
+    [TestMethod]
     [DataRow("cut")]
     [DataRow("freeze")]
     public void A_rank_waiting_at_the_store_when_machine_0_vanishes_fails_naming_it_within_the_timeout(string how)

@@ -18,6 +18,7 @@ using TorchSharp;
 //                     with a directory, each rank also writes its lines to rank.<n> there)
 //   large <bytes>     all-reduce and broadcast of a float32 tensor of that many bytes (past 2 GiB)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
+//   allreduce-once    one all-reduce of one number, checked (what bench/launch times a launch to)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
 try
@@ -38,6 +39,7 @@ try
         "mismatch-shape" => Scenarios.MismatchShape(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
+        "allreduce-once" => Scenarios.AllReduceOnce(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
@@ -104,6 +106,16 @@ internal static class Scenarios
         else group.Barrier();
         Console.WriteLine("NO ERROR");
         return 0;
+    }
+
+    /// <summary>The first collective of a job: every rank adds rank + 1; prints the sum, exits 4 when it is wrong.</summary>
+    public static int AllReduceOnce(ProcessGroup group)
+    {
+        Span<float> value = [group.Rank + 1];
+        group.AllReduce(value);
+        var expected = group.WorldSize * (group.WorldSize + 1) / 2;
+        Console.WriteLine($"first all-reduce rank {group.Rank} sum {value[0]} expected {expected}");
+        return value[0] == expected ? 0 : 4;
     }
 
     public static int Latency(ProcessGroup group)

@@ -37,6 +37,11 @@ return mode switch
     "rendezvous" => PrintEnvironment([]) + Rendezvous(),
     // Waits on the first attempt (until stopped), meets the other ranks on later ones: a job that ends only after a restart.
     "wait-then-rendezvous" => Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") == "0" ? Wait() : PrintEnvironment([]) + Rendezvous(),
+    // Waits (until SIGTERM, then exits 75 as a rank that saved a checkpoint) while the job runs on fewer than N machines;
+    // meets the other ranks once it runs on N: a job that ends only after machines joined it.
+    "grow-to" => int.Parse(Environment.GetEnvironmentVariable("GROUP_WORLD_SIZE")!) < int.Parse(args[1]) ? Checkpointed(Wait()) : PrintEnvironment([]) + Rendezvous(),
+    // Machine 0's ranks end at once, the others' when the trigger file exists: a job that is finishing.
+    "machine0-first" => Environment.GetEnvironmentVariable("GROUP_RANK") == "0" ? 0 : WaitForTrigger(args[1]),
     _ => throw new ArgumentException($"unknown mode {mode}"),
 };
 
@@ -54,6 +59,15 @@ int Wait()
     if (mode == "ignore-term") Thread.Sleep(Timeout.Infinite);
     stop.Wait();
     return 143;
+}
+
+static int Checkpointed(int stopped) => stopped == 143 ? 75 : stopped;
+
+int WaitForTrigger(string trigger)
+{
+    Console.WriteLine($"ready rank={rank} pid={Environment.ProcessId}");
+    AwaitTrigger(trigger);
+    return 0;
 }
 
 int Fail(int code, string? trigger)
