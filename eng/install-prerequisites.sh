@@ -3,12 +3,13 @@
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
 # order in which a checkpoint save flushes and renames, readelf to check what the ELF reader finds,
 # PyTorch (CPU) to check that Python reads the weights SaveModel writes and that LoadModel reads what
-# PyTorch writes, a one-machine SLURM cluster (slurmctld, slurmd, munge) for the srun/sbatch tests),
+# PyTorch writes (and, with OpenBLAS, as the gloo baseline of bench/collectives), a one-machine
+# SLURM cluster (slurmctld, slurmd, munge) for the srun/sbatch tests),
 # when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils python3-torch
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils python3-torch libopenblas0-pthread
   slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
