@@ -153,12 +153,9 @@ internal sealed unsafe class PeerLink : IDisposable
                         }
                     }
                 }
+                if (progress) idle.Moved();
                 if (sendDone && headerDone && settled == receiveBytes) return;
-                if (progress)
-                {
-                    idle.Moved();
-                    continue;
-                }
+                if (progress) continue;
                 var reading = !headerDone || received < receiveBytes;
                 Wait(sendDone ? null : to, reading ? from : null, ref idle);
             }
