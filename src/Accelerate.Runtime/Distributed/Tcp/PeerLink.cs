@@ -16,10 +16,9 @@ namespace Accelerate.Distributed.Tcp;
 /// </summary>
 /// <remarks>
 /// The socket is non-blocking and driven by the collective's own thread (<see cref="Transfer"/>): it sends
-/// to one peer while receiving, and reducing, from another (or the same) without a helper thread, retries
-/// for a few microseconds before it sleeps in <c>poll</c> (a reply that comes within them costs no
-/// wake-up), and never goes through the runtime's asynchronous socket engine, whose event thread adds a
-/// thread switch to every wait.
+/// to one peer while receiving, and reducing, from another (or the same) without a helper thread, and
+/// retries for a few microseconds before it sleeps in <c>poll</c> (a reply that comes within them costs no
+/// sleep and wake-up).
 /// </remarks>
 internal sealed unsafe class PeerLink : IDisposable
 {
