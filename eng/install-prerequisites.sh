@@ -3,14 +3,14 @@
 # that HF accelerate reads our config files, `script` for pseudo-terminal tests, strace to check the
 # order in which a checkpoint save flushes and renames, readelf to check what the ELF reader finds,
 # PyTorch (CPU) to check that Python reads the weights SaveModel writes and that LoadModel reads what
-# PyTorch writes, SLURM clusters (slurmctld, slurmd, munge) for the srun/sbatch tests: one node on this
+# PyTorch writes (and, with OpenBLAS, as the gloo baseline of bench/collectives), SLURM clusters (slurmctld, slurmd, munge) for the srun/sbatch tests: one node on this
 # machine, and two nodes as network namespaces behind a bridge (iproute2's ip, util-linux's nsenter),
 # the Native AOT toolchain for the native launcher (clang to compile and link, zlib1g-dev for -lz; binutils
 # brings ld and objcopy)), when missing.
 # Needs root (or sudo); without either it says what to install and carries on.
 set -euo pipefail
 
-packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils python3-torch
+packages=(openmpi-bin libopenmpi-dev iproute2 procps python3-yaml bsdutils util-linux strace binutils python3-torch libopenblas0-pthread
   slurmctld slurmd slurm-client munge clang zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -16,7 +16,7 @@ internal static partial class CheckScenario
     public static int ExpectedCases(int rank, int worldSize)
     {
         var p = worldSize;
-        var allReduce = DTypes * Reductions * 5 + 1;                           // five sizes, plus a transposed view
+        var allReduce = DTypes * Reductions * 7 + 1;                           // seven sizes, plus a transposed view
         var broadcast = DTypes * 2 * p;                                        // two sizes from every source
         var allGather = DTypes * (1 + p + (rank == p - 1 ? p : 1)) + 1;       // count, blocks, gather (or null), plus scalars
         var reduceScatter = DTypes * Reductions * 2;                           // result and untouched input

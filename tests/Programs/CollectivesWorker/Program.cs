@@ -240,10 +240,11 @@ internal static class Scenarios
         var dtypes = new[] { torch.ScalarType.Float32, torch.ScalarType.Float64, torch.ScalarType.BFloat16, torch.ScalarType.Float16, torch.ScalarType.Int32, torch.ScalarType.Int64 };
         var ops = Enum.GetValues<ReduceOp>();
 
-        // All-reduce: every dtype and op, sizes that are empty, smaller than the world, not divisible by it, and past the ring threshold.
+        // All-reduce: every dtype and op, sizes that are empty, smaller than the world, not divisible by it, and past the ring threshold;
+        // 65,537 and 98,305 elements cut TCP's 128 KiB combine segments and 256 KiB ring threshold off their boundaries in every dtype.
         foreach (var dtype in dtypes)
         foreach (var op in ops)
-        foreach (var n in new long[] { 0, 1, 7, 1001, 70_001 })
+        foreach (var n in new long[] { 0, 1, 7, 1001, 70_001, 65_537, 98_305 })
         {
             using var tensor = Data(r, n, dtype, op);
             group.AllReduce(tensor, op);

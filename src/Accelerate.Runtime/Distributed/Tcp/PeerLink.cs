@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Accelerate.Distributed.Collectives;
 using Accelerate.Distributed.Rendezvous;
@@ -12,19 +14,51 @@ namespace Accelerate.Distributed.Tcp;
 /// abort notice and catch a peer in another collective or with another size or dtype (ACC2110);
 /// every failure becomes an error naming the peer and the collective.
 /// </summary>
+/// <remarks>
+/// The socket is non-blocking and driven by the collective's own thread (<see cref="Transfer"/>): it sends
+/// to one peer while receiving, and reducing, from another (or the same) without a helper thread, and
+/// retries for a few microseconds before it sleeps in <c>poll</c> (a reply that comes within them costs no
+/// sleep and wake-up).
+/// </remarks>
 internal sealed unsafe class PeerLink : IDisposable
 {
     private const int HeaderLength = 24;
     private const uint DataKind = 0x41434344;  // "DCCA"
     private const uint AbortKind = 0x41434341; // "ACCA"
     private const int SmallMessage = 64 * 1024;
+    private const int BufferBytes = 4 * 1024 * 1024;
+
+    /// <summary>How long a rank with nothing to do keeps retrying, at most, before it sleeps in <c>poll</c>.</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency * 50 / 1_000_000;
+
+    /// <summary>While spinning does not pay, one wait in this many still spins, to notice when it does again.</summary>
+    private const int SpinProbe = 32;
+
     private readonly Socket _socket;
+    private readonly int _fd;
     private readonly Func<string> _operation;
     private readonly Func<CollectiveSignature> _signature;
     private readonly int _rank;
     private readonly TimeSpan _timeout;
-    private readonly byte[] _small = new byte[HeaderLength + SmallMessage];
+
+    // Outgoing message: a head (the header, with the payload copied behind it when small), then the caller's payload.
+    private readonly byte[] _headBuffer = GC.AllocateArray<byte>(HeaderLength + SmallMessage, pinned: true);
+    private readonly byte* _head;
+    private int _headLength;
+    private byte* _body;
+    private long _bodyLength;
+    private long _sent;
     private int _sending;
+
+    // Adaptive spin: how long waits on this link spin now (halved when a spin ends in sleep, full again when one pays).
+    private long _spin = SpinTicks;
+    private int _unspun;
+
+    // Incoming message header.
+    private readonly byte[] _headerBuffer = GC.AllocateArray<byte>(HeaderLength, pinned: true);
+    private readonly byte* _header;
+    private int _headerRead;
+    private long _expected;
 
     /// <summary>
     /// Wraps <paramref name="socket"/>; <paramref name="signature"/> tells the collective this rank
@@ -39,54 +73,99 @@ internal sealed unsafe class PeerLink : IDisposable
         _operation = operation;
         _signature = signature;
         socket.NoDelay = true;
-        socket.SendBufferSize = 4 * 1024 * 1024;
-        socket.ReceiveBufferSize = 4 * 1024 * 1024;
-        var milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
-        socket.ReceiveTimeout = milliseconds;
-        socket.SendTimeout = milliseconds;
+        socket.SendBufferSize = BufferBytes;
+        socket.ReceiveBufferSize = BufferBytes;
+        socket.Blocking = false;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _head = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_headBuffer, 0);
+        _header = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_headerBuffer, 0);
     }
 
     public PeerAddress Peer { get; }
 
+
     /// <summary>Sends one message of <paramref name="length"/> bytes.</summary>
-    public void Send(nint data, long length)
+    public void Send(nint data, long length) => Transfer(this, data, length, null, 0, default, null, 0, 0);
+
+    /// <summary>Receives one message of exactly <paramref name="length"/> bytes.</summary>
+    public void Receive(nint data, long length) => Transfer(null, 0, 0, this, length, IncomingPayload.CopyTo(data), null, 0, 0);
+
+    /// <summary>
+    /// Sends <paramref name="sendBytes"/> from <paramref name="send"/> to <paramref name="to"/> while it receives a
+    /// message of <paramref name="receiveBytes"/> from <paramref name="from"/> (either may be null, both may be one
+    /// link) and does with its payload what <paramref name="incoming"/> says. Payloads to combine arrive in
+    /// <paramref name="scratch"/> (<paramref name="scratchBytes"/>) in pieces of <paramref name="segment"/> bytes,
+    /// each combined as soon as it is complete, while the rest is still on its way; an in-place combine needs the
+    /// whole message to fit in <paramref name="scratch"/>.
+    /// </summary>
+    public static void Transfer(PeerLink? to, nint send, long sendBytes, PeerLink? from, long receiveBytes, IncomingPayload incoming, byte* scratch, long scratchBytes, int segment)
     {
-        Interlocked.Exchange(ref _sending, 1);
+        if (incoming.Reduce && (incoming.InPlace ? receiveBytes > scratchBytes : segment <= 0 || segment > scratchBytes || segment % incoming.Type.Size() != 0))
+            throw new InvalidOperationException($"a {receiveBytes}-byte combine does not fit a {scratchBytes}-byte scratch buffer in {segment}-byte segments");
+        to?.BeginSend(send, sendBytes);
+        from?.BeginReceive(receiveBytes);
+        var sendDone = to is null;
+        var headerDone = from is null;
+        long received = 0, settled = from is null ? receiveBytes : 0;
+        var idle = default(Idle);
         try
         {
-            if (length <= SmallMessage)
+            while (true)
             {
-                lock (_small)
+                var progress = false;
+                if (!sendDone)
                 {
-                    WriteHeader(_small, DataKind, length, _signature().Value);
-                    new ReadOnlySpan<byte>((void*)data, (int)length).CopyTo(_small.AsSpan(HeaderLength));
-                    SendAll(_small.AsSpan(0, HeaderLength + (int)length));
+                    try
+                    {
+                        sendDone = to!.PushSend(ref progress);
+                    }
+                    catch (AccelerateException) when (!headerDone)
+                    {
+                        // The peer may have left because the ranks are in different collectives: the header it sent says so.
+                        from!.PullHeader(ref progress);
+                        throw;
+                    }
                 }
-                return;
-            }
-            Span<byte> header = stackalloc byte[HeaderLength];
-            WriteHeader(header, DataKind, length, _signature().Value);
-            SendAll(header);
-            for (long sent = 0; sent < length;)
-            {
-                var chunk = (int)Math.Min(int.MaxValue, length - sent);
-                SendAll(new ReadOnlySpan<byte>((byte*)data + sent, chunk));
-                sent += chunk;
+                if (!headerDone) headerDone = from!.PullHeader(ref progress);
+                if (headerDone && settled < receiveBytes)
+                {
+                    if (!incoming.Reduce)
+                    {
+                        received += from!.ReceiveSome((byte*)incoming.Target + received, receiveBytes - received, ref progress);
+                        settled = received;
+                    }
+                    else
+                    {
+                        var size = incoming.Type.Size();
+                        // In place, the whole message waits in scratch for its part of the outgoing data to be sent.
+                        var limit = incoming.InPlace ? receiveBytes : Math.Min(receiveBytes, settled + segment);
+                        var offset = incoming.InPlace ? received : received - settled;
+                        if (received < limit) received += from!.ReceiveSome(scratch + offset, limit - received, ref progress);
+                        var releasedBySend = incoming.InPlace && to is not null ? to.PayloadReleased : long.MaxValue;
+                        while (settled < received)
+                        {
+                            var end = Math.Min(receiveBytes, settled + segment);
+                            if (received < end || releasedBySend < end) break;
+                            Reduction.Combine(incoming.Type, incoming.Op, (byte*)incoming.Target + settled, scratch + (incoming.InPlace ? settled : 0), (end - settled) / size);
+                            settled = end;
+                            progress = true;
+                        }
+                    }
+                }
+                if (progress) idle.Moved();
+                if (sendDone && headerDone && settled == receiveBytes) return;
+                if (progress) continue;
+                var reading = !headerDone || received < receiveBytes;
+                Wait(sendDone ? null : to, reading ? from : null, ref idle);
             }
         }
-        finally
+        catch (PeerClosedException) when (to is not null && to != from && !sendDone)
         {
-            Interlocked.Exchange(ref _sending, 0);
+            // The peer we receive from may only be leaving because of a failure further along;
+            // if our own send fails as well, its peer is the one to name.
+            to.TryFinishSend(TimeSpan.FromMilliseconds(200));
+            throw;
         }
-    }
-
-    /// <summary>Reads a message header and checks that the peer sends <paramref name="expected"/> bytes.</summary>
-    public void ExpectMessage(long expected)
-    {
-        var length = ReadHeader();
-        if (length != expected)
-            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {expected}: the ranks called it with different shapes or dtypes. " +
-                "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
     }
 
     /// <summary>Reads a message header, checks that the peer is in the same collective, and returns the message's length.</summary>
@@ -94,40 +173,7 @@ internal sealed unsafe class PeerLink : IDisposable
     {
         Span<byte> header = stackalloc byte[HeaderLength];
         ReceiveAll(header);
-        var kind = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-        if (kind == AbortKind && length is > 0 and < 65536)
-        {
-            var text = new byte[length];
-            ReceiveAll(text);
-            // A peer that found ranks in different collectives passes the verdict on: every rank fails with ACC2110.
-            var code = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == MismatchCode ? RuntimeErrorCode.CollectiveMismatch : RuntimeErrorCode.PeerGone;
-            throw new AccelerateException(code, $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
-        }
-        if (kind != DataKind || length < 0)
-            throw new AccelerateException(RuntimeErrorCode.PeerGone, $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
-        var theirs = new CollectiveSignature(BinaryPrimitives.ReadInt64LittleEndian(header[16..]));
-        var mine = _signature();
-        if (theirs != mine) throw mine.Mismatch(theirs, _rank, Peer.Describe());
-        return length;
-    }
-
-    /// <summary>Reads <paramref name="length"/> bytes of the current message's payload.</summary>
-    public void ReadPayload(nint data, long length)
-    {
-        for (long read = 0; read < length;)
-        {
-            var chunk = (int)Math.Min(int.MaxValue, length - read);
-            ReceiveAll(new Span<byte>((byte*)data + read, chunk));
-            read += chunk;
-        }
-    }
-
-    /// <summary>Receives one message of exactly <paramref name="length"/> bytes.</summary>
-    public void Receive(nint data, long length)
-    {
-        ExpectMessage(length);
-        ReadPayload(data, length);
+        return CheckHeader(header);
     }
 
     /// <summary>
@@ -150,7 +196,9 @@ internal sealed unsafe class PeerLink : IDisposable
     }
 
     /// <summary>The error for a peer that did not arrive within the collective timeout.</summary>
-    public AccelerateException TimedOut() => Failure(new SocketException((int)SocketError.TimedOut), sending: false);
+    public AccelerateException TimedOut() => TimedOut(sending: false);
+
+    private AccelerateException TimedOut(bool sending) => Failure(new SocketException((int)SocketError.TimedOut), sending);
 
     /// <summary>
     /// Best effort: tells the peer why this rank stops, unless a message to it is half sent. When
@@ -165,8 +213,7 @@ internal sealed unsafe class PeerLink : IDisposable
             var frame = new byte[HeaderLength + text.Length];
             WriteHeader(frame, AbortKind, text.Length, 0, mismatch ? MismatchCode : 0);
             text.CopyTo(frame, HeaderLength);
-            _socket.Blocking = false;
-            _socket.Send(frame);
+            _socket.Send(frame, SocketFlags.None, out _);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -184,18 +231,75 @@ internal sealed unsafe class PeerLink : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], signature);
     }
 
-    private void SendAll(ReadOnlySpan<byte> data)
+    // ---- sending ----
+
+    private void BeginSend(nint data, long length)
     {
-        try
+        Volatile.Write(ref _sending, 1);
+        WriteHeader(new Span<byte>(_head, HeaderLength), DataKind, length, _signature().Value);
+        if (length <= SmallMessage)
         {
-            while (!data.IsEmpty) data = data[_socket.Send(data)..];
+            // One segment on the wire; the caller's buffer is free at once.
+            Buffer.MemoryCopy((void*)data, _head + HeaderLength, length, length);
+            _headLength = HeaderLength + (int)length;
+            _body = null;
+            _bodyLength = 0;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        else
         {
-            // The peer may have said why it left before closing: that, not the broken pipe, is the error.
-            if (AbortNoticeWaiting()) ReadHeader();
-            throw Failure(e, sending: true);
+            _headLength = HeaderLength;
+            _body = (byte*)data;
+            _bodyLength = length;
         }
+        _sent = 0;
+    }
+
+    /// <summary>Bytes at the start of the payload being sent that the caller may overwrite.</summary>
+    private long PayloadReleased => _body is null ? long.MaxValue : Math.Max(0, _sent - _headLength);
+
+    /// <summary>Sends what the socket takes now; true once the whole message is sent.</summary>
+    private bool PushSend(ref bool progress)
+    {
+        var total = _headLength + _bodyLength;
+        while (_sent < total)
+        {
+            var span = _sent < _headLength
+                ? new ReadOnlySpan<byte>(_head + _sent, (int)(_headLength - _sent))
+                : new ReadOnlySpan<byte>(_body + (_sent - _headLength), (int)Math.Min(int.MaxValue, total - _sent));
+            int n;
+            SocketError error;
+            try
+            {
+                n = _socket.Send(span, SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException e)
+            {
+                throw SendFailure(e);
+            }
+            if (error == SocketError.WouldBlock) return false;
+            if (error is SocketError.Interrupted) continue;
+            if (error != SocketError.Success) throw SendFailure(new SocketException((int)error));
+            _sent += n;
+            progress = true;
+        }
+        Volatile.Write(ref _sending, 0);
+        return true;
+    }
+
+    private AccelerateException SendFailure(Exception e)
+    {
+        // The peer may have said why it left before closing: that, not the broken pipe, is the error.
+        if (AbortNoticeWaiting()) ReadHeader();
+        return Failure(e, sending: true);
+    }
+
+    /// <summary>Keeps sending for up to <paramref name="patience"/>; throws the send's own failure if it has one.</summary>
+    private void TryFinishSend(TimeSpan patience)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(patience.TotalSeconds * Stopwatch.Frequency);
+        var progress = false;
+        while (!PushSend(ref progress) && Stopwatch.GetTimestamp() < deadline)
+            _socket.Poll(1000, SelectMode.SelectWrite);
     }
 
     private bool AbortNoticeWaiting()
@@ -211,22 +315,165 @@ internal sealed unsafe class PeerLink : IDisposable
         }
     }
 
-    private void ReceiveAll(Span<byte> buffer)
+    // ---- receiving ----
+
+    private void BeginReceive(long expected)
     {
-        try
+        _headerRead = 0;
+        _expected = expected;
+    }
+
+    /// <summary>Reads what has come of the header; once it is complete, checks it. True once checked.</summary>
+    private bool PullHeader(ref bool progress)
+    {
+        _headerRead += (int)ReceiveSome(_header + _headerRead, HeaderLength - _headerRead, ref progress);
+        if (_headerRead < HeaderLength) return false;
+        var length = CheckHeader(new ReadOnlySpan<byte>(_header, HeaderLength));
+        if (length != _expected)
+            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {_expected}: the ranks called it with different shapes or dtypes. " +
+                "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
+        return true;
+    }
+
+    private long CheckHeader(ReadOnlySpan<byte> header)
+    {
+        var kind = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+        if (kind == AbortKind && length is > 0 and < 65536)
         {
-            while (!buffer.IsEmpty)
-            {
-                var read = _socket.Receive(buffer);
-                if (read == 0) throw Closed();
-                buffer = buffer[read..];
-            }
+            var text = new byte[length];
+            ReceiveAll(text);
+            // A peer that found ranks in different collectives passes the verdict on: every rank fails with ACC2110.
+            var code = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == MismatchCode ? RuntimeErrorCode.CollectiveMismatch : RuntimeErrorCode.PeerGone;
+            throw new AccelerateException(code, $"{Peer.Describe()} stopped {_operation()} because: {Encoding.UTF8.GetString(text)}");
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        if (kind != DataKind || length < 0)
+            throw new AccelerateException(RuntimeErrorCode.PeerGone, $"{Peer.Describe()} sent data this rank cannot read in {_operation()}; the job's ranks run different versions of the program.");
+        var theirs = new CollectiveSignature(BinaryPrimitives.ReadInt64LittleEndian(header[16..]));
+        var mine = _signature();
+        if (theirs != mine) throw mine.Mismatch(theirs, _rank, Peer.Describe());
+        return length;
+    }
+
+    /// <summary>Receives what has arrived, up to <paramref name="max"/> bytes; 0 when nothing has.</summary>
+    private long ReceiveSome(byte* buffer, long max, ref bool progress)
+    {
+        while (true)
         {
-            throw Failure(e, sending: false);
+            int n;
+            SocketError error;
+            try
+            {
+                n = _socket.Receive(new Span<byte>(buffer, (int)Math.Min(int.MaxValue, max)), SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException e)
+            {
+                throw Failure(e, sending: false);
+            }
+            if (error == SocketError.WouldBlock) return 0;
+            if (error is SocketError.Interrupted) continue;
+            if (error != SocketError.Success) throw Failure(new SocketException((int)error), sending: false);
+            if (n == 0 && max > 0) throw Closed();
+            progress |= n > 0;
+            return n;
         }
     }
+
+    private void ReceiveAll(Span<byte> buffer)
+    {
+        var idle = default(Idle);
+        fixed (byte* start = buffer)
+            for (long read = 0; read < buffer.Length;)
+            {
+                var progress = false;
+                read += ReceiveSome(start + read, buffer.Length - read, ref progress);
+                if (progress) idle.Moved();
+                else if (read < buffer.Length) Wait(null, this, ref idle);
+            }
+    }
+
+    // ---- waiting ----
+
+    /// <summary>A wait in progress: since when nothing has moved, how long it may spin, and whether it has slept.</summary>
+    private struct Idle
+    {
+        public long Since;
+        public long Spin;
+        public bool Slept;
+        public PeerLink? Link;
+
+        /// <summary>Data moved: a wait that ended while spinning teaches its link that spinning pays.</summary>
+        public void Moved()
+        {
+            if (Since != 0 && !Slept && Spin > 0) Link!._spin = SpinTicks;
+            this = default;
+        }
+    }
+
+    /// <summary>
+    /// Called when neither link could make progress: the first calls return at once (a bounded spin, so that a
+    /// reply arriving within microseconds costs no sleep and wake-up), later ones sleep in <c>poll</c> until
+    /// <paramref name="writer"/> can take data or <paramref name="reader"/> has some, failing once nothing has
+    /// moved for the collective timeout. The spin adapts: a rank that shares its core with the peer it waits for
+    /// would only hold that peer off the core, so spins that end in sleep make the next ones shorter.
+    /// </summary>
+    private static void Wait(PeerLink? writer, PeerLink? reader, ref Idle idle)
+    {
+        var link = reader ?? writer!;
+        var now = Stopwatch.GetTimestamp();
+        if (idle.Since == 0)
+        {
+            idle.Since = now;
+            idle.Link = link;
+            idle.Spin = link._spin > 0 ? link._spin : ++link._unspun % SpinProbe == 0 ? SpinTicks : 0;
+        }
+        var waited = now - idle.Since;
+        if (waited < idle.Spin)
+        {
+            Thread.SpinWait(20);
+            return;
+        }
+        if (!idle.Slept)
+        {
+            idle.Slept = true;
+            if (idle.Spin > 0) link._spin = link._spin < SpinTicks / 8 ? 0 : link._spin / 2;
+        }
+        var remaining = link._timeout.TotalSeconds - (double)waited / Stopwatch.Frequency;
+        if (remaining <= 0) throw link.TimedOut(sending: reader is null);
+        var milliseconds = (int)Math.Clamp(Math.Ceiling(remaining * 1000), 1, int.MaxValue);
+        if (OperatingSystem.IsWindows())
+        {
+            var readers = reader is null ? null : new List<Socket> { reader._socket };
+            var writers = writer is null ? null : new List<Socket> { writer._socket };
+            Socket.Select(readers, writers, null, (int)Math.Min(int.MaxValue, milliseconds * 1000L));
+            return;
+        }
+        var fds = stackalloc PollFd[2];
+        var count = 0;
+        if (writer is not null) fds[count++] = new PollFd { Fd = writer._fd, Events = PollOut };
+        if (reader is not null)
+        {
+            if (count == 1 && fds[0].Fd == reader._fd) fds[0].Events |= PollIn;
+            else fds[count++] = new PollFd { Fd = reader._fd, Events = PollIn };
+        }
+        _ = poll(fds, (nuint)count, milliseconds); // interrupted or ready: the caller retries, and the clock bounds the wait
+    }
+
+    private const short PollIn = 0x1;
+    private const short PollOut = 0x4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Returned;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int poll(PollFd* fds, nuint count, int timeout);
+
+    // ---- errors ----
 
     private PeerClosedException Closed() =>
         new($"{Peer.Describe()} closed its connection during {_operation()}: it exited or crashed (its own output or error file says why).");

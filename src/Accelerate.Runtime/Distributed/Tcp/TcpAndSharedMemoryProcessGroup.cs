@@ -23,6 +23,8 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     /// <summary>All-reduces up to this many bytes use recursive doubling (latency), larger ones the ring (bandwidth).</summary>
     internal const long RingThreshold = 256 * 1024;
     private const int Segment = 512 * 1024;
+    /// <summary>Received data is combined in pieces of this size, each while the next is on its way.</summary>
+    private const int CombineSegment = 128 * 1024;
     private const long SlotBytes = 1024 * 1024;
     private const long SmallSharedAllReduce = 32 * 1024;
     private readonly PeerLink?[] _links;
@@ -47,13 +49,14 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         var hosts = peers.GroupBy(p => p.HostId).Select(g => g.Select(p => p.Rank).Order().ToArray()).OrderBy(h => h[0]).ToArray();
         var mine = hosts.Single(h => h.Contains(rank));
         var uniform = hosts.All(h => h.Length == mine.Length);
+        var local = new Team(mine, Array.IndexOf(mine, rank));
+        // Ranks that spin while they wait (in shared memory, or briefly on a socket) must not share a core.
+        if (mine.Length > 1) CpuAffinity.Bind(local.Me, local.Size);
         if (!useSharedMemory || mine.Length < 2 || (hosts.Length > 1 && !uniform)) return;
 
-        var local = new Team(mine, Array.IndexOf(mine, rank));
         _shared = MapSharedMemory(local, log);
         if (_shared is null) return;
         _local = local;
-        CpuAffinity.Bind(local.Me, local.Size);
         if (hosts.Length > 1) _crossHost = new Team(hosts.Select(h => h[local.Me]).ToArray(), Array.IndexOf(hosts, mine));
     }
 
@@ -282,7 +285,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         {
             var partner = virtualRank ^ mask;
             var link = Link(team.Ranks[partner < extra ? partner * 2 + 1 : partner + extra]);
-            Exchange(link, data, bytes, () => ReceiveCombine(link, data, count, type, op), copyFirst: true);
+            Exchange(link, data, bytes, link, bytes, IncomingPayload.CombineInto(data, type, op, inPlace: true));
         }
 
         if (me < 2 * extra) Link(team.Ranks[me - 1]).Send(data, bytes);
@@ -301,7 +304,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
             var send = team.Mod(team.Me + 1 - step);
             var receive = team.Mod(team.Me - step);
             Exchange(right, data + (nint)(offsets[send] * size), counts[send] * size,
-                () => left.Receive(data + (nint)(offsets[receive] * size), counts[receive] * size));
+                left, counts[receive] * size, IncomingPayload.CopyTo(data + (nint)(offsets[receive] * size)));
         }
     }
 
@@ -316,7 +319,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
             var send = team.Mod(team.Me - step + shift);
             var receive = team.Mod(team.Me - step - 1 + shift);
             Exchange(right, data + (nint)(offsets[send] * size), counts[send] * size,
-                () => ReceiveCombine(left, data + (nint)(offsets[receive] * size), counts[receive], type, op));
+                left, counts[receive] * size, IncomingPayload.CombineInto(data + (nint)(offsets[receive] * size), type, op, inPlace: false));
         }
     }
 
@@ -329,71 +332,12 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     }
 
     /// <summary>Receives a message of <paramref name="count"/> elements and combines it into <paramref name="accumulator"/> segment by segment.</summary>
-    private void ReceiveCombine(PeerLink link, nint accumulator, long count, ElementType type, ReduceOp op)
-    {
-        var size = type.Size();
-        link.ExpectMessage(count * size);
-        var perSegment = Segment / size;
-        for (long done = 0; done < count; done += perSegment)
-        {
-            var n = Math.Min(perSegment, count - done);
-            link.ReadPayload((nint)_scratch, n * size);
-            Reduction.Combine(type, op, (byte*)accumulator + done * size, _scratch, n);
-        }
-    }
+    private void ReceiveCombine(PeerLink link, nint accumulator, long count, ElementType type, ReduceOp op) =>
+        PeerLink.Transfer(null, 0, 0, link, count * type.Size(), IncomingPayload.CombineInto(accumulator, type, op, inPlace: false), _scratch, Segment, CombineSegment);
 
-    /// <summary>Sends to one peer while receiving from another (or the same), without deadlock on large messages.</summary>
-    private static void Exchange(PeerLink to, nint send, long bytes, Action receive, bool copyFirst = false)
-    {
-        if (bytes <= 64 * 1024)
-        {
-            // Fits in the socket buffers: send first, then receive.
-            to.Send(send, bytes);
-            receive();
-            return;
-        }
-        nint source = send;
-        byte* copy = null;
-        if (copyFirst)
-        {
-            // The receive combines into the same buffer: send a snapshot.
-            copy = (byte*)NativeMemory.Alloc((nuint)bytes);
-            Buffer.MemoryCopy((void*)send, copy, bytes, bytes);
-            source = (nint)copy;
-        }
-        var sending = Task.Factory.StartNew(() => to.Send(source, bytes), TaskCreationOptions.LongRunning);
-        try
-        {
-            try
-            {
-                receive();
-            }
-            catch (PeerClosedException)
-            {
-                // The peer we receive from may only be leaving because of a failure further along;
-                // if our own send failed as well, its peer is the one to name.
-                try
-                {
-                    sending.Wait(TimeSpan.FromMilliseconds(200));
-                }
-                catch (AggregateException e) when (e.InnerException is AccelerateException sent)
-                {
-                    throw sent;
-                }
-                throw;
-            }
-            catch
-            {
-                sending.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-                throw;
-            }
-            sending.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            if (copy != null && sending.IsCompleted) NativeMemory.Free(copy);
-        }
-    }
+    /// <summary>Sends to one peer while receiving from another (or the same) on this thread, without deadlock on large messages.</summary>
+    private void Exchange(PeerLink to, nint send, long sendBytes, PeerLink from, long receiveBytes, IncomingPayload incoming) =>
+        PeerLink.Transfer(to, send, sendBytes, from, receiveBytes, incoming, _scratch, Segment, CombineSegment);
 
     // ---- broadcast and gathers ----
 
@@ -446,7 +390,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         {
             var outgoing = _world.Mod(Rank - step);
             var incoming = _world.Mod(Rank - step - 1);
-            Exchange(right, receive[outgoing], bytes[outgoing], () => left.Receive(receive[incoming], bytes[incoming]));
+            Exchange(right, receive[outgoing], bytes[outgoing], left, bytes[incoming], IncomingPayload.CopyTo(receive[incoming]));
         }
     }
 
