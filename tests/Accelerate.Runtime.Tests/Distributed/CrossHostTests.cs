@@ -67,7 +67,7 @@ public sealed class CrossHostTests
     [TestMethod]
     public void A_host_joining_a_running_elastic_job_makes_it_checkpoint_and_resume_on_both_hosts_like_a_resume_of_two_processes()
     {
-        using var hosts = NamespacePair.Create();
+        using var hosts = CreateHosts();
         var project = Directory.CreateTempSubdirectory("accelerate-elastic-grow-");
         try
         {
@@ -77,15 +77,15 @@ public sealed class CrossHostTests
             string[] training = ["batch=16", "steps=18", "size=112", "optimizer=adam", "resume_from=latest", "project=" + project.FullName];
             string[] command =
             [
-                "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--rdzv_backend", "c10d", "--rdzv_endpoint", $"{NamespacePair.AddressA}:{RankProcesses.FreePort()}",
+                "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--rdzv_backend", "c10d", "--rdzv_endpoint", $"{hosts.Addresses[0]}:{RankProcesses.FreePort()}",
                 "--rdzv_id", "elastic", "--nnodes", "1:2", "--nproc_per_node", "1", "--rdzv_last_call_timeout", "1",
                 TrainingJob.WorkerPath, .. training, "pause_at=6", "pause_rank=0", "out=" + output,
             ];
             var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" };
             using var launchers = new RankProcesses();
-            var first = launchers.Start(environment, ["ip", "netns", "exec", hosts.A, .. command]);
+            var first = launchers.Start(environment, [.. hosts.Exec(0), .. command]);
             first.WaitForLine("paused for a signal", TimeSpan.FromSeconds(150));
-            var second = launchers.Start(environment, ["ip", "netns", "exec", hosts.B, .. command]);
+            var second = launchers.Start(environment, [.. hosts.Exec(1), .. command]);
 
             launchers.WaitForAll(TimeSpan.FromMinutes(4));
             Assert.AreEqual(0, first.Process.ExitCode, launchers.Describe());
