@@ -14,7 +14,8 @@ public sealed class CollectivesTests
     {
         using var job = RankProcesses.StartJob(worldSize, "check", (_, environment) => environment["ACCELERATE_DISTRIBUTED_BACKEND"] = backend);
 
-        job.WaitForAll();
+        // Blocks of several MB per rank: 4 ranks over TCP take a while on a busy machine.
+        job.WaitForAll(TimeSpan.FromMinutes(5));
 
         foreach (var rank in job.Ranks)
         {
@@ -35,6 +36,29 @@ public sealed class CollectivesTests
         Assert.AreEqual(3, job.Ranks[0].Process.ExitCode, job.Describe());
         StringAssert.Contains(job.Ranks[0].Output, "rank 1 (", job.Describe());
         StringAssert.Contains(job.Ranks[0].Output, "ACC2111", job.Describe());
+    }
+
+    [TestMethod]
+    [DataRow("allgather")]
+    [DataRow("gather")]
+    [DataRow("reducescatter")]
+    [DataRow("broadcast")]
+    public void A_peer_killed_while_the_others_wait_in_a_shared_memory_collective_is_named(string collective)
+    {
+        // 3 ranks, 600,000 floats (2.4 MB, several slot-sized pieces); rank 1 stops and is killed.
+        using var job = RankProcesses.StartJob(3, $"stall 1 600000 {collective}", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "shm");
+        job.Ranks[1].WaitForLine("STALLING", RankProcesses.Patience);
+
+        job.Ranks[1].Process.Kill(entireProcessTree: true);
+
+        foreach (var rank in new[] { job.Ranks[0], job.Ranks[2] })
+        {
+            Assert.IsTrue(rank.WaitForExit(RankProcesses.Patience), job.Describe());
+            StringAssert.Contains(rank.Output, "backend shm", job.Describe());
+            Assert.AreEqual(3, rank.Process.ExitCode, job.Describe());
+            StringAssert.Contains(rank.Output, "ACC2111", job.Describe());
+            StringAssert.Contains(rank.Output, "rank 1 (", job.Describe());
+        }
     }
 
     [TestMethod]

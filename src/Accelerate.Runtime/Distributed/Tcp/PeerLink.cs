@@ -25,6 +25,10 @@ internal sealed unsafe class PeerLink : IDisposable
     private readonly TimeSpan _timeout;
     private readonly byte[] _small = new byte[HeaderLength + SmallMessage];
     private int _sending;
+    private static long _payloadBytesSent;
+
+    /// <summary>Payload bytes this process has sent to peers over TCP, on every link (which collectives went over TCP shows here).</summary>
+    public static long PayloadBytesSent => Interlocked.Read(ref _payloadBytesSent);
 
     /// <summary>
     /// Wraps <paramref name="socket"/>; <paramref name="signature"/> tells the collective this rank
@@ -52,6 +56,7 @@ internal sealed unsafe class PeerLink : IDisposable
     public void Send(nint data, long length)
     {
         Interlocked.Exchange(ref _sending, 1);
+        Interlocked.Add(ref _payloadBytesSent, length);
         try
         {
             if (length <= SmallMessage)
