@@ -46,6 +46,12 @@ internal static partial class CheckScenario
         if (backend is "tcp" or "shm+tcp") Assert.IsTrue(tcpBytes.All(b => b > 0), $"with {backend}, collectives go over TCP\n{describe}");
     }
 
+    /// <summary>Bytes each rank read straight from its peers' memory (the single-copy path of large shared-memory blocks).</summary>
+    public static long[] SingleCopyBytes(string output) => SingleCopyLine().Matches(output).Select(m => long.Parse(m.Groups[1].Value)).ToArray();
+
+    [GeneratedRegex(@"^SINGLE COPY BYTES (\d+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex SingleCopyLine();
+
     [GeneratedRegex(@"^TCP BYTES (\d+)\r?$", RegexOptions.Multiline)]
     private static partial Regex TcpBytesLine();
 

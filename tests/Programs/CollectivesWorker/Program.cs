@@ -235,6 +235,8 @@ internal static class Scenarios
         var r = group.Rank;
         // Bytes sent over TCP from here on: none when every collective went through shared memory.
         var tcpBefore = Accelerate.Distributed.Tcp.PeerLink.PayloadBytesSent;
+        // Bytes read straight from peers' memory (the single-copy path of large shared-memory blocks).
+        var readBefore = Accelerate.Distributed.SharedMemory.ProcessMemory.BytesRead;
         var dtypes = new[] { torch.ScalarType.Float32, torch.ScalarType.Float64, torch.ScalarType.BFloat16, torch.ScalarType.Float16, torch.ScalarType.Int32, torch.ScalarType.Int64 };
         var ops = Enum.GetValues<ReduceOp>();
 
@@ -364,6 +366,7 @@ internal static class Scenarios
         }
 
         Console.WriteLine($"TCP BYTES {Accelerate.Distributed.Tcp.PeerLink.PayloadBytesSent - tcpBefore}");
+        Console.WriteLine($"SINGLE COPY BYTES {Accelerate.Distributed.SharedMemory.ProcessMemory.BytesRead - readBefore}");
         foreach (var failure in failures.Take(20)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
         Console.WriteLine(failures.Count == 0 ? $"PASS {cases} cases" : $"FAIL {failures.Count} of {cases} cases");
         return failures.Count == 0 ? 0 : 1;

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using Accelerate.Distributed.Collectives;
+using Accelerate.Distributed.Rendezvous;
 
 namespace Accelerate.Distributed.SharedMemory;
 
@@ -11,40 +13,127 @@ namespace Accelerate.Distributed.SharedMemory;
 /// a rank reuses a bank only after every peer has arrived at the barrier after it, so has finished
 /// reading it. Every collective starts with a barrier, where ranks compare their signatures before
 /// touching each other's data; payloads of a few bytes ride in the signal lines themselves.
-/// Ranks are numbered as in the region (the group's ranks when all of them share the machine).
+/// Blocks of <see cref="SingleCopyThreshold"/> bytes and more are, where the kernel allows it, read straight from
+/// the owner's tensor (<see cref="ProcessMemory"/>: one copy instead of two), the owner publishing its address in
+/// its signal line and waiting at a second barrier until its readers are done.
+/// Ranks are numbered as in the region, which holds every rank of the group.
 /// </summary>
-internal sealed unsafe class SharedMemoryCollectives(SharedMemoryRegion region, Action barrier)
+internal sealed unsafe class SharedMemoryCollectives
 {
+    /// <summary>Blocks from this size on are read straight from the peer's memory when <see cref="SingleCopy"/>.</summary>
+    internal const long SingleCopyThreshold = 64 * 1024;
+
     private const int Inline = SharedMemoryRegion.InlineBytes;
 
     /// <summary>Broadcasts are pipelined in pieces of at least this size: the source writes one while the others copy out the last.</summary>
     private const long SmallestBroadcastPiece = 128 * 1024;
 
-    private long Slot => region.SlotBytes;
+    /// <summary>Bytes of a peer's chunk a single-copy reduce-scatter reads at a time (stays in cache for the reduction).</summary>
+    private const long ReducePiece = 256 * 1024;
+
+    private readonly SharedMemoryRegion _region;
+    private readonly Action _barrier;
+    private readonly PeerAddress[] _peers;
+
+    /// <summary>
+    /// Set-up, run by every rank of the region at once: finds out whether every rank may read every other's memory
+    /// (not when <c>ACCELERATE_SHM_SINGLE_COPY=0</c> on any rank, a security module or seccomp profile forbids it,
+    /// or the ranks' process ids are not each other's, as in separate PID namespaces).
+    /// </summary>
+    public SharedMemoryCollectives(SharedMemoryRegion region, Action barrier, PeerAddress[] peers)
+    {
+        _region = region;
+        _barrier = barrier;
+        _peers = peers;
+        var wanted = Environment.GetEnvironmentVariable("ACCELERATE_SHM_SINGLE_COPY") is not ("0" or "false" or "False");
+        SingleCopy = AgreeOnSingleCopy(wanted);
+    }
+
+    /// <summary>True when large blocks are read straight from the owner's memory.</summary>
+    public bool SingleCopy { get; }
+
+    private long Slot => _region.SlotBytes;
+
+    private bool AgreeOnSingleCopy(bool wanted)
+    {
+        var me = _region.Me;
+        // Each rank publishes the address of a random token and the token; peers read it through the kernel and compare.
+        var token = (long*)NativeMemory.Alloc(sizeof(long));
+        try
+        {
+            *token = Random.Shared.NextInt64();
+            var bank = _region.NextBank();
+            var line = (long*)_region.Inline(bank, me);
+            line[0] = (long)token;
+            line[1] = *token;
+            _barrier();
+            var able = wanted;
+            long theirs = 0;
+            for (var rank = 0; rank < _region.Ranks && able; rank++)
+            {
+                if (rank == me) continue;
+                var published = (long*)_region.Inline(bank, rank);
+                able = ProcessMemory.TryRead(_peers[rank].ProcessId, (nint)published[0], (nint)(&theirs), sizeof(long)) && theirs == published[1];
+            }
+            bank = _region.NextBank();
+            *(long*)_region.Inline(bank, me) = able ? 1 : 0;
+            _barrier();
+            for (var rank = 0; rank < _region.Ranks; rank++)
+                if (*(long*)_region.Inline(bank, rank) == 0) return false;
+            return true;
+        }
+        finally
+        {
+            NativeMemory.Free(token);
+        }
+    }
+
+    /// <summary>Reads a block of rank <paramref name="rank"/>'s memory at <paramref name="remote"/>.</summary>
+    private void Read(int rank, nint remote, nint local, long bytes)
+    {
+        if (bytes > 0 && !ProcessMemory.TryRead(_peers[rank].ProcessId, remote, local, bytes))
+            throw new AccelerateException(RuntimeErrorCode.PeerGone, $"Cannot read {bytes} bytes of {_peers[rank].Describe()}'s memory ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}): it exited or crashed (its own output or error file says why).");
+    }
+
+    /// <summary>After reading peers' memory: the owners wait here until every reader is done.</summary>
+    private void ReadersDone()
+    {
+        _region.NextBank();
+        _barrier();
+    }
 
     /// <summary>Copies <paramref name="bytes"/> bytes from <paramref name="source"/> to every rank.</summary>
     public void Broadcast(nint data, long bytes, int source)
     {
-        var me = region.Me;
+        var me = _region.Me;
         if (bytes <= Inline)
         {
-            var bank = region.NextBank();
-            if (me == source) Copy(data, region.Inline(bank, source), bytes);
-            barrier();
-            if (me != source) Copy(region.Inline(bank, source), data, bytes);
+            var bank = _region.NextBank();
+            if (me == source) Copy(data, _region.Inline(bank, source), bytes);
+            _barrier();
+            if (me != source) Copy(_region.Inline(bank, source), data, bytes);
+            return;
+        }
+        if (SingleCopy && bytes >= SingleCopyThreshold)
+        {
+            var bank = _region.NextBank();
+            if (me == source) *(nint*)_region.Inline(bank, me) = data;
+            _barrier();
+            if (me != source) Read(source, *(nint*)_region.Inline(bank, source), data, bytes);
+            ReadersDone();
             return;
         }
         // The source may use the whole bank (every rank's slot, contiguous): quarters of the message,
         // so that copying in and copying out overlap, in pieces no smaller than SmallestBroadcastPiece.
-        var bankBytes = Slot * region.Ranks;
+        var bankBytes = Slot * _region.Ranks;
         var piece = Math.Min(bankBytes, Math.Max(SmallestBroadcastPiece, (bytes / 4 + 4095) & ~4095L));
         for (long offset = 0; offset < bytes; offset += piece)
         {
             var n = Math.Min(piece, bytes - offset);
-            var bank = region.NextBank();
-            var buffer = region.Slot(bank, 0);
+            var bank = _region.NextBank();
+            var buffer = _region.Slot(bank, 0);
             if (me == source) Copy(data + (nint)offset, buffer, n);
-            barrier();
+            _barrier();
             if (me != source) Copy(buffer, data + (nint)offset, n);
         }
     }
@@ -52,95 +141,155 @@ internal sealed unsafe class SharedMemoryCollectives(SharedMemoryRegion region, 
     /// <summary>Every rank's block (sizes in <paramref name="bytes"/>, the same on every rank) into <paramref name="receive"/>.</summary>
     public void AllGather(nint send, long[] bytes, nint[] receive)
     {
-        var me = region.Me;
+        var me = _region.Me;
         if (receive[me] != send) Copy(send, receive[me], bytes[me]);
         var largest = bytes.Max();
         if (largest <= Inline)
         {
-            var bank = region.NextBank();
-            Copy(send, region.Inline(bank, me), bytes[me]);
-            barrier();
-            for (var rank = 0; rank < region.Ranks; rank++)
-                if (rank != me) Copy(region.Inline(bank, rank), receive[rank], bytes[rank]);
+            var bank = _region.NextBank();
+            Copy(send, _region.Inline(bank, me), bytes[me]);
+            _barrier();
+            for (var rank = 0; rank < _region.Ranks; rank++)
+                if (rank != me) Copy(_region.Inline(bank, rank), receive[rank], bytes[rank]);
+            return;
+        }
+        if (SingleCopy && largest >= SingleCopyThreshold)
+        {
+            var bank = _region.NextBank();
+            *(nint*)_region.Inline(bank, me) = send;
+            _barrier();
+            // Starting with the next rank, so that the ranks do not all read from rank 0 first.
+            for (var step = 1; step < _region.Ranks; step++)
+            {
+                var rank = (me + step) % _region.Ranks;
+                Read(rank, *(nint*)_region.Inline(bank, rank), receive[rank], bytes[rank]);
+            }
+            ReadersDone();
             return;
         }
         for (long offset = 0; offset < largest; offset += Slot)
         {
-            var bank = region.NextBank();
-            Copy(send + (nint)offset, region.Slot(bank, me), Piece(bytes[me], offset));
-            barrier();
-            for (var rank = 0; rank < region.Ranks; rank++)
-                if (rank != me) Copy(region.Slot(bank, rank), receive[rank] + (nint)offset, Piece(bytes[rank], offset));
+            var bank = _region.NextBank();
+            Copy(send + (nint)offset, _region.Slot(bank, me), Piece(bytes[me], offset));
+            _barrier();
+            for (var rank = 0; rank < _region.Ranks; rank++)
+                if (rank != me) Copy(_region.Slot(bank, rank), receive[rank] + (nint)offset, Piece(bytes[rank], offset));
         }
     }
 
     /// <summary>
     /// Every rank's block into <paramref name="receive"/> on <paramref name="destination"/>. Only the destination knows
-    /// every size, so each rank publishes its own beside its counter with its first piece (blocks of up to 8 bytes
-    /// ride there too): everyone then knows how many pieces the largest block needs.
+    /// every size, so each rank publishes its own beside its counter at the first barrier, with the block itself when
+    /// it has at most 8 bytes, else the block's address (read from there when large enough) and its first piece in the
+    /// slot: everyone then knows how many more pieces the largest block through the slots needs.
     /// </summary>
     public void Gather(nint send, long[] bytes, nint[]? receive, int destination)
     {
         const int Tiny = Inline - sizeof(long);
-        var me = region.Me;
+        var me = _region.Me;
         var mine = bytes[me];
-        long largest = 0;
-        var sizes = me == destination ? new long[region.Ranks] : null;
-        for (long offset = 0; offset == 0 || offset < largest; offset += Slot)
+        var sizes = new long[_region.Ranks];
+        var bank = _region.NextBank();
+        var line = (long*)_region.Inline(bank, me);
+        line[0] = mine;
+        if (mine <= Tiny) Copy(send, (byte*)(line + 1), mine);
+        else line[1] = send;
+        if (me != destination && ThroughSlots(mine)) Copy(send, _region.Slot(bank, me), Piece(mine, 0));
+        _barrier();
+
+        long throughSlots = 0;
+        var direct = false;
+        for (var rank = 0; rank < _region.Ranks; rank++)
         {
-            var bank = region.NextBank();
-            if (offset == 0) *(long*)region.Inline(bank, me) = mine;
-            if (me != destination) Copy(send + (nint)offset, mine <= Tiny ? region.Inline(bank, me) + sizeof(long) : region.Slot(bank, me), Piece(mine, offset));
-            barrier();
-            if (offset == 0)
-                for (var rank = 0; rank < region.Ranks; rank++)
-                {
-                    var size = *(long*)region.Inline(bank, rank);
-                    largest = Math.Max(largest, size);
-                    if (sizes is not null) sizes[rank] = size;
-                }
-            if (me != destination) continue;
-            for (var rank = 0; rank < region.Ranks; rank++)
+            sizes[rank] = *(long*)_region.Inline(bank, rank);
+            if (rank == destination) continue;
+            if (ThroughSlots(sizes[rank])) throughSlots = Math.Max(throughSlots, sizes[rank]);
+            direct |= sizes[rank] > Tiny && !ThroughSlots(sizes[rank]);
+        }
+        if (me == destination)
+            for (var rank = 0; rank < _region.Ranks; rank++)
             {
                 if (rank == me) continue;
-                if (sizes![rank] != bytes[rank])
+                if (sizes[rank] != bytes[rank])
                     throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Rank {rank} sent {sizes[rank]} bytes to Gather where rank {me} expected {bytes[rank]}: the ranks called it with different shapes or dtypes. " +
                         "Every rank must pass tensors of the same dtype and the same size after dim 0 (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
-                Copy(sizes[rank] <= Tiny ? region.Inline(bank, rank) + sizeof(long) : region.Slot(bank, rank), receive![rank] + (nint)offset, Piece(sizes[rank], offset));
+                var published = (long*)_region.Inline(bank, rank);
+                if (sizes[rank] <= Tiny) Copy((byte*)(published + 1), receive![rank], sizes[rank]);
+                else if (ThroughSlots(sizes[rank])) Copy(_region.Slot(bank, rank), receive![rank], Piece(sizes[rank], 0));
+                else Read(rank, (nint)published[1], receive![rank], sizes[rank]);
             }
+
+        // The rest of the blocks through the slots, one piece per rank and barrier.
+        for (var offset = Slot; offset < throughSlots; offset += Slot)
+        {
+            bank = _region.NextBank();
+            if (me != destination && ThroughSlots(mine)) Copy(send + (nint)offset, _region.Slot(bank, me), Piece(mine, offset));
+            _barrier();
+            if (me != destination) continue;
+            for (var rank = 0; rank < _region.Ranks; rank++)
+                if (rank != me && ThroughSlots(sizes[rank])) Copy(_region.Slot(bank, rank), receive![rank] + (nint)offset, Piece(sizes[rank], offset));
         }
+        if (direct) ReadersDone();
         if (me == destination && receive![me] != send) Copy(send, receive[me], mine);
+
+        bool ThroughSlots(long size) => size > Tiny && !(SingleCopy && size >= SingleCopyThreshold);
     }
 
     /// <summary>
     /// Reduces <paramref name="input"/> (chunk r has <c>counts[r]</c> elements) and writes chunk <see cref="SharedMemoryRegion.Me"/>
-    /// to <paramref name="output"/>. Each step, every rank writes its share of every other rank's chunk into its slot
-    /// (the slot holds one piece per rank), then reduces its own chunk's piece from its input and every peer's slot.
+    /// to <paramref name="output"/>. Single copy: each rank reads its chunk of every peer's input in cache-sized pieces and
+    /// reduces it into the output. Through the slots: each step, every rank writes its share of every other rank's
+    /// chunk into its slot (one piece per rank), then reduces its own chunk's piece from its input and every peer's slot.
     /// </summary>
     public void ReduceScatter(nint input, long[] counts, ElementType type, ReduceOp op, nint output)
     {
-        var me = region.Me;
-        var ranks = region.Ranks;
+        var me = _region.Me;
+        var ranks = _region.Ranks;
         var size = type.Size();
         var starts = new long[ranks];
         for (var rank = 1; rank < ranks; rank++) starts[rank] = starts[rank - 1] + counts[rank - 1];
-        var perPiece = Math.Max(1, Slot / size / ranks);
         var largest = counts.Max();
+        if (SingleCopy && largest * size >= SingleCopyThreshold)
+        {
+            var bank = _region.NextBank();
+            PublishSplit(bank, counts);
+            *(nint*)_region.Slot(bank, me) = input;
+            _barrier();
+            CheckSplit(bank, counts);
+            var scratch = (byte*)NativeMemory.AlignedAlloc((nuint)ReducePiece, 64);
+            try
+            {
+                var perRead = ReducePiece / size;
+                for (long offset = 0; offset < counts[me]; offset += perRead)
+                {
+                    var n = Math.Min(perRead, counts[me] - offset);
+                    var result = (byte*)output + offset * size;
+                    var at = (starts[me] + offset) * size;
+                    for (var step = 1; step < ranks; step++)
+                    {
+                        var rank = (me + step) % ranks;
+                        Read(rank, *(nint*)_region.Slot(bank, rank) + (nint)at, (nint)scratch, n * size);
+                        Reduction.Combine(type, op, step == 1 ? (byte*)input + at : result, scratch, result, n);
+                    }
+                }
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(scratch);
+            }
+            ReadersDone();
+            return;
+        }
+        var perPiece = Math.Max(1, Slot / size / ranks);
         for (long offset = 0; offset == 0 || offset < largest; offset += perPiece)
         {
-            var bank = region.NextBank();
-            var slot = region.Slot(bank, me);
-            if (offset == 0)
-            {
-                // Same element count (the signature) but rows split differently would pair up the wrong elements.
-                var split = (long*)region.Inline(bank, me);
-                split[0] = counts[0];
-                split[1] = counts[ranks - 1];
-            }
+            var bank = _region.NextBank();
+            var slot = _region.Slot(bank, me);
+            if (offset == 0) PublishSplit(bank, counts);
             for (var rank = 0; rank < ranks; rank++)
                 if (rank != me)
                     Copy(input + (nint)((starts[rank] + offset) * size), slot + rank * perPiece * size, Math.Max(0, Math.Min(perPiece, counts[rank] - offset)) * size);
-            barrier();
+            _barrier();
             if (offset == 0) CheckSplit(bank, counts);
             var n = Math.Max(0, Math.Min(perPiece, counts[me] - offset));
             if (n == 0) continue;
@@ -149,20 +298,28 @@ internal sealed unsafe class SharedMemoryCollectives(SharedMemoryRegion region, 
             for (var rank = 0; rank < ranks; rank++)
             {
                 if (rank == me) continue;
-                var theirs = region.Slot(bank, rank) + me * perPiece * size;
+                var theirs = _region.Slot(bank, rank) + me * perPiece * size;
                 Reduction.Combine(type, op, first ? (byte*)input + (starts[me] + offset) * size : result, theirs, result, n);
                 first = false;
             }
         }
     }
 
+    /// <summary>The same element count (the signature) split into rows differently would pair up the wrong elements: ranks compare the split.</summary>
+    private void PublishSplit(int bank, long[] counts)
+    {
+        var split = (long*)_region.Inline(bank, _region.Me);
+        split[0] = counts[0];
+        split[1] = counts[^1];
+    }
+
     private void CheckSplit(int bank, long[] counts)
     {
-        for (var rank = 0; rank < region.Ranks; rank++)
+        for (var rank = 0; rank < _region.Ranks; rank++)
         {
-            var split = (long*)region.Inline(bank, rank);
+            var split = (long*)_region.Inline(bank, rank);
             if (split[0] != counts[0] || split[1] != counts[^1])
-                throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Rank {rank} splits its ReduceScatter input into chunks of {split[0]}..{split[1]} elements where rank {region.Me} splits it into {counts[0]}..{counts[^1]}: " +
+                throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Rank {rank} splits its ReduceScatter input into chunks of {split[0]}..{split[1]} elements where rank {_region.Me} splits it into {counts[0]}..{counts[^1]}: " +
                     "the ranks passed the same number of elements in different shapes. Every rank must pass a tensor of the same shape (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
         }
     }

@@ -137,8 +137,9 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     public int Barrier(Action<int, TimeSpan> checkPeers, long signature)
     {
         var generation = ++_generation;
+        // Payload, signature and counter share this rank's line and are written back to back, with no fence between
+        // (the counter's release store orders them): a peer polling the line takes it over once, not once per store.
         *Signature(Me, generation) = signature;
-        Interlocked.MemoryBarrier();
         Volatile.Write(ref *Counter(Me), generation);
         var started = Environment.TickCount64;
         var nextCheck = started + 20;
@@ -161,7 +162,7 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
                 yielding = _yieldEarly || now - started >= SpinMilliseconds;
             }
         }
-        Interlocked.MemoryBarrier();
+        // The counters were read with acquire semantics: what their owners wrote before them is visible.
         for (var rank = 0; rank < Ranks; rank++)
             if (*Signature(rank, generation) != signature) return rank;
         return -1;

@@ -55,7 +55,7 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         _local = local;
         CpuAffinity.Bind(local.Me, local.Size);
         if (hosts.Length > 1) _crossHost = new Team(hosts.Select(h => h[local.Me]).ToArray(), Array.IndexOf(hosts, mine));
-        else _sharedCollectives = new SharedMemoryCollectives(_shared, SharedBarrier);
+        else _sharedCollectives = new SharedMemoryCollectives(_shared, SharedBarrier, peers);
     }
 
     public override string Backend => _shared is null ? "tcp" : _crossHost is null ? "shm" : "shm+tcp";
@@ -454,6 +454,8 @@ internal sealed unsafe class TcpProcessGroup : CollectiveGroup
         for (var r = 0; r < WorldSize; r++)
             if (r != Rank) Link(r).Receive(receive[r], bytes[r]);
     }
+
+    protected override bool ReduceScatterKeepsInput => _sharedCollectives is not null;
 
     protected override void ReduceScatterCore(nint scratch, long[] counts, ElementType type, ReduceOp op, nint output)
     {
