@@ -13,9 +13,10 @@ namespace Accelerate.Distributed.SharedMemory;
 /// a rank reuses a bank only after every peer has arrived at the barrier after it, so has finished
 /// reading it. Every collective starts with a barrier, where ranks compare their signatures before
 /// touching each other's data; payloads of a few bytes ride in the signal lines themselves.
-/// Blocks of <see cref="SingleCopyThreshold"/> bytes and more are, where the kernel allows it, read straight from
-/// the owner's tensor (<see cref="ProcessMemory"/>: one copy instead of two), the owner publishing its address in
-/// its signal line and waiting at a second barrier until its readers are done.
+/// Blocks of <see cref="SingleCopyThreshold"/> bytes and more are, where the kernel allows it, copied once, straight
+/// between the tensors (<see cref="ProcessMemory"/>, instead of into a slot and out again): ranks publish their
+/// tensors' addresses in their signal lines, readers pull what they need (in a broadcast or gather the sending side
+/// pushes part of it, so that both sides copy), and everyone waits at a second barrier until every copy is done.
 /// Ranks are numbered as in the region, which holds every rank of the group.
 /// </summary>
 internal sealed unsafe class SharedMemoryCollectives
@@ -95,7 +96,21 @@ internal sealed unsafe class SharedMemoryCollectives
             throw new AccelerateException(RuntimeErrorCode.PeerGone, $"Cannot read {bytes} bytes of {_peers[rank].Describe()}'s memory ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}): it exited or crashed (its own output or error file says why).");
     }
 
-    /// <summary>After reading peers' memory: the owners wait here until every reader is done.</summary>
+    /// <summary>Writes a block into rank <paramref name="rank"/>'s memory at <paramref name="remote"/>.</summary>
+    private void Write(int rank, nint remote, nint local, long bytes)
+    {
+        if (bytes > 0 && !ProcessMemory.TryWrite(_peers[rank].ProcessId, remote, local, bytes))
+            throw new AccelerateException(RuntimeErrorCode.PeerGone, $"Cannot write {bytes} bytes into {_peers[rank].Describe()}'s memory ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}): it exited or crashed (its own output or error file says why).");
+    }
+
+    /// <summary>Part <paramref name="index"/> of <paramref name="parts"/> of <paramref name="bytes"/> bytes, split at page boundaries.</summary>
+    private static (long Start, long Length) Part(long bytes, int parts, int index)
+    {
+        long Boundary(int i) => i == 0 ? 0 : i == parts ? bytes : bytes * i / parts & ~4095L;
+        return (Boundary(index), Boundary(index + 1) - Boundary(index));
+    }
+
+    /// <summary>After copying from or to peers' memory: the owners wait here until every copy is done.</summary>
     private void ReadersDone()
     {
         _region.NextBank();
@@ -116,10 +131,31 @@ internal sealed unsafe class SharedMemoryCollectives
         }
         if (SingleCopy && bytes >= SingleCopyThreshold)
         {
+            // The message in one part per rank: the source writes part r into rank r's tensor while rank r reads the
+            // other parts from the source's, so every rank copies about as much, the source included.
+            var ranks = _region.Ranks;
             var bank = _region.NextBank();
-            if (me == source) *(nint*)_region.Inline(bank, me) = data;
+            *(nint*)_region.Inline(bank, me) = data;
             _barrier();
-            if (me != source) Read(source, *(nint*)_region.Inline(bank, source), data, bytes);
+            if (me == source)
+            {
+                for (var step = 1; step < ranks; step++)
+                {
+                    var rank = (me + step) % ranks;
+                    var (start, length) = Part(bytes, ranks, rank);
+                    Write(rank, *(nint*)_region.Inline(bank, rank) + (nint)start, data + (nint)start, length);
+                }
+            }
+            else
+            {
+                var remote = *(nint*)_region.Inline(bank, source);
+                for (var step = 1; step < ranks; step++)
+                {
+                    var part = (me + step) % ranks;
+                    var (start, length) = Part(bytes, ranks, part);
+                    Read(source, remote + (nint)start, data + (nint)start, length);
+                }
+            }
             ReadersDone();
             return;
         }
@@ -195,6 +231,13 @@ internal sealed unsafe class SharedMemoryCollectives
         if (mine <= Tiny) Copy(send, (byte*)(line + 1), mine);
         else line[1] = send;
         if (me != destination && ThroughSlots(mine)) Copy(send, _region.Slot(bank, me), Piece(mine, 0));
+        // The destination's slot is free: it holds where each block goes and its size, for senders that write theirs themselves.
+        if (me == destination && SingleCopy)
+            for (var rank = 0; rank < _region.Ranks; rank++)
+            {
+                ((long*)_region.Slot(bank, me))[2 * rank] = receive![rank];
+                ((long*)_region.Slot(bank, me))[2 * rank + 1] = bytes[rank];
+            }
         _barrier();
 
         long throughSlots = 0;
@@ -206,17 +249,24 @@ internal sealed unsafe class SharedMemoryCollectives
             if (ThroughSlots(sizes[rank])) throughSlots = Math.Max(throughSlots, sizes[rank]);
             direct |= sizes[rank] > Tiny && !ThroughSlots(sizes[rank]);
         }
+        if (me != destination && mine > Tiny && !ThroughSlots(mine))
+        {
+            // A large block: this rank writes all but the first of Ranks parts into the destination's tensor while the
+            // destination reads the first part of every block, so that the destination does not copy everything alone.
+            var table = (long*)_region.Slot(bank, destination);
+            if (table[2 * me + 1] != mine) throw SizeMismatch(me, mine, destination, table[2 * me + 1]);
+            var (_, first) = Part(mine, _region.Ranks, 0);
+            Write(destination, (nint)table[2 * me] + (nint)first, send + (nint)first, mine - first);
+        }
         if (me == destination)
             for (var rank = 0; rank < _region.Ranks; rank++)
             {
                 if (rank == me) continue;
-                if (sizes[rank] != bytes[rank])
-                    throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Rank {rank} sent {sizes[rank]} bytes to Gather where rank {me} expected {bytes[rank]}: the ranks called it with different shapes or dtypes. " +
-                        "Every rank must pass tensors of the same dtype and the same size after dim 0 (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
+                if (sizes[rank] != bytes[rank]) throw SizeMismatch(rank, sizes[rank], me, bytes[rank]);
                 var published = (long*)_region.Inline(bank, rank);
                 if (sizes[rank] <= Tiny) Copy((byte*)(published + 1), receive![rank], sizes[rank]);
                 else if (ThroughSlots(sizes[rank])) Copy(_region.Slot(bank, rank), receive![rank], Piece(sizes[rank], 0));
-                else Read(rank, (nint)published[1], receive![rank], sizes[rank]);
+                else Read(rank, (nint)published[1], receive![rank], Part(sizes[rank], _region.Ranks, 0).Length);
             }
 
         // The rest of the blocks through the slots, one piece per rank and barrier.
@@ -234,6 +284,10 @@ internal sealed unsafe class SharedMemoryCollectives
 
         bool ThroughSlots(long size) => size > Tiny && !(SingleCopy && size >= SingleCopyThreshold);
     }
+
+    private static AccelerateException SizeMismatch(int sender, long sent, int destination, long expected) =>
+        new(RuntimeErrorCode.CollectiveMismatch, $"Rank {sender} sent {sent} bytes to Gather where rank {destination} expected {expected}: the ranks called it with different shapes or dtypes. " +
+            "Every rank must pass tensors of the same dtype and the same size after dim 0 (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
 
     /// <summary>
     /// Reduces <paramref name="input"/> (chunk r has <c>counts[r]</c> elements) and writes chunk <see cref="SharedMemoryRegion.Me"/>
