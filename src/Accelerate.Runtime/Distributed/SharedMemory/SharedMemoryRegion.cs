@@ -156,7 +156,14 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
                 var now = Environment.TickCount64;
                 if (now >= nextCheck)
                 {
-                    checkPeers(rank, TimeSpan.FromMilliseconds(now - started));
+                    try
+                    {
+                        checkPeers(rank, TimeSpan.FromMilliseconds(now - started));
+                    }
+                    catch (AccelerateException) when (Volatile.Read(ref *Counter(rank)) >= generation)
+                    {
+                        // It arrived after the last poll and has left since (its program ended): not a failure.
+                    }
                     nextCheck = now + 20;
                 }
                 yielding = _yieldEarly || now - started >= SpinMilliseconds;
