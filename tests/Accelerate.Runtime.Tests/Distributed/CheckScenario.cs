@@ -21,12 +21,16 @@ internal static partial class CheckScenario
         var allGather = DTypes * (1 + p + (rank == p - 1 ? p : 1)) + 1;       // count, blocks, gather (or null), plus scalars
         var reduceScatter = DTypes * Reductions * 2;                           // result and untouched input
         const int objectsSpansAndRing = 2 + 3 + 1;
-        return allReduce + broadcast + allGather + reduceScatter + objectsSpansAndRing;
+        const int largeDTypes = 3;                                             // float32, bfloat16, int64 past a shared-memory slot
+        var large = largeDTypes * (p + (rank == 1 ? p : 1) + 1 + Reductions);  // all-gather blocks, gather to rank 1, broadcast, reduce-scatters
+        return allReduce + broadcast + allGather + reduceScatter + objectsSpansAndRing + large;
     }
 
     /// <summary>
     /// Asserts that <paramref name="output"/> (of one rank, or of every rank as mpirun prints it) shows
-    /// <paramref name="ranks"/> ranks joined with <paramref name="backend"/>, each passing all of its cases.
+    /// <paramref name="ranks"/> ranks joined with <paramref name="backend"/>, each passing all of its cases,
+    /// and that the collectives took that backend's transport: with <c>shm</c> not one byte over TCP, with
+    /// <c>tcp</c> and <c>shm+tcp</c> some.
     /// </summary>
     public static void AssertEveryCasePassed(string output, string backend, int ranks, string describe)
     {
@@ -36,7 +40,20 @@ internal static partial class CheckScenario
         var expected = joined.Select(j => ExpectedCases(j.Rank, j.WorldSize)).Order().ToList();
         var passed = PassLine().Matches(output).Select(m => int.Parse(m.Groups[1].Value)).Order().ToList();
         CollectionAssert.AreEqual(expected, passed, $"cases checked per rank: expected {string.Join(", ", expected)}\n{describe}");
+        var tcpBytes = TcpBytesLine().Matches(output).Select(m => long.Parse(m.Groups[1].Value)).ToList();
+        Assert.HasCount(ranks, tcpBytes, describe);
+        if (backend == "shm") Assert.IsTrue(tcpBytes.All(b => b == 0), $"with shm on one machine, no collective goes over TCP\n{describe}");
+        if (backend is "tcp" or "shm+tcp") Assert.IsTrue(tcpBytes.All(b => b > 0), $"with {backend}, collectives go over TCP\n{describe}");
     }
+
+    /// <summary>Bytes each rank read straight from its peers' memory (the single-copy path of large shared-memory blocks).</summary>
+    public static long[] SingleCopyBytes(string output) => SingleCopyLine().Matches(output).Select(m => long.Parse(m.Groups[1].Value)).ToArray();
+
+    [GeneratedRegex(@"^SINGLE COPY BYTES (\d+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex SingleCopyLine();
+
+    [GeneratedRegex(@"^TCP BYTES (\d+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex TcpBytesLine();
 
     [GeneratedRegex(@"joined rank (\d+) of (\d+) backend (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex JoinedLine();

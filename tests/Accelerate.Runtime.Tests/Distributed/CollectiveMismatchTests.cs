@@ -27,6 +27,23 @@ public sealed class CollectiveMismatchTests
     }
 
     [TestMethod]
+    public void In_debug_mode_every_mismatched_collective_fails_on_every_rank_too()
+    {
+        // Debug mode compares call sites first, through a shared-memory all-gather.
+        using var job = RankProcesses.StartJob(3, "mismatch-matrix last", (_, e) =>
+        {
+            e["ACCELERATE_DISTRIBUTED_BACKEND"] = "shm";
+            e["ACCELERATE_DEBUG_MODE"] = "true";
+            e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "30";
+        });
+
+        job.WaitForAll(TimeSpan.FromMinutes(5));
+
+        foreach (var rank in job.Ranks) StringAssert.Contains(rank.Output, "backend shm", job.Describe());
+        AssertEveryCaseFailedWithAcc2110(job.Ranks.Select(r => r.Output), 3, job.Describe);
+    }
+
+    [TestMethod]
     public void A_size_mismatch_names_both_calls()
     {
         using var job = RankProcesses.StartJob(2, "mismatch-matrix last", (_, e) => e["ACCELERATE_DISTRIBUTED_BACKEND"] = "shm");

@@ -7,8 +7,10 @@ using TorchSharp;
 // One rank of a collectives scenario. Usage: CollectivesWorker <scenario> [arguments]
 //   check             every collective, dtype and reduction against a serial reference
 //   join              join the group, print the backend, leave
-//   stall <rank> [n]  all-reduce n floats in a loop; <rank> stops calling collectives (the test kills it)
-//   freeze <rank>     like stall, but <rank> stops itself with SIGSTOP (the test kills it)
+//   stall <rank> [n] [collective]
+//                     all-reduce (or allgather, gather, reducescatter, broadcast) n floats in a loop; <rank> stops
+//                     calling collectives (the test kills it)
+//   freeze <rank>     like stall (all-reduce), but <rank> stops itself with SIGSTOP (the test kills it)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
 //   mismatch-matrix <half|last> [mpi [directory]]
@@ -19,6 +21,8 @@ using TorchSharp;
 //   large <bytes>     all-reduce and broadcast of a float32 tensor of that many bytes (past 2 GiB)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 //   allreduce-once    one all-reduce of one number, checked (what bench/launch times a launch to)
+//   bench-ops <op[,op...]> <bytes...>
+//                     allgather, gather, reducescatter, broadcast, allreduce timing (CollectivesBench.cs)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
 try
@@ -33,11 +37,12 @@ try
         "check" => Scenarios.Check(group),
         "join" => 0,
         "children" => Scenarios.Children("after"),
-        "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16),
-        "freeze" => Scenarios.Stall(group, int.Parse(args[1]), 16, freeze: true),
+        "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16, args.Length > 3 ? args[3] : "allreduce"),
+        "freeze" => Scenarios.Stall(group, int.Parse(args[1]), 16, "allreduce", freeze: true),
         "mismatch" => Scenarios.Mismatch(group),
         "mismatch-shape" => Scenarios.MismatchShape(group),
         "bench" => Scenarios.Bench(group, args.Skip(1).Select(long.Parse).ToArray()),
+        "bench-ops" => CollectivesBench.Run(group, args[1].Split(','), args.Skip(2).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
         "allreduce-once" => Scenarios.AllReduceOnce(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
@@ -80,9 +85,18 @@ internal static class Scenarios
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "system")]
     private static extern int RunThroughLibc([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string command);
 
-    public static int Stall(ProcessGroup group, int stalled, long elements, bool freeze = false)
+    public static int Stall(ProcessGroup group, int stalled, long elements, string collective, bool freeze = false)
     {
         using var tensor = torch.ones(elements);
+        Action run = collective switch
+        {
+            "allreduce" => () => group.AllReduce(tensor),
+            "allgather" => () => group.AllGather(tensor),
+            "gather" => () => group.Gather(tensor, group.WorldSize - 1),
+            "reducescatter" => () => group.ReduceScatter(tensor),
+            "broadcast" => () => group.Broadcast(tensor, group.WorldSize - 1),
+            _ => throw new ArgumentException($"unknown collective {collective}"),
+        };
         for (var i = 0; ; i++)
         {
             if (group.Rank == stalled && i == 3)
@@ -91,7 +105,7 @@ internal static class Scenarios
                 if (freeze) Kill(Environment.ProcessId, 19); // SIGSTOP: every thread stops, as under a debugger
                 Thread.Sleep(Timeout.Infinite); // stands for a rank that hangs; the test kills it
             }
-            group.AllReduce(tensor);
+            run();
             tensor.fill_(1);
         }
     }
@@ -237,6 +251,10 @@ internal static class Scenarios
 
         var p = group.WorldSize;
         var r = group.Rank;
+        // Bytes sent over TCP from here on: none when every collective went through shared memory.
+        var tcpBefore = Accelerate.Distributed.Tcp.PeerLink.PayloadBytesSent;
+        // Bytes read straight from peers' memory (the single-copy path of large shared-memory blocks).
+        var readBefore = Accelerate.Distributed.SharedMemory.ProcessMemory.BytesRead;
         var dtypes = new[] { torch.ScalarType.Float32, torch.ScalarType.Float64, torch.ScalarType.BFloat16, torch.ScalarType.Float16, torch.ScalarType.Int32, torch.ScalarType.Int64 };
         var ops = Enum.GetValues<ReduceOp>();
 
@@ -335,12 +353,48 @@ internal static class Scenarios
             Expect(big.eq((p + 1) / 2f).all().item<bool>(), "AllReduce(Average) of 3,000,001 floats");
         }
 
+        // Blocks past the 1 MiB shared-memory slot (pieces), uneven per rank, every element size, roots other than 0.
+        foreach (var dtype in new[] { torch.ScalarType.Float32, torch.ScalarType.BFloat16, torch.ScalarType.Int64 })
+        {
+            const long Width = 2000;
+            using var mine = Data(r, LargeRows(r) * Width, dtype, ReduceOp.Sum).reshape(LargeRows(r), Width);
+            var all = group.AllGather(mine);
+            for (var q = 0; q < p; q++)
+                Expect(all[q].shape.SequenceEqual(new[] { LargeRows(q), Width }) && Close(all[q], Values(q, LargeRows(q) * Width, ReduceOp.Sum), dtype), $"AllGather {dtype} of {LargeRows(q)}x{Width}, block {q}");
+            var destination = 1;
+            var gathered = group.Gather(mine, destination);
+            if (r == destination)
+                for (var q = 0; q < p; q++)
+                    Expect(gathered![q].shape.SequenceEqual(new[] { LargeRows(q), Width }) && Close(gathered[q], Values(q, LargeRows(q) * Width, ReduceOp.Sum), dtype), $"Gather {dtype} of {LargeRows(q)}x{Width} to {destination}, block {q}");
+            else Expect(gathered is null, "Gather returns null away from the destination");
+            var source = p - 1;
+            using var broadcast = Data(r, LargeRows(source) * Width, dtype, ReduceOp.Sum);
+            group.Broadcast(broadcast, source);
+            Expect(Close(broadcast, Values(source, LargeRows(source) * Width, ReduceOp.Sum), dtype), $"Broadcast {dtype}[{LargeRows(source) * Width}] from {source}");
+
+            foreach (var op in ops)
+            {
+                var rows = 150L * p + 1;
+                using var input = Data(r, rows * Width, dtype, op).reshape(rows, Width);
+                using var part = group.ReduceScatter(input, op);
+                var start = Enumerable.Range(0, r).Sum(q => RowsOf(rows, p, q));
+                var expected = Reference(p, rows * Width, dtype, op)[(int)(start * Width)..(int)((start + RowsOf(rows, p, r)) * Width)];
+                var ok = part.shape.SequenceEqual(new[] { RowsOf(rows, p, r), Width }) && Close(part, expected, dtype);
+                Expect(ok, ok ? "" : $"ReduceScatter({op}) {dtype} of {rows}x{Width}: {Diff(part, expected)}");
+            }
+        }
+
+        Console.WriteLine($"TCP BYTES {Accelerate.Distributed.Tcp.PeerLink.PayloadBytesSent - tcpBefore}");
+        Console.WriteLine($"SINGLE COPY BYTES {Accelerate.Distributed.SharedMemory.ProcessMemory.BytesRead - readBefore}");
         foreach (var failure in failures.Take(20)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
         Console.WriteLine(failures.Count == 0 ? $"PASS {cases} cases" : $"FAIL {failures.Count} of {cases} cases");
         return failures.Count == 0 ? 0 : 1;
     }
 
     private static long Rows(int rank) => rank == 1 ? 0 : rank * 2 + 1;
+
+    /// <summary>Rows of 2000 elements per rank for blocks past a shared-memory slot: 1.2 MB of bfloat16 and up, different on every rank.</summary>
+    private static long LargeRows(int rank) => 300 + 97 * rank;
 
     private static long RowsOf(long rows, int p, int rank) => rows / p + (rank < rows % p ? 1 : 0);
 
@@ -351,7 +405,17 @@ internal static class Scenarios
     private static torch.Tensor Data(int rank, long n, torch.ScalarType dtype, ReduceOp op) =>
         torch.tensor(Values(rank, n, op), torch.ScalarType.Float64).to(dtype);
 
+    /// <summary>The reduction of every rank's <see cref="Values"/>; they repeat every 39 elements, so one period is reduced and repeated.</summary>
     private static double[] Reference(int p, long n, torch.ScalarType dtype, ReduceOp op)
+    {
+        const int Period = 39;
+        var period = ReferencePeriod(p, Math.Min(n, Period), dtype, op);
+        var result = new double[n];
+        for (var i = 0; i < n; i++) result[i] = period[i % Period];
+        return result;
+    }
+
+    private static double[] ReferencePeriod(int p, long n, torch.ScalarType dtype, ReduceOp op)
     {
         var result = Values(0, n, op);
         for (var q = 1; q < p; q++)

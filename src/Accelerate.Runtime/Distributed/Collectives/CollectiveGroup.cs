@@ -87,6 +87,9 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     /// </summary>
     protected virtual bool ComparesSignatures(CollectiveKind kind) => false;
 
+    /// <summary>True when <see cref="ReduceScatterCore"/> only reads its input, so that it need not be a copy of the caller's tensor.</summary>
+    protected virtual bool ReduceScatterKeepsInput => false;
+
     /// <summary>Where tensors must live for this backend.</summary>
     protected virtual bool AcceptsDevice(DeviceType device) => device == DeviceType.CPU;
 
@@ -154,7 +157,8 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
             var counts = rows.Select(r => r * rowElements).ToArray();
-            using var scratch = input.contiguous().clone();
+            // A backend that reduces in place gets a copy; one that only reads the input gets the tensor itself.
+            using var scratch = ReduceScatterKeepsInput ? input.contiguous() : input.contiguous().clone();
             var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
             var o = (byte*)TensorMemory.Address(output);
             ReduceScatterCore(TensorMemory.Address(scratch), counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);

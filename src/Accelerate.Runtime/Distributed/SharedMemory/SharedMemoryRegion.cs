@@ -16,10 +16,19 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
 {
     private const int Line = 64;
     private const int BusySpins = 20_000;
+
+    /// <summary>
+    /// How long a rank with a core of its own polls before it starts yielding. A rank that yields on a busy machine
+    /// gets its core back only after every other runnable process had its turn (milliseconds), so yielding after a
+    /// few microseconds, as a large copy or a preempted peer easily makes it wait, turned 0.1 ms steps into 10 ms ones.
+    /// </summary>
+    private const long SpinMilliseconds = 50;
+    private readonly bool _yieldEarly;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
     private long _generation;
+    private int _bank;
 
     private SharedMemoryRegion(MemoryMappedFile file, int ranks, int me, long slotBytes)
     {
@@ -31,6 +40,8 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
         Ranks = ranks;
         Me = me;
         SlotBytes = slotBytes;
+        // More ranks than CPUs: the peer a rank waits for may need its core, so it yields after BusySpins.
+        _yieldEarly = Environment.ProcessorCount < ranks;
     }
 
     /// <summary>Ranks sharing the region.</summary>
@@ -83,6 +94,17 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
         return new SharedMemoryRegion(file, ranks, me, slotBytes);
     }
 
+    /// <summary>
+    /// The bank the next step writes: banks alternate, so a rank writes a bank again only after a barrier that every
+    /// peer reached once done reading it. Every collective on the region takes its banks from here.
+    /// </summary>
+    public int NextBank()
+    {
+        var bank = _bank;
+        _bank ^= 1;
+        return bank;
+    }
+
     /// <summary>Bytes of payload that fit beside a rank's counter, per bank.</summary>
     public const int InlineBytes = 16;
 
@@ -115,27 +137,39 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     public int Barrier(Action<int, TimeSpan> checkPeers, long signature)
     {
         var generation = ++_generation;
+        // Payload, signature and counter share this rank's line and are written back to back, with no fence between
+        // (the counter's release store orders them): a peer polling the line takes it over once, not once per store.
         *Signature(Me, generation) = signature;
-        Interlocked.MemoryBarrier();
         Volatile.Write(ref *Counter(Me), generation);
         var started = Environment.TickCount64;
         var nextCheck = started + 20;
+        var yielding = false;
         for (var rank = 0; rank < Ranks; rank++)
         {
-            // Busy-wait first (a peer on another core arrives within microseconds), then yield the core.
+            // Busy-wait first (a peer on another core arrives within microseconds, or once its copy is done), then yield the core.
             for (var spins = 0; Volatile.Read(ref *Counter(rank)) < generation; spins++)
             {
                 // Plain polling, no PAUSE: under a hypervisor, PAUSE loops can make it deschedule the vCPU.
                 if (spins < BusySpins) continue;
-                Thread.Yield();
-                if ((spins & 63) == 0 && Environment.TickCount64 >= nextCheck)
+                if (yielding) Thread.Yield();
+                if ((spins & 63) != 0) continue;
+                var now = Environment.TickCount64;
+                if (now >= nextCheck)
                 {
-                    checkPeers(rank, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
-                    nextCheck = Environment.TickCount64 + 20;
+                    try
+                    {
+                        checkPeers(rank, TimeSpan.FromMilliseconds(now - started));
+                    }
+                    catch (AccelerateException) when (Volatile.Read(ref *Counter(rank)) >= generation)
+                    {
+                        // It arrived after the last poll and has left since (its program ended): not a failure.
+                    }
+                    nextCheck = now + 20;
                 }
+                yielding = _yieldEarly || now - started >= SpinMilliseconds;
             }
         }
-        Interlocked.MemoryBarrier();
+        // The counters were read with acquire semantics: what their owners wrote before them is visible.
         for (var rank = 0; rank < Ranks; rank++)
             if (*Signature(rank, generation) != signature) return rank;
         return -1;

@@ -49,6 +49,10 @@ internal sealed unsafe class PeerLink : IDisposable
     private long _bodyLength;
     private long _sent;
     private int _sending;
+    private static long _payloadBytesSent;
+
+    /// <summary>Payload bytes this process has sent to peers over TCP, on every link (which collectives went over TCP shows here).</summary>
+    public static long PayloadBytesSent => Interlocked.Read(ref _payloadBytesSent);
 
     // Adaptive spin: how long waits on this link spin now (halved when a spin ends in sleep, full again when one pays).
     private long _spin = SpinTicks;
@@ -108,6 +112,7 @@ internal sealed unsafe class PeerLink : IDisposable
         var headerDone = from is null;
         long received = 0, settled = from is null ? receiveBytes : 0;
         var idle = default(Idle);
+        if (to is not null) Interlocked.Add(ref _payloadBytesSent, sendBytes);
         try
         {
             while (true)

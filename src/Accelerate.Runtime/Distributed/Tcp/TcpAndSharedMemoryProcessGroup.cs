@@ -11,8 +11,8 @@ namespace Accelerate.Distributed.Tcp;
 /// Collectives over a full mesh of TCP connections, with shared memory between the ranks of one
 /// machine. Over TCP: recursive doubling for small all-reduces, ring reduce-scatter + all-gather
 /// for large ones (bandwidth-optimal), binomial trees for broadcast, rings for gathers of any
-/// per-rank size. On one machine, all-reduce, broadcast and barrier go through a shared-memory
-/// region; across machines with the same number of ranks each, all-reduce is hierarchical:
+/// per-rank size. On one machine, every collective goes through a shared-memory region
+/// (<see cref="SharedMemoryCollectives"/>); across machines with the same number of ranks each, all-reduce is hierarchical:
 /// reduce-scatter in shared memory, all-reduce of each slice between machines over TCP, all-gather
 /// in shared memory. Every shared-memory barrier and every TCP message carries the collective's
 /// signature, so that ranks in different collectives, or with different sizes or dtypes, fail
@@ -34,7 +34,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     private readonly Team? _local;
     private readonly Team? _crossHost;
     private readonly SharedMemoryRegion? _shared;
-    private int _bank;
+    private readonly SharedMemoryCollectives? _sharedCollectives;
 
     public TcpAndSharedMemoryProcessGroup(int rank, PeerAddress[] peers, System.Net.Sockets.Socket?[] sockets, TimeSpan timeout, bool debugMode, bool useSharedMemory, Action<string> log)
         : base(rank, peers.Length, debugMode)
@@ -58,6 +58,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         if (_shared is null) return;
         _local = local;
         if (hosts.Length > 1) _crossHost = new Team(hosts.Select(h => h[local.Me]).ToArray(), Array.IndexOf(hosts, mine));
+        else _sharedCollectives = new SharedMemoryCollectives(_shared, SharedBarrier, peers);
     }
 
     public override string Backend => _shared is null ? "tcp" : _crossHost is null ? "shm" : "shm+tcp";
@@ -176,7 +177,8 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         // Shared memory: every rank reads every signature at the first barrier. TCP: every rank
         // receives from a peer at the first step and peers pass a mismatch on (abort notice).
         CollectiveKind.AllReduce or CollectiveKind.Barrier => true,
-        CollectiveKind.Broadcast => _shared is not null && _crossHost is null,
+        // On one machine every collective starts with a shared-memory barrier.
+        _ when _sharedCollectives is not null => true,
         // A gather's senders and a broadcast's source receive nothing; in a ring, a rank may have
         // sent on before its neighbour's verdict arrives. These start with an agreement round.
         _ => false,
@@ -198,8 +200,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         if (count * size <= SmallSharedAllReduce && _crossHost is null)
         {
             // Small: one signal. Every rank combines all slots in rank order, so all get identical results.
-            var bank = _bank;
-            _bank ^= 1;
+            var bank = shared.NextBank();
             var inline = count * size <= SharedMemoryRegion.InlineBytes;
             byte* Source(int rank) => inline ? shared.Inline(bank, rank) : shared.Slot(bank, rank);
             Buffer.MemoryCopy((void*)data, Source(shared.Me), count * size, count * size);
@@ -212,8 +213,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         for (long offset = 0; offset < count; offset += perChunk)
         {
             var n = Math.Min(perChunk, count - offset);
-            var bank = _bank;
-            _bank ^= 1;
+            var bank = shared.NextBank();
             var chunk = (byte*)data + offset * size;
             var slot = shared.Slot(bank, shared.Me);
             // Peers need every slice of this rank's chunk but its own, which it reduces straight from the tensor.
@@ -344,9 +344,9 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     protected override void BroadcastCore(nint data, long bytes, int source)
     {
         if (WorldSize == 1) return;
-        if (_shared is not null && _crossHost is null)
+        if (_sharedCollectives is not null)
         {
-            SharedBroadcast(data, bytes, Array.IndexOf(_local!.Ranks, source));
+            _sharedCollectives.Broadcast(data, bytes, source);
             return;
         }
         var relative = _world.Mod(Rank - source);
@@ -365,23 +365,13 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
                 Link(_world.Mod(relative + mask + source)).Send(data, bytes);
     }
 
-    private void SharedBroadcast(nint data, long bytes, int source)
-    {
-        var shared = _shared!;
-        for (long offset = 0; offset < bytes || offset == 0; offset += SlotBytes)
-        {
-            var n = Math.Min(SlotBytes, bytes - offset);
-            var bank = _bank;
-            _bank ^= 1;
-            if (shared.Me == source) Buffer.MemoryCopy((byte*)data + offset, shared.Slot(bank, source), n, n);
-            SharedBarrier();
-            if (shared.Me != source) Buffer.MemoryCopy(shared.Slot(bank, source), (byte*)data + offset, n, n);
-            if (bytes == 0) break;
-        }
-    }
-
     protected override void AllGatherCore(nint send, long[] bytes, nint[] receive)
     {
+        if (_sharedCollectives is not null)
+        {
+            _sharedCollectives.AllGather(send, bytes, receive);
+            return;
+        }
         if (receive[Rank] != send) Buffer.MemoryCopy((void*)send, (void*)receive[Rank], bytes[Rank], bytes[Rank]);
         if (WorldSize == 1) return;
         var right = Link(_world.Right);
@@ -396,6 +386,11 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
 
     protected override void GatherCore(nint send, long[] bytes, nint[]? receive, int destination)
     {
+        if (_sharedCollectives is not null)
+        {
+            _sharedCollectives.Gather(send, bytes, receive, destination);
+            return;
+        }
         if (Rank != destination)
         {
             Link(destination).Send(send, bytes[Rank]);
@@ -406,8 +401,15 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
             if (r != Rank) Link(r).Receive(receive[r], bytes[r]);
     }
 
+    protected override bool ReduceScatterKeepsInput => _sharedCollectives is not null;
+
     protected override void ReduceScatterCore(nint scratch, long[] counts, ElementType type, ReduceOp op, nint output)
     {
+        if (_sharedCollectives is not null)
+        {
+            _sharedCollectives.ReduceScatter(scratch, counts, type, op, output);
+            return;
+        }
         var size = type.Size();
         var offsets = new long[WorldSize];
         for (var r = 1; r < WorldSize; r++) offsets[r] = offsets[r - 1] + counts[r - 1];
