@@ -38,7 +38,7 @@ internal static class ProcessGroupFactory
         {
             // Debug mode: rank 0 keeps serving the store, where ranks record their progress for timeout reports.
             if (settings.DebugMode)
-                progress = CollectiveProgress.Connect(environment.MasterAddress, environment.MasterPort, proof, environment.Rank, environment.WorldSize, rendezvousTimeout, met.Store);
+                progress = CollectiveProgress.Connect(environment.MasterAddress, met.ProgressPort!.Value, proof, environment.Rank, environment.WorldSize, rendezvousTimeout, met.Store);
         }
         catch
         {

@@ -53,7 +53,7 @@ try
 }
 catch (AccelerateException e)
 {
-    Console.Error.WriteLine($"FAILED {e.Code}: {e.Message}");
+    Console.Error.WriteLine($"FAILED {e.Code}: {e.Message}"); if (Environment.GetEnvironmentVariable("WORKER_STACK") == "1") Console.Error.WriteLine(e);
     return 3;
 }
 

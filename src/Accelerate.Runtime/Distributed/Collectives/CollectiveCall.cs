@@ -37,8 +37,26 @@ internal sealed record CollectiveCall(string Operation, string DataType, long[] 
             var method = frame.GetMethod();
             if (method?.DeclaringType?.Assembly is not { } assembly || assembly == runtime) continue;
             var where = frame.GetFileName() is { } file ? $"{Path.GetFileName(file)}:{frame.GetFileLineNumber()}" : $"IL offset {frame.GetILOffset()}";
-            return $"{where} in {method.DeclaringType?.Name}.{method.Name}";
+            return $"{where} in {SourceName(method)}";
         }
         return "an unknown call site";
     }
+
+    /// <summary>
+    /// "Type.Method" as the user wrote it: a lambda, local function or async method compiles to a type and
+    /// method named like <c>&lt;&gt;c__DisplayClass2_0.&lt;Stall&gt;b__0</c>; the user's name is the one between the brackets.
+    /// </summary>
+    internal static string SourceName(MethodBase method)
+    {
+        var type = method.DeclaringType;
+        var name = method.Name;
+        // Async methods and iterators: MoveNext of a state machine named <Method>d__N.
+        if (type is not null && name == "MoveNext" && Bracketed(type.Name) is { } machine) name = machine;
+        else if (Bracketed(name) is { } enclosing) name = enclosing;
+        while (type is not null && type.Name.StartsWith('<') && type.DeclaringType is not null) type = type.DeclaringType;
+        return $"{type?.Name}.{name}";
+    }
+
+    private static string? Bracketed(string name) =>
+        name.StartsWith('<') && name.IndexOf('>') is > 1 and var end ? name[1..end] : null;
 }

@@ -119,6 +119,7 @@ internal sealed class CollectiveProgress : IDisposable
                 var who = describeRank(r);
                 text.Append(' ').Append(Sentence(char.ToUpperInvariant(who[0]) + who[1..], entries[r], alive[r], sequence));
             }
+            Reported(sequence, entries, alive);
             return text.ToString();
         }
         catch (AccelerateException e)
@@ -126,6 +127,22 @@ internal sealed class CollectiveProgress : IDisposable
             return $"Debug mode could not read the other ranks' progress from the store on rank 0 ({e.Message}): rank 0 is stopped, frozen or gone.";
         }
     }
+
+    /// <summary>
+    /// Says in the store that this rank has read what it needed. Rank 0 serves the store and its process ends with its own
+    /// timeout: ranks waiting in the same collective time out about as it does and read the store then, so rank 0 stays
+    /// until each has (at most <see cref="LingerWindow"/>) rather than leave them a closed store.
+    /// </summary>
+    private void Reported(long sequence, Entry?[] entries, bool[] alive)
+    {
+        _store.Set(_prefix + "reported/" + _rank, [1]);
+        if (_server is null) return;
+        var waiting = Enumerable.Range(0, _worldSize).Where(r => r != _rank && entries[r]?.Sequence == sequence && alive[r]).Select(r => _prefix + "reported/" + r).ToArray();
+        if (waiting.Length > 0) _store.Wait(waiting, LingerWindow);
+    }
+
+    /// <summary>How long rank 0 keeps the store up after its own timeout for ranks that time out in the same collective.</summary>
+    internal static readonly TimeSpan LingerWindow = TimeSpan.FromSeconds(15);
 
     private static string Sentence(string who, Entry? entry, bool alive, long sequence)
     {

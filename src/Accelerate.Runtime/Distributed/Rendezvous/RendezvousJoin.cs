@@ -18,7 +18,9 @@ internal static class RendezvousJoin
     /// <param name="timeout">The rendezvous timeout.</param>
     /// <param name="log">Where the store logs refused connections.</param>
     /// <param name="handshakeTimeout">How long a connecting peer has for its membership challenge (<see cref="HandshakeDeadline.Default"/>).</param>
-    /// <param name="keepStore">Rank 0 keeps serving the store after the ranks met (debug mode publishes progress there) and hands it to the caller.</param>
+    /// <param name="keepStore">Rank 0 also serves a store that outlives the rendezvous (debug mode publishes progress there), on a port of
+    /// its own that every rank learns at the rendezvous, and hands it to the caller. Not the rendezvous port: a rank that closes its group and
+    /// joins a new one must never meet the previous group's store there.</param>
     public static RendezvousResult Join(DistributedEnvironment environment, MembershipProof proof, TimeSpan timeout, Action<string> log, TimeSpan? handshakeTimeout = null, bool keepStore = false)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -28,11 +30,14 @@ internal static class RendezvousJoin
             throw new AccelerateException(RuntimeErrorCode.BadLaunchVariable, $"RANK={rank} is outside 0..WORLD_SIZE-1 (WORLD_SIZE={world}). Start ranks with `accelerate launch`, or set RANK below WORLD_SIZE.");
 
         // A store on loopback cannot be reached from another machine anyway: then nothing listens beyond this machine.
+        var bindAddress = IsLoopback(environment.MasterAddress) ? IPAddress.Loopback : null;
         var server = rank == 0
-            ? StoreServer.Start(environment.MasterPort, proof, message => log("rendezvous store: " + message), IsLoopback(environment.MasterAddress) ? IPAddress.Loopback : null, handshakeTimeout)
+            ? StoreServer.Start(environment.MasterPort, proof, message => log("rendezvous store: " + message), bindAddress, handshakeTimeout)
             : null;
+        StoreServer? kept = null;
         try
         {
+            if (rank == 0 && keepStore) kept = StoreServer.Start(0, proof, message => log("progress store: " + message), bindAddress, handshakeTimeout);
             using var store = StoreClient.Connect(environment.MasterAddress, environment.MasterPort, proof, deadline, rank);
             // Peers reach this rank at the address it publishes (the interface that reaches rank 0): listen there only.
             using var listener = new Socket(store.LocalAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -45,6 +50,8 @@ internal static class RendezvousJoin
             try
             {
                 var prefix = KeyPrefix();
+                // Published before rank 0 claims its rank, so that whoever sees every rank arrived also finds the port.
+                if (kept is not null) store.Set(prefix + "progress-port", System.Text.Encoding.ASCII.GetBytes(kept.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 var me = new PeerAddress(rank, world, Environment.MachineName, PeerAddress.LocalHostId(), store.LocalAddress.ToString(),
                     ((IPEndPoint)listener.LocalEndPoint!).Port, Environment.ProcessId);
                 var published = JsonSerializer.SerializeToUtf8Bytes(me);
@@ -66,10 +73,15 @@ internal static class RendezvousJoin
                     throw new AccelerateException(RuntimeErrorCode.WorldSizeMismatch, $"{peer.Describe()} was started with WORLD_SIZE={peer.WorldSize}, this rank with WORLD_SIZE={world}. " +
                         "Start every rank with the same world size (same --num_processes and --num_machines on every machine).");
 
+                // Read before the mesh connects: rank 0 stops serving the rendezvous store once every rank is connected.
+                int? progressPort = keepStore
+                    ? int.Parse(System.Text.Encoding.ASCII.GetString(store.Get(prefix + "progress-port", Remaining(deadline))
+                        ?? throw MissingRanks(environment, store, keys, timeout)), System.Globalization.CultureInfo.InvariantCulture)
+                    : null;
                 ConnectMesh(rank, peers, listener, proof, links, accepting, deadline);
                 connected = true;
-                var result = new RendezvousResult(peers, links) { Store = keepStore ? server : null };
-                if (keepStore) server = null;
+                var result = new RendezvousResult(peers, links) { Store = kept, ProgressPort = progressPort };
+                kept = null;
                 return result;
             }
             finally
@@ -85,6 +97,7 @@ internal static class RendezvousJoin
         {
             // Every peer has read the store once it connected to rank 0, so rank 0 can stop serving.
             server?.Dispose();
+            kept?.Dispose();
         }
     }
 

@@ -13,4 +13,7 @@ internal sealed class RendezvousResult(PeerAddress[] peers, Socket?[] links)
 
     /// <summary>On rank 0, the store it still serves when the join was asked to keep it (debug mode); the caller disposes it.</summary>
     public StoreServer? Store { get; init; }
+
+    /// <summary>The port of rank 0's progress store (on the rendezvous address), when the join was asked to keep one.</summary>
+    public int? ProgressPort { get; init; }
 }
