@@ -6,14 +6,14 @@ public sealed class MultiMachineTests
     /// <summary>For jobs that must time out: long enough for a launcher to start on a loaded 2-core machine.</summary>
     private const int RendezvousTimeout = 15;
 
-    private static string[] MachineOptions(NetworkNamespacePair machines, int machineRank, int numMachines, int port, int timeout) =>
+    private static string[] MachineOptions(NetworkNamespaces machines, int machineRank, int numMachines, int port, int timeout) =>
         ["--num_machines", numMachines.ToString(), "--machine_rank", machineRank.ToString(), "--num_processes", (2 * numMachines).ToString(),
          "--main_process_ip", machines.Addresses[0], "--main_process_port", port.ToString(), "--rdzv_timeout", timeout.ToString(), "--cpu"];
 
     [TestMethod]
     public void Two_machines_get_global_ranks_and_their_ranks_meet_at_rank_0()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29611;
         using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, port, 60), LauncherRun.RankProbeDll, "rendezvous"], prefix: machines.Exec(1));
         using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, port, 60), LauncherRun.RankProbeDll, "rendezvous"], prefix: machines.Exec(0));
@@ -43,7 +43,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void Two_pods_of_a_pytorchjob_meet_with_only_the_pet_variables_kubeflow_sets()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29615;
         Dictionary<string, string?> Pod(int rank) => new()
         {
@@ -63,7 +63,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void A_machine_that_never_arrives_fails_every_waiting_machine_naming_it()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29612;
         // Three machines expected, machine 2 never starts. Machine 1 starts once machine 0 waits, well within the
         // timeout however loaded this machine is, so that machine 2 alone is missing.
@@ -84,7 +84,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void A_machine_whose_machine_0_never_answers_names_machine_0()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29613, 2), LauncherRun.RankProbeDll, "env"], prefix: machines.Exec(1));
         Assert.AreEqual(1, second.WaitForExit(), second.AllOutput);
         StringAssert.Contains(second.WaitForLine(l => l.Contains("ACC3030")), "machine rank 0 of 2 did not join");
@@ -93,7 +93,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void Machines_that_disagree_on_the_job_are_turned_away()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         const int port = 29614;
         string[] wrong = ["--num_machines", "2", "--machine_rank", "1", "--num_processes", "6", "--main_process_ip", machines.Addresses[0],
             "--main_process_port", port.ToString(), "--rdzv_timeout", RendezvousTimeout.ToString(), "--cpu"];
@@ -109,7 +109,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void A_secret_set_on_every_machine_is_used_and_a_different_one_is_turned_away()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         var secret = string.Concat(Enumerable.Repeat("0123456789abcdef", 4));
         var same = new Dictionary<string, string?> { ["ACCELERATE_LAUNCH_SECRET"] = secret };
         using (var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29615, 30), LauncherRun.RankProbeDll, "env"], same, machines.Exec(0)))
@@ -132,7 +132,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void A_rank_failing_on_one_machine_stops_the_ranks_on_the_other()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29617, 60), LauncherRun.RankProbeDll, "fail", "3", "7"], prefix: machines.Exec(0));
         using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29617, 60), LauncherRun.RankProbeDll, "fail", "3", "7"], prefix: machines.Exec(1));
         try
@@ -152,7 +152,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void A_failure_on_one_machine_restarts_the_ranks_on_every_machine()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         string[] options = ["--max_restarts", "2"];
         using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29618, 60), .. options, LauncherRun.RankProbeDll, "restart-until", "1", "3"], prefix: machines.Exec(0));
         using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29618, 60), .. options, LauncherRun.RankProbeDll, "restart-until", "1", "3"], prefix: machines.Exec(1));
@@ -173,7 +173,7 @@ public sealed class MultiMachineTests
     [TestMethod]
     public void When_a_machines_launcher_is_killed_the_other_machine_stops_its_ranks()
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         using var first = LauncherRun.Start([.. MachineOptions(machines, 0, 2, 29619, 60), LauncherRun.RankProbeDll, "wait"], prefix: machines.Exec(0));
         using var second = LauncherRun.Start([.. MachineOptions(machines, 1, 2, 29619, 60), LauncherRun.RankProbeDll, "wait"], prefix: machines.Exec(1));
         var pids = Processes.ReadyPids(first.WaitForLines(l => l.Contains("ready rank="), 2).Concat(second.WaitForLines(l => l.Contains("ready rank="), 2)));
@@ -197,7 +197,7 @@ public sealed class MultiMachineTests
     [DataRow("freeze")]
     public void Machine_0_waiting_for_a_machine_that_vanished_stops_naming_it_within_the_heartbeat_timeout(string how)
     {
-        using var machines = NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+        using var machines = NetworkNamespaces.TryCreate(2, out var reason) ?? throw new AssertInconclusiveException(reason);
         var heartbeat = new Dictionary<string, string?> { ["ACCELERATE_MACHINE_HEARTBEAT_TIMEOUT"] = "6" };
         var port = how == "cut" ? 29620 : 29621;
         // Machine 0's ranks finish at once while machine 1's keep running: machine 0 waits for machine 1's DONE.
@@ -207,7 +207,7 @@ public sealed class MultiMachineTests
         try
         {
             Assert.HasCount(2, RankReport.From(first.WaitForLines(l => l.Contains("] ENV "), 2)), "machine 0's ranks ran");
-            if (how == "cut") machines.Cut();
+            if (how == "cut") machines.Cut(0);
             else second.Signal(Processes.SIGSTOP);
 
             Assert.AreEqual(1, first.WaitForExit(), first.AllOutput);

@@ -5,7 +5,7 @@ using static Accelerate.Runtime.Tests.Training.TrainingRuns;
 
 namespace Accelerate.Runtime.Tests.Distributed;
 
-/// <summary>Two "hosts": Linux network namespaces joined by a veth pair (<see cref="NetworkNamespacePair"/>), created and removed by each test.</summary>
+/// <summary>Two "hosts" (or three): Linux network namespaces on one bridge (<see cref="NetworkNamespaces"/>), created and removed by each test.</summary>
 [TestClass]
 public sealed class CrossHostTests
 {
@@ -65,50 +65,69 @@ public sealed class CrossHostTests
     }
 
     [TestMethod]
-    public void A_host_joining_a_running_elastic_job_makes_it_checkpoint_and_resume_on_both_hosts_like_a_resume_of_two_processes()
+    public void A_host_joining_a_running_elastic_job_makes_it_checkpoint_and_resume_on_both_hosts_like_a_resume_of_two_processes() =>
+        AssertAHostJoiningARunningElasticJobMakesItCheckpointAndResume(hostsAtFirst: 1);
+
+    /// <summary>
+    /// Machine 0 tells machine 1 that a machine joins (GROW): the ranks there save their part of the checkpoint as on
+    /// pre-emption instead of being stopped as after a failure, so the collective save succeeds.
+    /// </summary>
+    [TestMethod]
+    public void A_third_host_joining_a_job_running_on_two_makes_the_ranks_of_both_checkpoint_and_resume_on_three_like_a_resume_of_three_processes() =>
+        AssertAHostJoiningARunningElasticJobMakesItCheckpointAndResume(hostsAtFirst: 2);
+
+    /// <summary>
+    /// A c10d job of one rank per host runs on <paramref name="hostsAtFirst"/> hosts when one more arrives: every rank
+    /// saves a checkpoint, and the second round on every host trains from it exactly like plain processes resumed from a
+    /// copy of it.
+    /// </summary>
+    private static void AssertAHostJoiningARunningElasticJobMakesItCheckpointAndResume(int hostsAtFirst)
     {
-        using var hosts = CreateHosts();
+        var world = hostsAtFirst + 1;
+        using var hosts = CreateHosts(world);
         var project = Directory.CreateTempSubdirectory("accelerate-elastic-grow-");
         try
         {
             var output = Path.Combine(project.FullName, "result.{rank}.json");
-            // 7 steps an epoch at world 1 (batch 16 over 112 samples); rank 0 stands still after step 6 until a SIGTERM
-            // asks it to save (the worker's pause_at), so the job is surely running when the second host arrives.
+            // Batches of 16 over 112 samples (7 steps an epoch at world 1); rank 0 stands still after step 6 until a SIGTERM
+            // asks it to save (the worker's pause_at), so the job is surely running when the last host arrives.
             string[] training = ["batch=16", "steps=18", "size=112", "optimizer=adam", "resume_from=latest", "project=" + project.FullName];
             string[] command =
             [
                 "dotnet", TrainingJob.Metadata("AccelerateCli"), "launch", "--cpu", "--rdzv_backend", "c10d", "--rdzv_endpoint", $"{hosts.Addresses[0]}:{RankProcesses.FreePort()}",
-                "--rdzv_id", "elastic", "--nnodes", "1:2", "--nproc_per_node", "1", "--rdzv_last_call_timeout", "1",
+                "--rdzv_id", "elastic", "--nnodes", $"{hostsAtFirst}:{world}", "--nproc_per_node", "1", "--rdzv_last_call_timeout", "1",
                 TrainingJob.WorkerPath, .. training, "pause_at=6", "pause_rank=0", "out=" + output,
             ];
-            var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" };
+            var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1", ["ACCELERATE_COLLECTIVE_TIMEOUT"] = "60" };
             using var launchers = new RankProcesses();
-            var first = launchers.Start(environment, [.. hosts.Exec(0), .. command]);
+            var running = Enumerable.Range(0, hostsAtFirst).Select(host => launchers.Start(environment, [.. hosts.Exec(host), .. command])).ToList();
+            var first = running[0];
             first.WaitForLine("paused for a signal", TimeSpan.FromSeconds(150));
-            var second = launchers.Start(environment, [.. hosts.Exec(1), .. command]);
+            var last = launchers.Start(environment, [.. hosts.Exec(hostsAtFirst), .. command]);
 
             launchers.WaitForAll(TimeSpan.FromMinutes(4));
-            Assert.AreEqual(0, first.Process.ExitCode, launchers.Describe());
-            Assert.AreEqual(0, second.Process.ExitCode, launchers.Describe());
+            foreach (var launcher in running.Append(last)) Assert.AreEqual(0, launcher.Process.ExitCode, launchers.Describe());
             StringAssert.Contains(first.Output, "1 machine(s) waiting to join", launchers.Describe());
-            StringAssert.Contains(first.Output, "ACC2276", "the running rank saved a checkpoint when the second host came");
+            StringAssert.Contains(first.Output, "ACC2276", "the running ranks saved a checkpoint when the last host came");
             StringAssert.Contains(first.Output, "after step 7");
             var checkpoint = Path.Combine(project.FullName, "checkpoints", "checkpoint_0");
+            for (var rank = 0; rank < hostsAtFirst; rank++)
+                Assert.IsTrue(File.Exists(Path.Combine(checkpoint, $"random_states_{rank}.bin")), $"rank {rank} of the first round saved its part.\n{launchers.Describe()}");
             StringAssert.Contains(first.Output, "resumed from " + checkpoint);
 
-            // The reference: two processes started from that checkpoint without any launcher.
+            // The reference: as many processes started from that checkpoint without any launcher.
             var reference = Directory.CreateTempSubdirectory("accelerate-elastic-reference-");
             try
             {
                 CopyFolder(checkpoint, Path.Combine(reference.FullName, "checkpoints", "checkpoint_0"));
-                var expected = TrainingJob.Run(2, [.. training[..^1], "project=" + reference.FullName]);
-                for (var rank = 0; rank < 2; rank++)
+                var expected = TrainingJob.Run(world, [.. training[..^1], "project=" + reference.FullName]);
+                for (var rank = 0; rank < world; rank++)
                 {
                     var result = JsonNode.Parse(File.ReadAllText(output.Replace("{rank}", rank.ToString())))!.AsObject();
-                    Assert.AreEqual(2, result["world"]!.GetValue<int>(), "the second round runs on both hosts");
+                    Assert.AreEqual(world, result["world"]!.GetValue<int>(), "the second round runs on every host");
                     Assert.AreEqual(18, result["optimizer_steps"]!.GetValue<int>(), "the step counter went on from the checkpoint");
                     Assert.HasCount(11, Losses(result), $"rank {rank} ran the 11 steps after step 7");
-                    AssertClose(Parameters(expected[rank]), Parameters(result), 0, $"rank {rank} after the second host joined");
+                    AssertClose(Parameters(expected[rank]), Parameters(result), 0, $"rank {rank} after the last host joined");
                 }
             }
             finally
@@ -152,7 +171,7 @@ public sealed class CrossHostTests
         Assert.IsTrue(hosts.WaitForConnection(1, hosts.Addresses[0], port, 100, RankProcesses.Patience),
             $"No connection from {hosts.Names[1]} to {hosts.Addresses[0]}:{port} past 100 bytes within {RankProcesses.Patience.TotalSeconds} s.\n{job.Describe()}");
 
-        if (how == "cut") hosts.Cut();
+        if (how == "cut") hosts.Cut(0);
         else Signal(machine0.Process.Id, "STOP");
         try
         {
@@ -182,7 +201,7 @@ public sealed class CrossHostTests
         using var job = StartAcross(hosts, ["a", "b"], "stall 99", e => e["ACCELERATE_COLLECTIVE_TIMEOUT"] = "5");
         foreach (var rank in job.Ranks) rank.WaitForLine("joined rank", RankProcesses.Patience);
 
-        hosts.Cut();
+        hosts.Cut(0);
 
         job.WaitForAll(TimeSpan.FromSeconds(60));
         foreach (var (rank, other) in new[] { (0, 1), (1, 0) })
@@ -217,7 +236,7 @@ public sealed class CrossHostTests
         }
     }
 
-    private static RankProcesses StartAcross(NetworkNamespacePair hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
+    private static RankProcesses StartAcross(NetworkNamespaces hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
@@ -233,7 +252,7 @@ public sealed class CrossHostTests
         return job;
     }
 
-    /// <summary>Two hosts, or an inconclusive test where network namespaces cannot be created.</summary>
-    private static NetworkNamespacePair CreateHosts() =>
-        NetworkNamespacePair.TryCreate(out var reason) ?? throw new AssertInconclusiveException(reason);
+    /// <summary><paramref name="count"/> hosts, or an inconclusive test where network namespaces cannot be created.</summary>
+    private static NetworkNamespaces CreateHosts(int count = 2) =>
+        NetworkNamespaces.TryCreate(count, out var reason) ?? throw new AssertInconclusiveException(reason);
 }

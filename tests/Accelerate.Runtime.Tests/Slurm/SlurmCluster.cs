@@ -26,9 +26,9 @@ internal sealed class SlurmCluster : IDisposable
     private static Lazy<SlurmCluster>? _sharedTwoNodes;
 
     private readonly RankProcesses _daemons = new();
-    private readonly SlurmNodeNetwork? _network;
+    private readonly NetworkNamespaces? _network;
 
-    private SlurmCluster(string directory, IReadOnlyList<string> nodeNames, SlurmNodeNetwork? network, int cpus, long firstJobId)
+    private SlurmCluster(string directory, IReadOnlyList<string> nodeNames, NetworkNamespaces? network, int cpus, long firstJobId)
     {
         Directory = directory;
         NodeNames = nodeNames;
@@ -133,7 +133,7 @@ internal sealed class SlurmCluster : IDisposable
     public static SlurmCluster StartTwoNodes()
     {
         RequireInstalled();
-        var network = SlurmNodeNetwork.TryCreate(2, out var reason);
+        var network = NetworkNamespaces.TryCreate(2, out var reason, reachableHost: true);
         if (network is null) Skip(reason);
         // A name per cluster, so that no earlier cluster's node (or anything else) answers to it.
         var prefix = $"accnode{System.Environment.ProcessId % 100000}x";
@@ -148,7 +148,7 @@ internal sealed class SlurmCluster : IDisposable
         }
     }
 
-    private static SlurmCluster Start(IReadOnlyList<string> nodes, SlurmNodeNetwork? network)
+    private static SlurmCluster Start(IReadOnlyList<string> nodes, NetworkNamespaces? network)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("accelerate-slurm-").FullName;
         File.SetUnixFileMode(directory, (UnixFileMode)Convert.ToInt32("755", 8));
