@@ -99,14 +99,27 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
+        EnsureWritable(tensor, nameof(tensor), "AllReduce");
         Run(CollectiveSignature.Of(CollectiveKind.AllReduce, tensor.numel(), type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
-            WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op)));
+        {
+            if (Reduction.AverageType(type, op) is { } wide)
+            {
+                // The sum may not fit the dtype even though the average does: reduce a wider copy.
+                using var copy = tensor.to(wide.ToScalarType());
+                AllReduceBytes(TensorMemory.Address(copy), copy.numel(), wide, op);
+                using (torch.no_grad()) tensor.copy_(copy);
+                return;
+            }
+            WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op));
+        });
     }
 
     public override void Broadcast(torch.Tensor tensor, int source = 0)
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(source, nameof(source));
+        // Every rank checks, the source too, so that all of them refuse it together.
+        EnsureWritable(tensor, nameof(tensor), "Broadcast");
         Run(CollectiveSignature.Of(CollectiveKind.Broadcast, tensor.numel(), type, root: source), () => new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
     }
@@ -157,13 +170,16 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
             var counts = rows.Select(r => r * rowElements).ToArray();
+            // An average whose sum may not fit the dtype is reduced in a wider one (a copy, which the backend may overwrite).
+            var work = Reduction.AverageType(type, op) ?? type;
             // A backend that reduces in place gets a copy; one that only reads the input gets the tensor itself.
-            using var scratch = ReduceScatterKeepsInput ? input.contiguous() : input.contiguous().clone();
-            var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
+            using var scratch = work != type ? input.to(work.ToScalarType()).contiguous() : ReduceScatterKeepsInput ? input.contiguous() : input.contiguous().clone();
+            var output = torch.empty(ShapeWithRows(input, rows[Rank]), work.ToScalarType());
             var o = (byte*)TensorMemory.Address(output);
-            ReduceScatterCore(TensorMemory.Address(scratch), counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
-            if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
-            return output;
+            ReduceScatterCore(TensorMemory.Address(scratch), counts, work, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
+            if (op == ReduceOp.Average) Reduction.Divide(work, o, counts[Rank], WorldSize);
+            if (work == type) return output;
+            using (output) return output.to(input.dtype);
         });
     }
 
@@ -199,7 +215,21 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         {
             var pointer = (nint)p;
             var count = values.Length;
-            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
+            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () =>
+            {
+                if (Reduction.AverageType(type, op) is not { } wide)
+                {
+                    AllReduceBytes(pointer, count, type, op);
+                    return;
+                }
+                // As for tensors: the average of a dtype whose sum may overflow is reduced in a wider one.
+                using var original = torch.empty(count, type.ToScalarType());
+                Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(original), (long)count * sizeof(T), (long)count * sizeof(T));
+                using var copy = original.to(wide.ToScalarType());
+                AllReduceBytes(TensorMemory.Address(copy), count, wide, op);
+                using var result = copy.to(type.ToScalarType());
+                Buffer.MemoryCopy((void*)TensorMemory.Address(result), (void*)pointer, (long)count * sizeof(T), (long)count * sizeof(T));
+            });
         }
     }
 
@@ -321,7 +351,24 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         }
         using var copy = tensor.contiguous();
         action(TensorMemory.Address(copy), TensorMemory.ByteLength(copy));
-        if (writeBack) tensor.copy_(copy);
+        // Like the contiguous case, which writes through the pointer: a view of a parameter that requires grad takes the result too.
+        if (writeBack)
+            using (torch.no_grad())
+                tensor.copy_(copy);
+    }
+
+    /// <summary>
+    /// The ACC2286 error for a tensor a collective cannot write its result into: an expanded view (stride 0 along a
+    /// dimension of more than one element) whose elements share memory. Checked before any data moves.
+    /// </summary>
+    private static void EnsureWritable(torch.Tensor tensor, string name, string collective)
+    {
+        var shape = tensor.shape;
+        var strides = tensor.stride();
+        for (var d = 0; d < shape.Length; d++)
+            if (strides[d] == 0 && shape[d] > 1)
+                throw new AccelerateException(RuntimeErrorCode.CollectiveOutputOverlaps, $"{collective} writes its result into '{name}', but '{name}' (shape [{string.Join(", ", shape)}]) is an expanded view: its {shape[d]} elements along dim {d} are one element in memory, and cannot take {shape[d]} results. " +
+                    $"Pass a tensor of its own, e.g. {name}.clone() (or .contiguous()), and use that.");
     }
 
     private static void WithPointers(torch.Tensor[] tensors, Action<nint[]> action)
