@@ -18,6 +18,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private Exception? _failure;
     private int _disposed;
     private long _sequence;
+    private long _rows;
     private CollectiveProgress? _progress;
 
     protected CollectiveGroup(int rank, int worldSize, bool debugMode)
@@ -165,7 +166,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
             throw new AccelerateException(RuntimeErrorCode.UnsupportedShape, "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
-        return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), rows: input.shape[0], action: () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
@@ -385,7 +386,8 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         return 0;
     });
 
-    private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action)
+    /// <param name="rows">ReduceScatter: the input's rows along dim 0, which ranks compare with the signature (the same elements in another shape split into other chunks).</param>
+    private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action, long rows = 0)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_failure is { } failed)
@@ -403,6 +405,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
                 VerifyAcrossRanks(call);
             }
             Signature = signature;
+            _rows = rows;
             if (WorldSize > 1 && !ComparesSignatures(signature.Kind)) Agree();
             return action();
         }
@@ -425,10 +428,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private void Agree()
     {
         var mine = Signature.Value;
-        var range = stackalloc long[2] { mine, ~mine };
-        AllReduceCore((nint)range, 2, ElementType.Int64, ReduceOp.Min);
-        if (range[0] == mine && ~range[1] == mine) return;
-        throw Signature.Mismatch(new CollectiveSignature(range[0] != mine ? range[0] : ~range[1]), Rank, "another rank");
+        var rows = _rows;
+        var range = stackalloc long[4] { mine, ~mine, rows, ~rows };
+        AllReduceCore((nint)range, 4, ElementType.Int64, ReduceOp.Min);
+        if (range[0] != mine || ~range[1] != mine)
+            throw Signature.Mismatch(new CollectiveSignature(range[0] != mine ? range[0] : ~range[1]), Rank, "another rank");
+        if (range[2] != rows || ~range[3] != rows)
+            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Ranks called {Signature.Describe()} with inputs of different shapes: rank {Rank}'s has {rows} rows along dim 0, another rank's {(range[2] != rows ? range[2] : ~range[3])}, so they would split it into different chunks. " +
+                "Every rank must pass a tensor of the same shape (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
     }
 
     private void VerifyAcrossRanks(CollectiveCall call)
