@@ -60,19 +60,32 @@ public sealed partial class CollectiveEdgeCaseTests
         AssertEveryCasePassed(job, backend);
     }
 
-    /// <summary>Every rank of <paramref name="job"/> joined over <paramref name="backend"/> and passed every case.</summary>
-    internal static void AssertEveryCasePassed(RankProcesses job, string backend)
+    [TestMethod]
+    public void Inputs_at_the_edges_match_the_reference_under_mpi()
+    {
+        MpiBackendTests.RequireMpirun();
+        using var job = MpiBackendTests.Mpirun(3, "edges");
+
+        job.WaitForAll(TimeSpan.FromMinutes(5));
+
+        AssertEveryCasePassed(job, "mpi", ranksPerProcess: 3);
+    }
+
+    /// <summary>
+    /// Every rank of <paramref name="job"/> joined over <paramref name="backend"/> and passed every case; each process
+    /// prints for <paramref name="ranksPerProcess"/> ranks (mpirun prints for all of them).
+    /// </summary>
+    internal static void AssertEveryCasePassed(RankProcesses job, string backend, int ranksPerProcess = 1)
     {
         foreach (var rank in job.Ranks)
         {
-            StringAssert.Contains(rank.Output, $"backend {backend}", job.Describe());
+            Assert.AreEqual(ranksPerProcess, Regex.Matches(rank.Output, $@"backend {Regex.Escape(backend)}\r?$", RegexOptions.Multiline).Count, job.Describe());
             Assert.AreEqual(0, rank.Process.ExitCode, job.Describe());
-            var passed = PassLine().Match(rank.Output);
-            Assert.IsTrue(passed.Success, job.Describe());
-            Assert.AreEqual(ExpectedCases, int.Parse(passed.Groups[1].Value), job.Describe());
+            var passed = PassLine().Matches(rank.Output).Select(m => int.Parse(m.Groups[1].Value)).ToArray();
+            CollectionAssert.AreEqual(Enumerable.Repeat(ExpectedCases, ranksPerProcess).ToArray(), passed, job.Describe());
         }
     }
 
-    [GeneratedRegex(@"^PASS (\d+) cases\r?$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"\bPASS (\d+) cases\r?$", RegexOptions.Multiline)]
     private static partial Regex PassLine();
 }
