@@ -71,6 +71,21 @@ public sealed partial class CollectiveEdgeCaseTests
         AssertEveryCasePassed(job, "mpi", ranksPerProcess: 3);
     }
 
+    [TestMethod]
+    public void Gathers_past_mpi_counts_fail_by_name_on_every_rank()
+    {
+        // MPI counts and displacements are 32-bit: a block of 2 GiB or more cannot be described to it.
+        MpiBackendTests.RequireMpirun();
+        using var job = MpiBackendTests.Mpirun(2, $"past-int-counts {(1L << 31) + 4096}");
+
+        job.WaitForAll(TimeSpan.FromMinutes(3));
+
+        var output = job.Ranks[0].Output;
+        Assert.AreEqual(2, Regex.Matches(output, @"backend mpi\r?$", RegexOptions.Multiline).Count, output);
+        foreach (var collective in new[] { "allgather", "gather" })
+            Assert.AreEqual(2, Regex.Matches(output, $@"CASE {collective} ACC2287 ").Count, $"{collective} fails with ACC2287 on both ranks\n{output}");
+    }
+
     /// <summary>
     /// Every rank of <paramref name="job"/> joined over <paramref name="backend"/> and passed every case; each process
     /// prints for <paramref name="ranksPerProcess"/> ranks (mpirun prints for all of them).

@@ -93,6 +93,38 @@ internal static class EdgeCases
         return Failures.Count == 0 ? 0 : 1;
     }
 
+    /// <summary>
+    /// The "past-int-counts" scenario: an all-gather and a gather whose blocks need counts past
+    /// 2^31 - 1 (rank 0's block: <paramref name="bytes"/> bytes). The tensors are never written, so their pages are never
+    /// committed. Prints <c>CASE name outcome</c> (the error code, or "returned") for each.
+    /// </summary>
+    public static int PastIntCounts(ProcessGroup group, long bytes)
+    {
+        foreach (var (name, run) in new (string, Action)[]
+        {
+            ("allgather", () => group.AllGather(torch.empty(group.Rank == 0 ? bytes : 16, torch.ScalarType.Byte))),
+            ("gather", () => group.Gather(torch.empty(group.Rank == 0 ? bytes : 16, torch.ScalarType.Byte), group.WorldSize - 1)),
+        })
+        {
+            string outcome;
+            try
+            {
+                run();
+                outcome = "returned";
+            }
+            catch (AccelerateException e)
+            {
+                outcome = $"{e.Code} {e.Message}";
+            }
+            catch (Exception e)
+            {
+                outcome = $"{e.GetType().Name} {e.Message}";
+            }
+            Console.WriteLine($"CASE {name} {outcome.ReplaceLineEndings(" ")}");
+        }
+        return 0;
+    }
+
     /// <summary>Strided, offset and transposed views: the result lands in the view, and nothing around it changes.</summary>
     private static void Views(ProcessGroup group)
     {

@@ -25,6 +25,8 @@ using TorchSharp;
 //                     allgather, gather, reducescatter, broadcast, allreduce timing (CollectivesBench.cs)
 //   edges             inputs at the edges: sizes either side of every transport threshold in every dtype and reduction,
 //                     strided, offset and expanded views, 0-dim and empty tensors, NaN (EdgeCases.cs)
+//   past-int-counts <bytes>
+//                     an all-gather and a gather with blocks past 32-bit counts, never written (EdgeCases.cs)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
 try
@@ -49,6 +51,7 @@ try
         "allreduce-once" => Scenarios.AllReduceOnce(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
         "edges" => EdgeCases.Run(group),
+        "past-int-counts" => EdgeCases.PastIntCounts(group, long.Parse(args[1])),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();
