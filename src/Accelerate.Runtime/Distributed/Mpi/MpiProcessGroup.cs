@@ -67,7 +67,7 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
 
     protected override void AllGatherCore(nint send, long[] bytes, nint[] receive)
     {
-        var (counts, displacements, total) = Layout(bytes);
+        var (counts, displacements, total) = Layout(bytes, "AllGather");
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -89,10 +89,10 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
         var byteType = LibMpi.Global("ompi_mpi_byte");
         if (Rank != destination)
         {
-            LibMpi.Gatherv(send, checked((int)bytes[Rank]), byteType, 0, null, null, byteType, destination, _comm);
+            LibMpi.Gatherv(send, Count(bytes[Rank], "Gather"), byteType, 0, null, null, byteType, destination, _comm);
             return;
         }
-        var (counts, displacements, total) = Layout(bytes);
+        var (counts, displacements, total) = Layout(bytes, "Gather");
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -110,7 +110,7 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
 
     protected override void ReduceScatterCore(nint scratch, long[] counts, ElementType type, ReduceOp op, nint output)
     {
-        var elements = counts.Select(c => checked((int)c)).ToArray();
+        var elements = counts.Select(c => Count(c, "ReduceScatter", "elements")).ToArray();
         fixed (int* c = elements)
             LibMpi.ReduceScatter(scratch, output, c, LibMpi.Datatype(type), Operation(type, op), _comm);
     }
@@ -122,19 +122,27 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
         if (_initializedHere && LibMpi.Finalized() == 0) LibMpi.FinalizeMpi();
     }
 
-    private static (int[] Counts, int[] Displacements, long Total) Layout(long[] bytes)
+    private static (int[] Counts, int[] Displacements, long Total) Layout(long[] bytes, string collective)
     {
         var counts = new int[bytes.Length];
         var displacements = new int[bytes.Length];
         long total = 0;
         for (var r = 0; r < bytes.Length; r++)
         {
-            counts[r] = checked((int)bytes[r]);
-            displacements[r] = checked((int)total);
+            counts[r] = Count(bytes[r], collective);
+            displacements[r] = Count(total, collective);
             total += bytes[r];
         }
         return (counts, displacements, total);
     }
+
+    /// <summary>
+    /// <paramref name="count"/> as an MPI count, or the ACC2287 error: MPI's gathers and reduce-scatter take 32-bit counts
+    /// and displacements (the all-reduce and broadcast go in pieces instead). Every rank that knows the sizes fails alike.
+    /// </summary>
+    private static int Count(long count, string collective, string unit = "bytes") => count <= int.MaxValue ? (int)count :
+        throw new AccelerateException(RuntimeErrorCode.MpiCountTooLarge, $"{collective} over MPI moves at most 2^31 - 1 {unit} per rank (gathers: in all) and was given {count}: MPI's counts and displacements are 32-bit. " +
+            "Split the tensor and call it per part, or choose ACCELERATE_DISTRIBUTED_BACKEND=tcp (shared memory on one machine), which has no such limit.");
 
     private static nint Operation(ElementType type, ReduceOp op)
     {
