@@ -386,6 +386,10 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         return 0;
     });
 
+    /// <summary>Runs <paramref name="action"/> as the collective <paramref name="signature"/> (described by <paramref name="describe"/>) once the ranks agree on it.</summary>
+    /// <param name="signature">What every rank must agree on.</param>
+    /// <param name="describe">The call, for error messages and debug mode.</param>
+    /// <param name="action">The collective itself.</param>
     /// <param name="rows">ReduceScatter: the input's rows along dim 0, which ranks compare with the signature (the same elements in another shape split into other chunks).</param>
     private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action, long rows = 0)
     {
