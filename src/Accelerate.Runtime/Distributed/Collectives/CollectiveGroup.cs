@@ -364,6 +364,8 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     /// </summary>
     private static void EnsureWritable(torch.Tensor tensor, string name, string collective)
     {
+        // The common case costs one native call: a contiguous tensor has no dimension of stride 0 and size > 1.
+        if (tensor.is_contiguous()) return;
         var shape = tensor.shape;
         var strides = tensor.stride();
         for (var d = 0; d < shape.Length; d++)
