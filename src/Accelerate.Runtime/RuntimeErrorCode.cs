@@ -151,6 +151,10 @@ internal static class RuntimeErrorCode
     public const string BadGradScalerOption = "ACC2261";
     /// <summary>A <see cref="DistributedDataParallelOptions"/> value out of range.</summary>
     public const string BadDistributedDataParallelOption = "ACC2262";
+    /// <summary>A collective's result cannot be written into the tensor given (an expanded view whose elements share memory).</summary>
+    public const string CollectiveOutputOverlaps = "ACC2286";
+    /// <summary>An MPI gather or reduce-scatter whose blocks need counts past 32 bits.</summary>
+    public const string MpiCountTooLarge = "ACC2287";
     /// <summary>A checkpoint of per-rank batches without the global data position, on another number of processes.</summary>
     public const string CheckpointWithoutGlobalPosition = "ACC2290";
     /// <summary>A rank cannot see the checkpoint folder the main process wrote.</summary>

@@ -78,6 +78,11 @@ internal static class MismatchMatrix
             if (v) g.AllGatherObject("settings");
             else g.BroadcastObject("settings");
         }),
+        // An integer average is summed in a wider dtype: it must still meet a plain sum as a mismatch.
+        ("allreduce-int8-average", (g, v, _) => g.AllReduce(torch.ones(4, torch.ScalarType.Int8), v ? ReduceOp.Average : ReduceOp.Sum)),
+        ("reducescatter-int16-average", (g, v, _) => g.ReduceScatter(torch.ones(2 * g.WorldSize, torch.ScalarType.Int16), v ? ReduceOp.Average : ReduceOp.Sum)),
+        // The same number of elements in another shape splits into other chunks along dim 0.
+        ("reducescatter-shape", (g, v, _) => g.ReduceScatter(v ? torch.ones(2, g.WorldSize + 1) : torch.ones(g.WorldSize + 1, 2))),
     ];
 
     /// <param name="upperHalf">True: ranks from world/2 up run the variant (across machines, a whole machine differs); false: only the last rank.</param>

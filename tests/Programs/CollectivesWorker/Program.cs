@@ -23,6 +23,10 @@ using TorchSharp;
 //   allreduce-once    one all-reduce of one number, checked (what bench/launch times a launch to)
 //   bench-ops <op[,op...]> <bytes...>
 //                     allgather, gather, reducescatter, broadcast, allreduce timing (CollectivesBench.cs)
+//   edges             inputs at the edges: sizes either side of every transport threshold in every dtype and reduction,
+//                     strided, offset and expanded views, 0-dim and empty tensors, NaN (EdgeCases.cs)
+//   past-int-counts <bytes>
+//                     an all-gather and a gather with blocks past 32-bit counts, never written (EdgeCases.cs)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
 var scenario = args.Length > 0 ? args[0] : "check";
 try
@@ -46,6 +50,8 @@ try
         "latency" => Scenarios.Latency(group),
         "allreduce-once" => Scenarios.AllReduceOnce(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
+        "edges" => EdgeCases.Run(group),
+        "past-int-counts" => EdgeCases.PastIntCounts(group, long.Parse(args[1])),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();

@@ -18,6 +18,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private Exception? _failure;
     private int _disposed;
     private long _sequence;
+    private long _rows;
     private CollectiveProgress? _progress;
 
     protected CollectiveGroup(int rank, int worldSize, bool debugMode)
@@ -99,14 +100,27 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(tensor, nameof(tensor));
         Reduction.EnsureSupported(type, op);
+        EnsureWritable(tensor, nameof(tensor), "AllReduce");
         Run(CollectiveSignature.Of(CollectiveKind.AllReduce, tensor.numel(), type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), ShapeForDebug(tensor), ""), () =>
-            WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op)));
+        {
+            if (Reduction.AverageType(type, op) is { } wide)
+            {
+                // The sum may not fit the dtype even though the average does: reduce a wider copy.
+                using var copy = tensor.to(wide.ToScalarType());
+                AllReduceBytes(TensorMemory.Address(copy), copy.numel(), wide, op);
+                using (torch.no_grad()) tensor.copy_(copy);
+                return;
+            }
+            WithContiguous(tensor, writeBack: true, (p, bytes) => AllReduceBytes(p, bytes / type.Size(), type, op));
+        });
     }
 
     public override void Broadcast(torch.Tensor tensor, int source = 0)
     {
         var type = Prepare(tensor, nameof(tensor));
         CheckRank(source, nameof(source));
+        // Every rank checks, the source too, so that all of them refuse it together.
+        EnsureWritable(tensor, nameof(tensor), "Broadcast");
         Run(CollectiveSignature.Of(CollectiveKind.Broadcast, tensor.numel(), type, root: source), () => new CollectiveCall($"Broadcast(source={source})", type.Name(), ShapeForDebug(tensor), ""), () =>
             WithContiguous(tensor, writeBack: Rank != source, (p, bytes) => BroadcastCore(p, bytes, source)));
     }
@@ -152,18 +166,21 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         if (input.dim() == 0)
             throw new AccelerateException(RuntimeErrorCode.UnsupportedShape, "ReduceScatter needs a tensor with at least one dimension to split along dim 0; got a scalar. Reshape it (tensor.reshape(1)) or use AllReduce.");
-        return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), () =>
+        return Run(CollectiveSignature.Of(CollectiveKind.ReduceScatter, input.numel(), type, op), () => new CollectiveCall($"ReduceScatter({op})", type.Name(), ShapeForDebug(input), ""), rows: input.shape[0], action: () =>
         {
             var rowElements = input.numel() / Math.Max(1, input.shape[0]);
             var rows = SplitRows(input.shape[0]);
             var counts = rows.Select(r => r * rowElements).ToArray();
+            // An average whose sum may not fit the dtype is reduced in a wider one (a copy, which the backend may overwrite).
+            var work = Reduction.AverageType(type, op) ?? type;
             // A backend that reduces in place gets a copy; one that only reads the input gets the tensor itself.
-            using var scratch = ReduceScatterKeepsInput ? input.contiguous() : input.contiguous().clone();
-            var output = torch.empty(ShapeWithRows(input, rows[Rank]), input.dtype);
+            using var scratch = work != type ? input.to(work.ToScalarType()).contiguous() : ReduceScatterKeepsInput ? input.contiguous() : input.contiguous().clone();
+            var output = torch.empty(ShapeWithRows(input, rows[Rank]), work.ToScalarType());
             var o = (byte*)TensorMemory.Address(output);
-            ReduceScatterCore(TensorMemory.Address(scratch), counts, type, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
-            if (op == ReduceOp.Average) Reduction.Divide(type, o, counts[Rank], WorldSize);
-            return output;
+            ReduceScatterCore(TensorMemory.Address(scratch), counts, work, op == ReduceOp.Average ? ReduceOp.Sum : op, (nint)o);
+            if (op == ReduceOp.Average) Reduction.Divide(work, o, counts[Rank], WorldSize);
+            if (work == type) return output;
+            using (output) return output.to(input.dtype);
         });
     }
 
@@ -199,7 +216,21 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         {
             var pointer = (nint)p;
             var count = values.Length;
-            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () => AllReduceBytes(pointer, count, type, op));
+            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () =>
+            {
+                if (Reduction.AverageType(type, op) is not { } wide)
+                {
+                    AllReduceBytes(pointer, count, type, op);
+                    return;
+                }
+                // As for tensors: the average of a dtype whose sum may overflow is reduced in a wider one.
+                using var original = torch.empty(count, type.ToScalarType());
+                Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(original), (long)count * sizeof(T), (long)count * sizeof(T));
+                using var copy = original.to(wide.ToScalarType());
+                AllReduceBytes(TensorMemory.Address(copy), count, wide, op);
+                using var result = copy.to(type.ToScalarType());
+                Buffer.MemoryCopy((void*)TensorMemory.Address(result), (void*)pointer, (long)count * sizeof(T), (long)count * sizeof(T));
+            });
         }
     }
 
@@ -321,7 +352,26 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         }
         using var copy = tensor.contiguous();
         action(TensorMemory.Address(copy), TensorMemory.ByteLength(copy));
-        if (writeBack) tensor.copy_(copy);
+        // Like the contiguous case, which writes through the pointer: a view of a parameter that requires grad takes the result too.
+        if (writeBack)
+            using (torch.no_grad())
+                tensor.copy_(copy);
+    }
+
+    /// <summary>
+    /// The ACC2286 error for a tensor a collective cannot write its result into: an expanded view (stride 0 along a
+    /// dimension of more than one element) whose elements share memory. Checked before any data moves.
+    /// </summary>
+    private static void EnsureWritable(torch.Tensor tensor, string name, string collective)
+    {
+        // The common case costs one native call: a contiguous tensor has no dimension of stride 0 and size > 1.
+        if (tensor.is_contiguous()) return;
+        var shape = tensor.shape;
+        var strides = tensor.stride();
+        for (var d = 0; d < shape.Length; d++)
+            if (strides[d] == 0 && shape[d] > 1)
+                throw new AccelerateException(RuntimeErrorCode.CollectiveOutputOverlaps, $"{collective} writes its result into '{name}', but '{name}' (shape [{string.Join(", ", shape)}]) is an expanded view: its {shape[d]} elements along dim {d} are one element in memory, and cannot take {shape[d]} results. " +
+                    $"Pass a tensor of its own, e.g. {name}.clone() (or .contiguous()), and use that.");
     }
 
     private static void WithPointers(torch.Tensor[] tensors, Action<nint[]> action)
@@ -338,7 +388,12 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         return 0;
     });
 
-    private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action)
+    /// <summary>Runs <paramref name="action"/> as the collective <paramref name="signature"/> (described by <paramref name="describe"/>) once the ranks agree on it.</summary>
+    /// <param name="signature">What every rank must agree on.</param>
+    /// <param name="describe">The call, for error messages and debug mode.</param>
+    /// <param name="action">The collective itself.</param>
+    /// <param name="rows">ReduceScatter: the input's rows along dim 0, which ranks compare with the signature (the same elements in another shape split into other chunks).</param>
+    private T Run<T>(CollectiveSignature signature, Func<CollectiveCall> describe, Func<T> action, long rows = 0)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_failure is { } failed)
@@ -356,6 +411,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
                 VerifyAcrossRanks(call);
             }
             Signature = signature;
+            _rows = rows;
             if (WorldSize > 1 && !ComparesSignatures(signature.Kind)) Agree();
             return action();
         }
@@ -378,10 +434,14 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private void Agree()
     {
         var mine = Signature.Value;
-        var range = stackalloc long[2] { mine, ~mine };
-        AllReduceCore((nint)range, 2, ElementType.Int64, ReduceOp.Min);
-        if (range[0] == mine && ~range[1] == mine) return;
-        throw Signature.Mismatch(new CollectiveSignature(range[0] != mine ? range[0] : ~range[1]), Rank, "another rank");
+        var rows = _rows;
+        var range = stackalloc long[4] { mine, ~mine, rows, ~rows };
+        AllReduceCore((nint)range, 4, ElementType.Int64, ReduceOp.Min);
+        if (range[0] != mine || ~range[1] != mine)
+            throw Signature.Mismatch(new CollectiveSignature(range[0] != mine ? range[0] : ~range[1]), Rank, "another rank");
+        if (range[2] != rows || ~range[3] != rows)
+            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"Ranks called {Signature.Describe()} with inputs of different shapes: rank {Rank}'s has {rows} rows along dim 0, another rank's {(range[2] != rows ? range[2] : ~range[3])}, so they would split it into different chunks. " +
+                "Every rank must pass a tensor of the same shape (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
     }
 
     private void VerifyAcrossRanks(CollectiveCall call)

@@ -67,6 +67,18 @@ internal static unsafe class Reduction
         }
     }
 
+    /// <summary>
+    /// For <see cref="ReduceOp.Average"/> of a dtype whose sum of a few values overflows (integers up to 32 bits,
+    /// float16), the dtype to sum in (int64, float32) so that the average comes out right; null when the dtype itself
+    /// serves. The average always fits the dtype; only int64 sums beyond ±9.2e18 still overflow.
+    /// </summary>
+    public static ElementType? AverageType(ElementType type, ReduceOp op) => op != ReduceOp.Average ? null : type switch
+    {
+        ElementType.Int8 or ElementType.UInt8 or ElementType.Int16 or ElementType.Int32 => ElementType.Int64,
+        ElementType.Float16 => ElementType.Float32,
+        _ => null,
+    };
+
     /// <summary>Throws the ACC2121 error when <paramref name="type"/> cannot be reduced.</summary>
     public static void EnsureSupported(ElementType type, ReduceOp op)
     {

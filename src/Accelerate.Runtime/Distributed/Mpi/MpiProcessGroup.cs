@@ -5,13 +5,17 @@ namespace Accelerate.Distributed.Mpi;
 
 /// <summary>
 /// The same collectives over the site's MPI (Open MPI's libmpi): how jobs started by
-/// <c>mpirun</c> on a cluster let the MPI library move the bytes. Half-precision reductions use
-/// MPI user operations that call the runtime's own kernels.
+/// <c>mpirun</c> on a cluster let the MPI library move the bytes. Half-precision reductions, and
+/// Min/Max of float32 and float64, use MPI user operations that call the runtime's own kernels:
+/// MPI's own MIN and MAX compare with &lt; and &gt;, so a NaN on one rank is lost or kept depending
+/// on the order ranks are combined in, where the other backends (and torch.minimum) return NaN.
 /// </summary>
 internal sealed unsafe class MpiProcessGroup : CollectiveGroup
 {
-    private static readonly Dictionary<ReduceOp, nint> HalfOps = [];
+    private static readonly Dictionary<ReduceOp, nint> CustomOps = [];
     private static nint _float16Type;
+    private static nint _float32Type;
+    private static nint _float64Type;
     private readonly nint _comm;
     private readonly bool _initializedHere;
 
@@ -37,6 +41,8 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
             throw new AccelerateException(RuntimeErrorCode.MpiEnvironmentMismatch, $"MPI says this is rank {rank} of {size}, but the environment says rank {environment.Rank} of {environment.WorldSize}. " +
                 "Start the program with mpirun alone (not mpirun around accelerate launch or torchrun), or choose ACCELERATE_DISTRIBUTED_BACKEND=tcp.");
         _float16Type = LibMpi.Datatype(ElementType.Float16);
+        _float32Type = LibMpi.Datatype(ElementType.Float32);
+        _float64Type = LibMpi.Datatype(ElementType.Float64);
         return new MpiProcessGroup(rank, size, debugMode, comm, initializedHere);
     }
 
@@ -61,7 +67,7 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
 
     protected override void AllGatherCore(nint send, long[] bytes, nint[] receive)
     {
-        var (counts, displacements, total) = Layout(bytes);
+        var (counts, displacements, total) = Layout(bytes, "AllGather");
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -83,10 +89,10 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
         var byteType = LibMpi.Global("ompi_mpi_byte");
         if (Rank != destination)
         {
-            LibMpi.Gatherv(send, checked((int)bytes[Rank]), byteType, 0, null, null, byteType, destination, _comm);
+            LibMpi.Gatherv(send, Count(bytes[Rank], "Gather"), byteType, 0, null, null, byteType, destination, _comm);
             return;
         }
-        var (counts, displacements, total) = Layout(bytes);
+        var (counts, displacements, total) = Layout(bytes, "Gather");
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -104,7 +110,7 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
 
     protected override void ReduceScatterCore(nint scratch, long[] counts, ElementType type, ReduceOp op, nint output)
     {
-        var elements = counts.Select(c => checked((int)c)).ToArray();
+        var elements = counts.Select(c => Count(c, "ReduceScatter", "elements")).ToArray();
         fixed (int* c = elements)
             LibMpi.ReduceScatter(scratch, output, c, LibMpi.Datatype(type), Operation(type, op), _comm);
     }
@@ -116,36 +122,44 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
         if (_initializedHere && LibMpi.Finalized() == 0) LibMpi.FinalizeMpi();
     }
 
-    private static (int[] Counts, int[] Displacements, long Total) Layout(long[] bytes)
+    private static (int[] Counts, int[] Displacements, long Total) Layout(long[] bytes, string collective)
     {
         var counts = new int[bytes.Length];
         var displacements = new int[bytes.Length];
         long total = 0;
         for (var r = 0; r < bytes.Length; r++)
         {
-            counts[r] = checked((int)bytes[r]);
-            displacements[r] = checked((int)total);
+            counts[r] = Count(bytes[r], collective);
+            displacements[r] = Count(total, collective);
             total += bytes[r];
         }
         return (counts, displacements, total);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> as an MPI count, or the ACC2287 error: MPI's gathers and reduce-scatter take 32-bit counts
+    /// and displacements (the all-reduce and broadcast go in pieces instead). Every rank that knows the sizes fails alike.
+    /// </summary>
+    private static int Count(long count, string collective, string unit = "bytes") => count <= int.MaxValue ? (int)count :
+        throw new AccelerateException(RuntimeErrorCode.MpiCountTooLarge, $"{collective} over MPI moves at most 2^31 - 1 {unit} per rank (gathers: in all) and was given {count}: MPI's counts and displacements are 32-bit. " +
+            "Split the tensor and call it per part, or choose ACCELERATE_DISTRIBUTED_BACKEND=tcp (shared memory on one machine), which has no such limit.");
+
     private static nint Operation(ElementType type, ReduceOp op)
     {
-        if (type is ElementType.Float16 or ElementType.BFloat16)
+        if (type is ElementType.Float16 or ElementType.BFloat16 || (type is ElementType.Float32 or ElementType.Float64 && op is ReduceOp.Min or ReduceOp.Max))
         {
-            lock (HalfOps)
+            lock (CustomOps)
             {
-                if (!HalfOps.TryGetValue(op, out var custom))
+                if (!CustomOps.TryGetValue(op, out var custom))
                 {
                     custom = op switch
                     {
-                        ReduceOp.Sum => LibMpi.OpCreate(&HalfSum),
-                        ReduceOp.Product => LibMpi.OpCreate(&HalfProduct),
-                        ReduceOp.Min => LibMpi.OpCreate(&HalfMin),
-                        _ => LibMpi.OpCreate(&HalfMax),
+                        ReduceOp.Sum => LibMpi.OpCreate(&CustomSum),
+                        ReduceOp.Product => LibMpi.OpCreate(&CustomProduct),
+                        ReduceOp.Min => LibMpi.OpCreate(&CustomMin),
+                        _ => LibMpi.OpCreate(&CustomMax),
                     };
-                    HalfOps[op] = custom;
+                    CustomOps[op] = custom;
                 }
                 return custom;
             }
@@ -160,17 +174,23 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
     }
 
     [UnmanagedCallersOnly]
-    private static void HalfSum(nint input, nint inout, int* length, nint* datatype) => Half(ReduceOp.Sum, input, inout, *length, *datatype);
+    private static void CustomSum(nint input, nint inout, int* length, nint* datatype) => Custom(ReduceOp.Sum, input, inout, *length, *datatype);
 
     [UnmanagedCallersOnly]
-    private static void HalfProduct(nint input, nint inout, int* length, nint* datatype) => Half(ReduceOp.Product, input, inout, *length, *datatype);
+    private static void CustomProduct(nint input, nint inout, int* length, nint* datatype) => Custom(ReduceOp.Product, input, inout, *length, *datatype);
 
     [UnmanagedCallersOnly]
-    private static void HalfMin(nint input, nint inout, int* length, nint* datatype) => Half(ReduceOp.Min, input, inout, *length, *datatype);
+    private static void CustomMin(nint input, nint inout, int* length, nint* datatype) => Custom(ReduceOp.Min, input, inout, *length, *datatype);
 
     [UnmanagedCallersOnly]
-    private static void HalfMax(nint input, nint inout, int* length, nint* datatype) => Half(ReduceOp.Max, input, inout, *length, *datatype);
+    private static void CustomMax(nint input, nint inout, int* length, nint* datatype) => Custom(ReduceOp.Max, input, inout, *length, *datatype);
 
-    private static void Half(ReduceOp op, nint input, nint inout, int length, nint datatype) =>
-        Reduction.Combine(datatype == _float16Type ? ElementType.Float16 : ElementType.BFloat16, op, (byte*)inout, (byte*)input, length);
+    private static void Custom(ReduceOp op, nint input, nint inout, int length, nint datatype)
+    {
+        var type = datatype == _float16Type ? ElementType.Float16
+            : datatype == _float32Type ? ElementType.Float32
+            : datatype == _float64Type ? ElementType.Float64
+            : ElementType.BFloat16;
+        Reduction.Combine(type, op, (byte*)inout, (byte*)input, length);
+    }
 }
