@@ -11,6 +11,7 @@ using TorchSharp;
 //                     all-reduce (or allgather, gather, reducescatter, broadcast) n floats in a loop; <rank> stops
 //                     calling collectives (the test kills it)
 //   freeze <rank>     like stall (all-reduce), but <rank> stops itself with SIGSTOP (the test kills it)
+//   quiet-pool        1 MB all-reduces; prints the thread-pool work items run meanwhile (QuietThreadPool.cs)
 //   mismatch          rank 0 all-reduces while the others wait at a barrier (run with ACCELERATE_DEBUG_MODE=true)
 //   mismatch-shape    rank 0 all-reduces a 4x3 tensor, the others a 3x4 one
 //   mismatch-matrix <half|last> [mpi [directory]]
@@ -52,6 +53,7 @@ try
         "large" => Scenarios.Large(group, long.Parse(args[1])),
         "edges" => EdgeCases.Run(group),
         "past-int-counts" => EdgeCases.PastIntCounts(group, long.Parse(args[1])),
+        "quiet-pool" => QuietThreadPool.Run(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();
@@ -59,7 +61,7 @@ try
 }
 catch (AccelerateException e)
 {
-    Console.Error.WriteLine($"FAILED {e.Code}: {e.Message}"); if (Environment.GetEnvironmentVariable("WORKER_STACK") == "1") Console.Error.WriteLine(e);
+    Console.Error.WriteLine($"FAILED {e.Message}"); if (Environment.GetEnvironmentVariable("WORKER_STACK") == "1") Console.Error.WriteLine(e);
     return 3;
 }
 

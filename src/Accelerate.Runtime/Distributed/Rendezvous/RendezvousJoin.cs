@@ -179,6 +179,31 @@ internal static class RendezvousJoin
         }
     }
 
+    /// <summary>
+    /// Connects by the deadline. On Linux with a blocking connect, which gives up after the send timeout, not an
+    /// asynchronous one: that would leave the socket non-blocking underneath and tie it to .NET's socket event thread
+    /// for good, and every packet of every later collective on it would then wake a thread-pool thread, which spins
+    /// on the core this rank's collectives run on.
+    /// </summary>
+    private static void ConnectWithin(Socket socket, IPEndPoint endpoint, DateTime deadline)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            if (!socket.ConnectAsync(endpoint).Wait(Remaining(deadline))) throw new TimeoutException("no answer within the rendezvous timeout");
+            return;
+        }
+        socket.SendTimeout = (int)Math.Max(1, Remaining(deadline).TotalMilliseconds);
+        try
+        {
+            socket.Connect(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.TimedOut)
+        {
+            throw new TimeoutException("no answer within the rendezvous timeout");
+        }
+        socket.SendTimeout = 0;
+    }
+
     private static Socket ConnectTo(int rank, PeerAddress peer, MembershipProof proof, DateTime deadline)
     {
         while (true)
@@ -187,8 +212,7 @@ internal static class RendezvousJoin
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                if (!socket.ConnectAsync(address, peer.Port).Wait(Remaining(deadline)))
-                    throw new TimeoutException($"no answer within the rendezvous timeout");
+                ConnectWithin(socket, new IPEndPoint(address, peer.Port), deadline);
                 socket.ReceiveTimeout = (int)Math.Max(1, Remaining(deadline).TotalMilliseconds);
                 proof.Answer(socket, "mesh");
                 Span<byte> hello = stackalloc byte[4];
