@@ -59,7 +59,7 @@ internal sealed class FlatGradients
                 parameter.grad = zeros;
                 grad = parameter.grad!;
             }
-            using (grad) group.AllReduce(grad, ReduceOp.Average);
+            using (grad) AverageOnTheWire(group, grad);
         }
         if (FlatLength == 0) return;
         // Built lazily inside the user's step; it must outlive any dispose scope open there.
@@ -88,7 +88,7 @@ internal sealed class FlatGradients
             using var local = torch.tensor(_vote.Local());
             votes.copy_(local);
         }
-        group.AllReduce(_flat, ReduceOp.Average);
+        AverageOnTheWire(group, _flat);
         for (var i = 0; i < _parameters.Count; i++)
         {
             if (_inPlace[i]) continue;
@@ -116,5 +116,21 @@ internal sealed class FlatGradients
             using var grad = _parameters[i].grad;
             _parameters[i].grad = null;
         }
+    }
+
+    /// <summary>
+    /// Averages in the tensor's own dtype. A float16 average of the group would be summed in float32 (twice the
+    /// bytes on the wire); dividing by the world size first, as DDP's all-reduce hook does, keeps the sum from
+    /// overflowing with float16 on the wire.
+    /// </summary>
+    private static void AverageOnTheWire(ProcessGroup group, Tensor gradients)
+    {
+        if (gradients.dtype != ScalarType.Float16)
+        {
+            group.AllReduce(gradients, ReduceOp.Average);
+            return;
+        }
+        gradients.div_(group.WorldSize);
+        group.AllReduce(gradients, ReduceOp.Sum);
     }
 }
