@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -150,6 +151,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
     private static string SharedDirectory() =>
         Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedBarrier()
     {
         var shared = _shared!;
@@ -186,6 +188,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
 
     // ---- all-reduce ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void AllReduceCore(nint data, long count, ElementType type, ReduceOp op)
     {
         if (WorldSize == 1) return;
@@ -193,6 +196,7 @@ internal sealed unsafe class TcpAndSharedMemoryProcessGroup : CollectiveGroup
         else TeamAllReduce(_world, data, count, type, op);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedAllReduce(nint data, long count, ElementType type, ReduceOp op)
     {
         var shared = _shared!;
