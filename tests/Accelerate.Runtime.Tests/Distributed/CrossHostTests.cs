@@ -236,7 +236,7 @@ public sealed class CrossHostTests
         }
     }
 
-    private static RankProcesses StartAcross(NetworkNamespaces hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
+    internal static RankProcesses StartAcross(NetworkNamespaces hosts, string[] placement, string scenario = "check", Action<Dictionary<string, string?>>? adjust = null)
     {
         var port = RankProcesses.FreePort();
         var secret = RankProcesses.NewSecret();
@@ -253,6 +253,6 @@ public sealed class CrossHostTests
     }
 
     /// <summary><paramref name="count"/> hosts, or an inconclusive test where network namespaces cannot be created.</summary>
-    private static NetworkNamespaces CreateHosts(int count = 2) =>
+    internal static NetworkNamespaces CreateHosts(int count = 2) =>
         NetworkNamespaces.TryCreate(count, out var reason) ?? throw new AssertInconclusiveException(reason);
 }

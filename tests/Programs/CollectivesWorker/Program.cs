@@ -6,7 +6,7 @@ using TorchSharp;
 
 // One rank of a collectives scenario. Usage: CollectivesWorker <scenario> [arguments]
 //   check             every collective, dtype and reduction against a serial reference
-//   join              join the group, print the backend, leave
+//   join              join the group, print the backend and the CPUs this rank may run on ("cpus 0-3"), leave
 //   stall <rank> [n] [collective]
 //                     all-reduce (or allgather, gather, reducescatter, broadcast) n floats in a loop; <rank> stops
 //                     calling collectives (the test kills it)
@@ -36,7 +36,7 @@ try
     var code = scenario switch
     {
         "check" => Scenarios.Check(group),
-        "join" => 0,
+        "join" => Scenarios.Join(),
         "children" => Scenarios.Children("after"),
         "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16, args.Length > 3 ? args[3] : "allreduce"),
         "freeze" => Scenarios.Stall(group, int.Parse(args[1]), 16, "allreduce", freeze: true),
@@ -218,6 +218,12 @@ internal static class Scenarios
         using var tensor = group.Rank == 0 ? torch.ones(4, 3) : torch.ones(3, 4);
         group.AllReduce(tensor);
         Console.WriteLine("NO ERROR");
+        return 0;
+    }
+
+    public static int Join()
+    {
+        Console.WriteLine($"cpus {File.ReadLines("/proc/self/status").First(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim()}");
         return 0;
     }
 
