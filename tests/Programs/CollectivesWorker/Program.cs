@@ -6,7 +6,7 @@ using TorchSharp;
 
 // One rank of a collectives scenario. Usage: CollectivesWorker <scenario> [arguments]
 //   check             every collective, dtype and reduction against a serial reference
-//   join              join the group, print the backend, leave
+//   join              join the group, print the backend and the CPUs this rank may run on ("cpus 0-3"), leave
 //   stall <rank> [n] [collective]
 //                     all-reduce (or allgather, gather, reducescatter, broadcast) n floats in a loop; <rank> stops
 //                     calling collectives (the test kills it)
@@ -22,6 +22,7 @@ using TorchSharp;
 //   large <bytes>     all-reduce and broadcast of a float32 tensor of that many bytes (past 2 GiB)
 //   bench <bytes...>  all-reduce timing for float32 buffers of the given sizes
 //   allreduce-once    one all-reduce of one number, checked (what bench/launch times a launch to)
+//   allocations       managed bytes allocated per all-reduce of a small tensor and span, after a warm-up
 //   bench-ops <op[,op...]> <bytes...>
 //                     allgather, gather, reducescatter, broadcast, allreduce timing (CollectivesBench.cs)
 //   edges             inputs at the edges: sizes either side of every transport threshold in every dtype and reduction,
@@ -40,7 +41,7 @@ try
     var code = scenario switch
     {
         "check" => Scenarios.Check(group),
-        "join" => 0,
+        "join" => Scenarios.Join(),
         "children" => Scenarios.Children("after"),
         "stall" => Scenarios.Stall(group, int.Parse(args[1]), args.Length > 2 ? long.Parse(args[2]) : 16, args.Length > 3 ? args[3] : "allreduce"),
         "freeze" => Scenarios.Stall(group, int.Parse(args[1]), 16, "allreduce", freeze: true),
@@ -50,6 +51,7 @@ try
         "bench-ops" => CollectivesBench.Run(group, args[1].Split(','), args.Skip(2).Select(long.Parse).ToArray()),
         "latency" => Scenarios.Latency(group),
         "allreduce-once" => Scenarios.AllReduceOnce(group),
+        "allocations" => Scenarios.Allocations(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
         "edges" => EdgeCases.Run(group),
         "past-int-counts" => EdgeCases.PastIntCounts(group, long.Parse(args[1])),
@@ -148,16 +150,20 @@ internal static class Scenarios
         {
             for (var i = 0; i < 1000; i++) action();
             var times = new double[20000];
-            var clock = Stopwatch.StartNew();
+            var microseconds = 1e6 / Stopwatch.Frequency;
+            var clock = Stopwatch.GetTimestamp();
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < times.Length; i++)
             {
-                var start = clock.Elapsed.TotalMicroseconds;
+                var start = Stopwatch.GetTimestamp();
                 action();
-                times[i] = clock.Elapsed.TotalMicroseconds - start;
+                times[i] = (Stopwatch.GetTimestamp() - start) * microseconds;
             }
+            var mean = (Stopwatch.GetTimestamp() - clock) * microseconds / times.Length;
+            allocated = (GC.GetAllocatedBytesForCurrentThread() - allocated) / times.Length;
             Array.Sort(times);
             if (group.Rank == 0)
-                Console.WriteLine($"{name} mean {clock.Elapsed.TotalMicroseconds / times.Length:F2} us, median {times[times.Length / 2]:F2}, p90 {times[times.Length * 9 / 10]:F2}, p99 {times[times.Length * 99 / 100]:F2}");
+                Console.WriteLine($"{name} mean {mean:F2} us, median {times[times.Length / 2]:F3}, p10 {times[times.Length / 10]:F3}, p90 {times[times.Length * 9 / 10]:F2}, p99 {times[times.Length * 99 / 100]:F2}, allocated {allocated} B/call");
         }
         return 0;
     }
@@ -223,6 +229,27 @@ internal static class Scenarios
         return 0;
     }
 
+    public static int Join()
+    {
+        Console.WriteLine($"cpus {File.ReadLines("/proc/self/status").First(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim()}");
+        return 0;
+    }
+
+    /// <summary>Prints "ALLOCATED tensor|span BYTES", the managed bytes one small all-reduce allocates (a training step runs many).</summary>
+    public static int Allocations(ProcessGroup group)
+    {
+        using var tensor = torch.zeros(4);
+        var values = new float[4];
+        foreach (var (name, action) in new (string, Action)[] { ("tensor", () => group.AllReduce(tensor)), ("span", () => group.AllReduce(values.AsSpan())) })
+        {
+            for (var i = 0; i < 100; i++) action();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++) action();
+            Console.WriteLine($"ALLOCATED {name} {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000}");
+        }
+        return 0;
+    }
+
     public static int Bench(ProcessGroup group, long[] sizes)
     {
         foreach (var bytes in sizes)
@@ -232,15 +259,17 @@ internal static class Scenarios
             for (var i = 0; i < Math.Min(10, iterations); i++) group.AllReduce(tensor);
             group.Barrier();
             var times = new double[iterations];
-            var clock = Stopwatch.StartNew();
+            // Raw timestamps (nanoseconds on Linux), like MPI_Wtime: Stopwatch.Elapsed and TimeSpan round to 100 ns.
+            var microseconds = 1e6 / Stopwatch.Frequency;
+            var clock = Stopwatch.GetTimestamp();
             for (var i = 0; i < iterations; i++)
             {
-                var start = clock.Elapsed.TotalMicroseconds;
+                var start = Stopwatch.GetTimestamp();
                 group.AllReduce(tensor);
-                times[i] = clock.Elapsed.TotalMicroseconds - start;
+                times[i] = (Stopwatch.GetTimestamp() - start) * microseconds;
             }
             group.Barrier();
-            var seconds = clock.Elapsed.TotalSeconds / iterations;
+            var seconds = (Stopwatch.GetTimestamp() - clock) / (double)Stopwatch.Frequency / iterations;
             Array.Sort(times);
             if (group.Rank == 0) Console.WriteLine($"BENCHROW {bytes} {seconds * 1e6:F2} {times[iterations / 2]:F2}");
         }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Accelerate.Distributed.Collectives;
 
 /// <summary>
@@ -19,6 +21,7 @@ internal readonly record struct CollectiveSignature(long Value)
     /// <summary>What ranks compare while the group checks its own state (debug mode's exchange), the same on every rank.</summary>
     public static readonly CollectiveSignature Internal = default;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static CollectiveSignature Of(CollectiveKind kind, long count, ElementType? type = null, ReduceOp? op = null, int root = 0) =>
         new(((long)kind << 60)
             | ((long)(type is { } t ? (int)t + 1 : 0) << 56)

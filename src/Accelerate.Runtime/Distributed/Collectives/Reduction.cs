@@ -15,6 +15,7 @@ internal static unsafe class Reduction
         Combine(type, op, accumulator, incoming, accumulator, count);
 
     /// <summary>destination[i] = left[i] op right[i] for <paramref name="count"/> elements (destination may alias either).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Combine(ElementType type, ReduceOp op, byte* left, byte* right, byte* destination, long count)
     {
         var size = type.Size();
@@ -88,6 +89,7 @@ internal static unsafe class Reduction
     private static AccelerateException Unsupported(ElementType type, ReduceOp op) =>
         new(RuntimeErrorCode.UnsupportedReduction, $"Cannot reduce ({op}) tensors of dtype {type.Name()}. Convert to a numeric dtype (e.g. int32) before AllReduce/ReduceScatter.");
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Apply<T>(ReduceOp op, byte* left, byte* right, byte* destination, int n) where T : unmanaged, INumber<T>
     {
         var x = new ReadOnlySpan<T>(left, n);

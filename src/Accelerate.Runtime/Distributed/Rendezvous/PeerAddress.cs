@@ -13,6 +13,12 @@ internal sealed record PeerAddress(int Rank, int WorldSize, string Host, string 
     /// <summary>"rank 2 (host-a, pid 1234)", for messages.</summary>
     public string Describe() => $"rank {Rank} ({Host}, pid {ProcessId})";
 
+    /// <summary>
+    /// The identity of the machine alone (its running kernel's boot id), the same in each of its network namespaces
+    /// and containers: ranks with the same one compete for the same CPUs. The host id when the boot id is unknown.
+    /// </summary>
+    public string MachineId => HostId.Split('/') is [_, { Length: > 0 } boot, _] ? boot : HostId;
+
     /// <summary>The identity of this machine and network namespace.</summary>
     public static string LocalHostId()
     {

@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace Accelerate.Distributed.SharedMemory;
 
 /// <summary>
-/// Splits the CPUs this process may use into one block per rank of the machine and keeps each rank
-/// on its own block (as mpirun binds ranks by default): ranks that poll shared memory must not
-/// share a core, or each signal waits for the scheduler. Skipped when there are fewer CPUs than
-/// ranks, and when <c>ACCELERATE_CPU_AFFINITY=0</c>.
+/// Splits the CPUs this process may use into one block per rank of the machine (in every network
+/// namespace on it) and keeps each rank on its own block (as mpirun binds ranks by default): ranks that
+/// poll shared memory or sockets must not share a core, or each signal waits for the scheduler.
+/// Skipped when there are fewer CPUs than ranks, and when <c>ACCELERATE_CPU_AFFINITY=0</c>.
 /// </summary>
 internal static unsafe class CpuAffinity
 {

@@ -30,7 +30,7 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     private long _generation;
     private int _bank;
 
-    private SharedMemoryRegion(MemoryMappedFile file, int ranks, int me, long slotBytes)
+    private SharedMemoryRegion(MemoryMappedFile file, int ranks, int me, long slotBytes, int machineRanks)
     {
         _file = file;
         _view = file.CreateViewAccessor(0, Length(ranks, slotBytes));
@@ -40,8 +40,9 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
         Ranks = ranks;
         Me = me;
         SlotBytes = slotBytes;
-        // More ranks than CPUs: the peer a rank waits for may need its core, so it yields after BusySpins.
-        _yieldEarly = Environment.ProcessorCount < ranks;
+        // More ranks than CPUs (counting those of other network namespaces on this machine): the peer a rank waits
+        // for may need its core, so it yields after BusySpins.
+        _yieldEarly = Environment.ProcessorCount < Math.Max(ranks, machineRanks);
     }
 
     /// <summary>Ranks sharing the region.</summary>
@@ -61,7 +62,7 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     /// <see cref="IOException"/>, instead of killing a rank with SIGBUS when it first touches a page. A file it
     /// created is removed again when anything fails.
     /// </summary>
-    public static SharedMemoryRegion Create(string path, int ranks, long slotBytes)
+    public static SharedMemoryRegion Create(string path, int ranks, long slotBytes, int machineRanks = 0)
     {
         var length = Length(ranks, slotBytes);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
@@ -74,7 +75,7 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
                 throw new IOException($"cannot reserve {length / (1024.0 * 1024.0):0.#} MiB in {Path.GetDirectoryName(path)} " +
                     $"({Marshal.GetPInvokeErrorMessage(error)}); it is too small or full");
             var file = MemoryMappedFile.CreateFromFile(stream, null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
-            return new SharedMemoryRegion(file, ranks, 0, slotBytes);
+            return new SharedMemoryRegion(file, ranks, 0, slotBytes, machineRanks);
         }
         catch
         {
@@ -88,10 +89,10 @@ internal sealed unsafe class SharedMemoryRegion : IDisposable
     private static extern int PosixFallocate(int fd, long offset, long length);
 
     /// <summary>Maps the file the first rank created.</summary>
-    public static SharedMemoryRegion Open(string path, int ranks, int me, long slotBytes)
+    public static SharedMemoryRegion Open(string path, int ranks, int me, long slotBytes, int machineRanks = 0)
     {
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        return new SharedMemoryRegion(file, ranks, me, slotBytes);
+        return new SharedMemoryRegion(file, ranks, me, slotBytes, machineRanks);
     }
 
     /// <summary>
