@@ -101,7 +101,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     public override void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (!TensorMemory.IsContiguous(tensor) || !AcceptsDevice(TensorMemory.Device(tensor)))
+        if (!TensorMemory.IsContiguous(tensor) || !AcceptsDevice(TensorMemory.Device(tensor)) || Reduction.AverageType(ElementTypes.Of(TensorMemory.Dtype(tensor)), op) is not null)
         {
             AllReduceCopy(tensor, op);
             return;
@@ -111,7 +111,10 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         RunAllReduce(TensorMemory.Address(tensor), TensorMemory.Count(tensor), type, op, _debugMode ? DescribeAllReduce(op, type, tensor.shape) : null);
     }
 
-    /// <summary>A tensor that is not contiguous goes through a contiguous copy; one on a device the backend does not take is refused.</summary>
+    /// <summary>
+    /// A tensor that is not contiguous goes through a contiguous copy, an average whose sum may overflow the dtype
+    /// through a wider one; one on a device the backend does not take is refused.
+    /// </summary>
     private void AllReduceCopy(torch.Tensor tensor, ReduceOp op)
     {
         var type = Prepare(tensor, nameof(tensor));
@@ -231,25 +234,23 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         fixed (T* p = values)
         {
-            if (Reduction.AverageType(type, op) is not { } wide)
-            {
-                RunAllReduce((nint)p, values.Length, type, op, _debugMode ? DescribeAllReduce(op, type, [values.Length]) : null);
-                return;
-            }
-            var pointer = (nint)p;
-            var count = values.Length;
-            Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () =>
-            {
-                // As for tensors: the average of a dtype whose sum may overflow is reduced in a wider one.
-                using var original = torch.empty(count, type.ToScalarType());
-                Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(original), (long)count * sizeof(T), (long)count * sizeof(T));
-                using var copy = original.to(wide.ToScalarType());
-                AllReduceBytes(TensorMemory.Address(copy), count, wide, op);
-                using var result = copy.to(type.ToScalarType());
-                Buffer.MemoryCopy((void*)TensorMemory.Address(result), (void*)pointer, (long)count * sizeof(T), (long)count * sizeof(T));
-            });
+            if (Reduction.AverageType(type, op) is { } wide) AllReduceWidened<T>((nint)p, values.Length, type, wide, op);
+            else RunAllReduce((nint)p, values.Length, type, op, _debugMode ? DescribeAllReduce(op, type, [values.Length]) : null);
         }
     }
+
+    /// <summary>As for tensors: the average of a dtype whose sum may overflow is reduced in a wider one (a method of its own, so that the common path allocates no closure).</summary>
+    private void AllReduceWidened<T>(nint pointer, int count, ElementType type, ElementType wide, ReduceOp op) where T : unmanaged =>
+        Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () =>
+        {
+            var bytes = (long)count * sizeof(T);
+            using var original = torch.empty(count, type.ToScalarType());
+            Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(original), bytes, bytes);
+            using var copy = original.to(wide.ToScalarType());
+            AllReduceBytes(TensorMemory.Address(copy), count, wide, op);
+            using var result = copy.to(type.ToScalarType());
+            Buffer.MemoryCopy((void*)TensorMemory.Address(result), (void*)pointer, bytes, bytes);
+        });
 
     public override void Broadcast<T>(Span<T> values, int source = 0)
     {
