@@ -21,6 +21,7 @@ public sealed class DebugModeTimeoutTests
             StringAssert.Contains(survivor.Output, "ACC2112", job.Describe());
             StringAssert.Matches(survivor.Output, new(@"Rank 1 \([^)]*\) has not reached collective #4: its last collective was #3 AllReduce\(Sum\) at Program\.cs:\d+ in Scenarios\.Stall, and it is running"), job.Describe());
             StringAssert.Contains(survivor.Output, "Debug mode: rank 1 is behind.", job.Describe());
+            Assert.IsFalse(survivor.Output.Contains("Set ACCELERATE_DEBUG_MODE=true"), $"Debug mode is on: the error does not advise turning it on.\n{job.Describe()}");
         }
     }
 

@@ -498,7 +498,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     private AccelerateException Fail(AccelerateException e, long sequence)
     {
         var failure = e.Code == RuntimeErrorCode.CollectiveTimeout && _progress is { } progress
-            ? new AccelerateException(e.Code, $"{e.Message[(e.Code.Length + 2)..]} {progress.Describe(sequence, DescribeRank)}", e)
+            ? new AccelerateException(e.Code, $"{e.Message[(e.Code.Length + 2)..].Replace(CollectiveProgress.TimeoutAdvice, CollectiveProgress.TimeoutAdviceInDebugMode)} {progress.Describe(sequence, DescribeRank)}", e)
             : e;
         _failure = failure;
         Abort(failure);

@@ -16,6 +16,12 @@ namespace Accelerate.Distributed.Collectives;
 /// </summary>
 internal sealed class CollectiveProgress : IDisposable
 {
+    /// <summary>What a collective timeout advises outside debug mode.</summary>
+    internal const string TimeoutAdvice = "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses between collectives.";
+
+    /// <summary>What it advises in debug mode, where the report that follows names the rank behind.</summary>
+    internal const string TimeoutAdviceInDebugMode = "Raise ACCELERATE_COLLECTIVE_TIMEOUT if the pause between these collectives is expected.";
+
     /// <summary>How often each rank bumps its heartbeat.</summary>
     internal static readonly TimeSpan BeatInterval = TimeSpan.FromMilliseconds(500);
 

@@ -486,7 +486,7 @@ internal sealed unsafe class PeerLink : IDisposable
     private AccelerateException Failure(Exception e, bool sending) =>
         e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
             ? new AccelerateException(RuntimeErrorCode.CollectiveTimeout, $"{Peer.Describe()} did not {(sending ? "take data" : "answer")} within {_timeout.TotalSeconds:0.#} s in {_operation()}: it is stuck, or it called a different collective. " +
-                "Set ACCELERATE_DEBUG_MODE=true (--debug) to compare the collectives ranks call, or raise ACCELERATE_COLLECTIVE_TIMEOUT for long pauses between collectives.", e)
+                CollectiveProgress.TimeoutAdvice, e)
             : new AccelerateException(RuntimeErrorCode.PeerGone, $"The connection to {Peer.Describe()} broke during {_operation()} ({e.Message}): it exited or crashed (its own output or error file says why).", e);
 
     public void Dispose()
