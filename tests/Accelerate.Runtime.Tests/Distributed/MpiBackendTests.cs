@@ -6,7 +6,7 @@ namespace Accelerate.Runtime.Tests.Distributed;
 [TestClass]
 public sealed class MpiBackendTests
 {
-    private static void RequireMpirun()
+    internal static void RequireMpirun()
     {
         if (OnPath("mpirun") is null || FindLibMpi() is null)
             Assert.Inconclusive("Open MPI is not installed; eng/install-prerequisites.sh installs openmpi-bin and libopenmpi-dev.");
@@ -45,7 +45,7 @@ public sealed class MpiBackendTests
         }
     }
 
-    private static RankProcesses Mpirun(int ranks, string scenario, params string[] exports)
+    internal static RankProcesses Mpirun(int ranks, string scenario, params string[] exports)
     {
         var job = new RankProcesses();
         string[] command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), .. exports.SelectMany(e => new[] { "-x", e }), "dotnet", RankProcesses.WorkerPath, .. scenario.Split(' ')];

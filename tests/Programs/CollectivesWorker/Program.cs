@@ -24,6 +24,9 @@ using TorchSharp;
 //   bench-ops <op[,op...]> <bytes...>
 //                     allgather, gather, reducescatter, broadcast, allreduce timing (CollectivesBench.cs)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
+//   gather-into       the gathers into caller tensors, every dtype and size, against the expected blocks (GatherIntoScenario.cs)
+//   gather-into-errors
+//                     every bad output of those gathers, on every rank at once; prints CASE <name> <outcome>
 var scenario = args.Length > 0 ? args[0] : "check";
 try
 {
@@ -46,6 +49,8 @@ try
         "latency" => Scenarios.Latency(group),
         "allreduce-once" => Scenarios.AllReduceOnce(group),
         "large" => Scenarios.Large(group, long.Parse(args[1])),
+        "gather-into" => GatherIntoScenario.Run(group),
+        "gather-into-errors" => GatherIntoScenario.Errors(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();

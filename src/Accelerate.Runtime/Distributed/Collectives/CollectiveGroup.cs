@@ -146,6 +146,79 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         });
     }
 
+    public override void AllGather(IReadOnlyList<torch.Tensor> outputs, torch.Tensor input)
+    {
+        var type = Prepare(input, nameof(input));
+        GatherOutputs.CheckList("AllGather", outputs, nameof(outputs), input, WorldSize);
+        var receive = new nint[WorldSize];
+        for (var r = 0; r < WorldSize; r++)
+        {
+            Prepare(outputs[r], $"{nameof(outputs)}[{r}]");
+            receive[r] = TensorMemory.Address(outputs[r]);
+        }
+        AllGatherInto(input, type, receive);
+    }
+
+    public override void AllGatherInto(torch.Tensor output, torch.Tensor input)
+    {
+        var type = Prepare(input, nameof(input));
+        GatherOutputs.CheckConcatenated("AllGatherInto", output, nameof(output), input, WorldSize);
+        Prepare(output, nameof(output));
+        AllGatherInto(input, type, Addresses(TensorMemory.Address(output), WorldSize, TensorMemory.ByteLength(input)));
+    }
+
+    public override void Gather(torch.Tensor input, IReadOnlyList<torch.Tensor>? outputs, int destination = 0)
+    {
+        var type = Prepare(input, nameof(input));
+        CheckRank(destination, nameof(destination));
+        nint[]? receive = null;
+        if (Rank == destination)
+        {
+            GatherOutputs.CheckList("Gather", outputs, nameof(outputs), input, WorldSize);
+            receive = new nint[WorldSize];
+            for (var r = 0; r < WorldSize; r++)
+            {
+                Prepare(outputs![r], $"{nameof(outputs)}[{r}]");
+                receive[r] = TensorMemory.Address(outputs[r]);
+            }
+        }
+        GatherInto(input, type, receive, destination);
+    }
+
+    public override void GatherInto(torch.Tensor? output, torch.Tensor input, int destination = 0)
+    {
+        var type = Prepare(input, nameof(input));
+        CheckRank(destination, nameof(destination));
+        nint[]? receive = null;
+        if (Rank == destination)
+        {
+            GatherOutputs.CheckConcatenated("GatherInto", output, nameof(output), input, WorldSize);
+            Prepare(output!, nameof(output));
+            receive = Addresses(TensorMemory.Address(output!), WorldSize, TensorMemory.ByteLength(input));
+        }
+        GatherInto(input, type, receive, destination);
+    }
+
+    /// <summary>
+    /// The gathers into the caller's outputs (checked, at <paramref name="receive"/>; a list or one tensor, which may meet
+    /// in one collective): every rank's input has the same size, so no rank needs to learn the others' first.
+    /// </summary>
+    private void AllGatherInto(torch.Tensor input, ElementType type, nint[] receive)
+    {
+        var count = input.numel();
+        var bytes = Enumerable.Repeat(count * type.Size(), WorldSize).ToArray();
+        Run(CollectiveSignature.Of(CollectiveKind.AllGatherInto, count, type), () => new CollectiveCall("AllGatherInto", type.Name(), ShapeForDebug(input), ""), () =>
+            WithContiguous(input, writeBack: false, (p, _) => AllGatherCore(p, bytes, receive)));
+    }
+
+    private void GatherInto(torch.Tensor input, ElementType type, nint[]? receive, int destination)
+    {
+        var count = input.numel();
+        var bytes = Enumerable.Repeat(count * type.Size(), WorldSize).ToArray();
+        Run(CollectiveSignature.Of(CollectiveKind.GatherInto, count, type, root: destination), () => new CollectiveCall($"GatherInto(destination={destination})", type.Name(), ShapeForDebug(input), ""), () =>
+            WithContiguous(input, writeBack: false, (p, _) => GatherCore(p, bytes, receive, destination)));
+    }
+
     public override torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
         var type = Prepare(input, nameof(input));
@@ -261,10 +334,10 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         return blocks;
     }
 
-    private static nint[] Addresses(nint start, int count, int stride)
+    private static nint[] Addresses(nint start, int count, long stride)
     {
         var addresses = new nint[count];
-        for (var i = 0; i < count; i++) addresses[i] = start + i * stride;
+        for (var i = 0; i < count; i++) addresses[i] = start + (nint)(i * stride);
         return addresses;
     }
 
