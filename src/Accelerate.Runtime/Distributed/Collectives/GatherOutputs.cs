@@ -14,6 +14,12 @@ internal static class GatherOutputs
     public static void CheckList(string operation, IReadOnlyList<torch.Tensor>? outputs, string argument, torch.Tensor input, int worldSize)
     {
         ArgumentNullException.ThrowIfNull(input);
+        CheckList(operation, outputs, argument, input.dtype, input.shape, worldSize);
+    }
+
+    /// <summary>The same, given the input's dtype and shape (each read once: on a collective's path every native call counts).</summary>
+    public static void CheckList(string operation, IReadOnlyList<torch.Tensor>? outputs, string argument, torch.ScalarType inputType, long[] inputShape, int worldSize)
+    {
         if (outputs is null || outputs.Count != worldSize)
             throw new AccelerateException(RuntimeErrorCode.GatherOutputCount, $"{operation} got {(outputs is null ? "no" : outputs.Count.ToString())} tensors in '{argument}' for {worldSize} ranks: " +
                 $"pass one tensor per rank ({argument}[r] receives rank r's input), e.g. Enumerable.Range(0, group.WorldSize).Select(_ => torch.empty_like(input)).ToArray().");
@@ -21,9 +27,10 @@ internal static class GatherOutputs
         {
             var output = outputs[r] ?? throw new AccelerateException(RuntimeErrorCode.GatherOutputCount, $"{operation}: {argument}[{r}] is null; pass one tensor per rank, e.g. torch.empty_like(input).");
             var name = $"{argument}[{r}]";
-            CheckType(operation, output, name, input);
-            if (!output.shape.SequenceEqual(input.shape))
-                throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: {name} has shape {Shape(output.shape)}, but it receives rank {r}'s input, which every rank passes shaped like this rank's, {Shape(input.shape)}. " +
+            CheckType(operation, output, name, inputType);
+            var shape = output.shape;
+            if (!shape.SequenceEqual(inputShape))
+                throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: {name} has shape {Shape(shape)}, but it receives rank {r}'s input, which every rank passes shaped like this rank's, {Shape(inputShape)}. " +
                     "Allocate it with torch.empty_like(input) (every rank's input must have the same shape; use AllGather(tensor) or Gather(tensor, destination) when the first dimension differs).");
             CheckContiguous(operation, output, name);
         }
@@ -36,15 +43,21 @@ internal static class GatherOutputs
     public static void CheckConcatenated(string operation, torch.Tensor? output, string argument, torch.Tensor input, int worldSize)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var concatenated = Concatenated(input.shape, worldSize);
-        long[] stacked = [worldSize, .. input.shape];
+        CheckConcatenated(operation, output, argument, input.dtype, input.shape, worldSize);
+    }
+
+    /// <summary>The same, given the input's dtype and shape.</summary>
+    public static void CheckConcatenated(string operation, torch.Tensor? output, string argument, torch.ScalarType inputType, long[] inputShape, int worldSize)
+    {
+        var concatenated = Concatenated(inputShape, worldSize);
+        long[] stacked = [worldSize, .. inputShape];
         if (output is null)
             throw new AccelerateException(RuntimeErrorCode.GatherOutputCount, $"{operation} got no '{argument}' on the rank that receives the gathered tensors: " +
                 $"pass a tensor of shape {Shape(concatenated)}, e.g. torch.empty({Shape(concatenated)}, input.dtype).");
-        CheckType(operation, output, argument, input);
+        CheckType(operation, output, argument, inputType);
         var shape = output.shape;
         if (!shape.SequenceEqual(concatenated) && !shape.SequenceEqual(stacked))
-            throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: '{argument}' has shape {Shape(shape)}, but it receives {worldSize} inputs of shape {Shape(input.shape)} (every rank's input has this rank's shape): " +
+            throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: '{argument}' has shape {Shape(shape)}, but it receives {worldSize} inputs of shape {Shape(inputShape)} (every rank's input has this rank's shape): " +
                 $"pass a tensor of shape {Shape(concatenated)} (concatenated along dim 0) or {Shape(stacked)} (stacked), e.g. torch.empty({Shape(concatenated)}, input.dtype).");
         CheckContiguous(operation, output, argument);
     }
@@ -59,10 +72,11 @@ internal static class GatherOutputs
     private static long[] Concatenated(long[] shape, int worldSize) =>
         shape.Length == 0 ? [worldSize] : [worldSize * shape[0], .. shape.Skip(1)];
 
-    private static void CheckType(string operation, torch.Tensor output, string name, torch.Tensor input)
+    private static void CheckType(string operation, torch.Tensor output, string name, torch.ScalarType inputType)
     {
-        if (output.dtype != input.dtype)
-            throw new AccelerateException(RuntimeErrorCode.GatherOutputDtype, $"{operation}: '{name}' is {output.dtype.ToString().ToLowerInvariant()} but the input is {input.dtype.ToString().ToLowerInvariant()}; the collective copies bytes, it does not convert. " +
+        var type = output.dtype;
+        if (type != inputType)
+            throw new AccelerateException(RuntimeErrorCode.GatherOutputDtype, $"{operation}: '{name}' is {type.ToString().ToLowerInvariant()} but the input is {inputType.ToString().ToLowerInvariant()}; the collective copies bytes, it does not convert. " +
                 "Allocate the output with the input's dtype (torch.empty_like(input), or torch.empty(shape, input.dtype)) and convert afterwards with .to(dtype).");
     }
 
