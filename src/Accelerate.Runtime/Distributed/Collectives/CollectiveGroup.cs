@@ -152,7 +152,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     public override void AllGather(IReadOnlyList<torch.Tensor> outputs, torch.Tensor input)
     {
         var type = Prepare(input, nameof(input), out var dtype);
-        var shape = input.shape;
+        var shape = TensorMemory.Shape(input);
         GatherOutputs.CheckList("AllGather", outputs, nameof(outputs), dtype, shape, WorldSize);
         AllGatherInto(input, type, shape, Addresses(outputs, nameof(outputs)));
     }
@@ -160,7 +160,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     public override void AllGatherInto(torch.Tensor output, torch.Tensor input)
     {
         var type = Prepare(input, nameof(input), out var dtype);
-        var shape = input.shape;
+        var shape = TensorMemory.Shape(input);
         GatherOutputs.CheckConcatenated("AllGatherInto", output, nameof(output), dtype, shape, WorldSize);
         CheckDevice(output, nameof(output));
         AllGatherInto(input, type, shape, Addresses(TensorMemory.Address(output), WorldSize, Elements(shape) * type.Size()));
@@ -170,7 +170,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(input, nameof(input), out var dtype);
         CheckRank(destination, nameof(destination));
-        var shape = input.shape;
+        var shape = TensorMemory.Shape(input);
         nint[]? receive = null;
         if (Rank == destination)
         {
@@ -184,7 +184,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     {
         var type = Prepare(input, nameof(input), out var dtype);
         CheckRank(destination, nameof(destination));
-        var shape = input.shape;
+        var shape = TensorMemory.Shape(input);
         nint[]? receive = null;
         if (Rank == destination)
         {
@@ -358,7 +358,7 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     /// <summary>The first dimension of every rank's tensor (all ranks, or only <paramref name="destination"/> when gathering).</summary>
     private long[]? ExchangeFirstDimensions(torch.Tensor tensor, bool gatherOnly, int destination)
     {
-        var mine = tensor.dim() == 0 ? 1L : tensor.shape[0];
+        var mine = tensor.dim() == 0 ? 1L : tensor.size(0);
         var rows = new long[WorldSize];
         var bytes = Enumerable.Repeat((long)sizeof(long), WorldSize).ToArray();
         fixed (long* r = rows)
@@ -375,13 +375,13 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Enumerable.Range(0, WorldSize).Select(r => rows / WorldSize + (r < rows % WorldSize ? 1 : 0)).ToArray();
 
     /// <summary>Elements per row along dim 0 (the part of a gathered tensor's size that every rank shares).</summary>
-    private static long RowElements(torch.Tensor tensor) => tensor.dim() == 0 ? 1 : tensor.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+    private static long RowElements(torch.Tensor tensor) => tensor.dim() == 0 ? 1 : TensorMemory.Shape(tensor).Skip(1).Aggregate(1L, (a, b) => a * b);
 
     /// <summary>The shape, read only when debug mode compares it (reading it costs a native call).</summary>
     private long[] ShapeForDebug(torch.Tensor tensor) => _debugMode ? tensor.shape : [];
 
     private static long[] ShapeWithRows(torch.Tensor tensor, long rows) =>
-        tensor.dim() == 0 ? [] : [rows, .. tensor.shape.Skip(1)];
+        tensor.dim() == 0 ? [] : [rows, .. TensorMemory.Shape(tensor).Skip(1)];
 
     private ElementType Prepare(torch.Tensor tensor, string name) => Prepare(tensor, name, out _);
 

@@ -28,7 +28,7 @@ internal static class GatherOutputs
             var output = outputs[r] ?? throw new AccelerateException(RuntimeErrorCode.GatherOutputCount, $"{operation}: {argument}[{r}] is null; pass one tensor per rank, e.g. torch.empty_like(input).");
             var name = $"{argument}[{r}]";
             CheckType(operation, output, name, inputType);
-            var shape = output.shape;
+            var shape = TensorMemory.Shape(output);
             if (!shape.SequenceEqual(inputShape))
                 throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: {name} has shape {Shape(shape)}, but it receives rank {r}'s input, which every rank passes shaped like this rank's, {Shape(inputShape)}. " +
                     "Allocate it with torch.empty_like(input) (every rank's input must have the same shape; use AllGather(tensor) or Gather(tensor, destination) when the first dimension differs).");
@@ -55,7 +55,7 @@ internal static class GatherOutputs
             throw new AccelerateException(RuntimeErrorCode.GatherOutputCount, $"{operation} got no '{argument}' on the rank that receives the gathered tensors: " +
                 $"pass a tensor of shape {Shape(concatenated)}, e.g. torch.empty({Shape(concatenated)}, input.dtype).");
         CheckType(operation, output, argument, inputType);
-        var shape = output.shape;
+        var shape = TensorMemory.Shape(output);
         if (!shape.SequenceEqual(concatenated) && !shape.SequenceEqual(stacked))
             throw new AccelerateException(RuntimeErrorCode.GatherOutputShape, $"{operation}: '{argument}' has shape {Shape(shape)}, but it receives {worldSize} inputs of shape {Shape(inputShape)} (every rank's input has this rank's shape): " +
                 $"pass a tensor of shape {Shape(concatenated)} (concatenated along dim 0) or {Shape(stacked)} (stacked), e.g. torch.empty({Shape(concatenated)}, input.dtype).");
