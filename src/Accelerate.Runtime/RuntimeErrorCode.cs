@@ -151,6 +151,14 @@ internal static class RuntimeErrorCode
     public const string BadGradScalerOption = "ACC2261";
     /// <summary>A <see cref="DistributedDataParallelOptions"/> value out of range.</summary>
     public const string BadDistributedDataParallelOption = "ACC2262";
+    /// <summary>A gather into caller tensors got the wrong number of output tensors, or none where they are received.</summary>
+    public const string GatherOutputCount = "ACC2263";
+    /// <summary>A gather's output tensor has a shape that does not hold what it receives.</summary>
+    public const string GatherOutputShape = "ACC2264";
+    /// <summary>A gather's output tensor has another dtype than the input.</summary>
+    public const string GatherOutputDtype = "ACC2265";
+    /// <summary>A gather's output tensor is not contiguous.</summary>
+    public const string GatherOutputNotContiguous = "ACC2266";
     /// <summary>A collective's result cannot be written into the tensor given (an expanded view whose elements share memory).</summary>
     public const string CollectiveOutputOverlaps = "ACC2286";
     /// <summary>An MPI gather or reduce-scatter whose blocks need counts past 32 bits.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Accelerate.Distributed.Collectives;
 using TorchSharp;
 
 namespace Accelerate.Distributed;
@@ -27,6 +28,58 @@ public abstract class ProcessGroup : IDisposable
 
     /// <summary>Every rank's tensor, in rank order, on <paramref name="destination"/>; null elsewhere.</summary>
     public abstract torch.Tensor[]? Gather(torch.Tensor tensor, int destination = 0);
+
+    /// <summary>
+    /// Every rank's <paramref name="input"/>, in rank order, into the caller's <paramref name="outputs"/> (torch's
+    /// <c>all_gather(tensor_list, tensor)</c>): <c>outputs[r]</c> receives rank r's tensor. Every rank passes an input of the
+    /// same shape and dtype, and <see cref="WorldSize"/> contiguous outputs of that shape and dtype, which it may reuse
+    /// from call to call (no allocation, unlike <see cref="AllGather(torch.Tensor)"/>).
+    /// </summary>
+    public virtual void AllGather(IReadOnlyList<torch.Tensor> outputs, torch.Tensor input)
+    {
+        GatherOutputs.CheckList("AllGather", outputs, nameof(outputs), input, WorldSize);
+        CopyInto(outputs, AllGather(input));
+    }
+
+    /// <summary>
+    /// Every rank's <paramref name="input"/>, in rank order, concatenated along dim 0 into <paramref name="output"/> (torch's
+    /// <c>all_gather_into_tensor</c>): a contiguous tensor of the input's dtype shaped <c>[WorldSize * rows, ...]</c>, or
+    /// <c>[WorldSize, ...input.shape]</c>. Every rank passes an input of the same shape and dtype. The input may be
+    /// this rank's part of the output (a view of it), which then is not copied.
+    /// </summary>
+    public virtual void AllGatherInto(torch.Tensor output, torch.Tensor input)
+    {
+        GatherOutputs.CheckConcatenated("AllGatherInto", output, nameof(output), input, WorldSize);
+        CopyInto(GatherOutputs.Parts(output, input, WorldSize), AllGather(input));
+    }
+
+    /// <summary>
+    /// Every rank's <paramref name="input"/>, in rank order, into <paramref name="outputs"/> on <paramref name="destination"/>
+    /// (torch's <c>gather(tensor, gather_list, dst)</c>): <see cref="WorldSize"/> contiguous tensors of the input's shape and
+    /// dtype there; other ranks may pass null (their outputs are neither read nor written). Every rank passes an input of
+    /// the same shape and dtype.
+    /// </summary>
+    public virtual void Gather(torch.Tensor input, IReadOnlyList<torch.Tensor>? outputs, int destination = 0)
+    {
+        if (Rank == destination) GatherOutputs.CheckList("Gather", outputs, nameof(outputs), input, WorldSize);
+        var gathered = Gather(input, destination);
+        if (gathered is not null) CopyInto(outputs!, gathered);
+    }
+
+    /// <summary>
+    /// Every rank's <paramref name="input"/>, in rank order, concatenated along dim 0 into <paramref name="output"/> on
+    /// <paramref name="destination"/> (shaped as for <see cref="AllGatherInto"/>); other ranks may pass null.
+    /// </summary>
+    public virtual void GatherInto(torch.Tensor? output, torch.Tensor input, int destination = 0)
+    {
+        if (Rank != destination)
+        {
+            Gather(input, null, destination);
+            return;
+        }
+        GatherOutputs.CheckConcatenated("GatherInto", output, nameof(output), input, WorldSize);
+        Gather(input, GatherOutputs.Parts(output!, input, WorldSize), destination);
+    }
 
     /// <summary>Reduces <paramref name="input"/> across ranks and leaves rank r with the r-th chunk along dim 0.</summary>
     public abstract torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum);
@@ -64,6 +117,15 @@ public abstract class ProcessGroup : IDisposable
     {
         using var tensor = SpanTensors.From(values);
         return AllGather(tensor).Select(t => MemoryMarshal.Cast<byte, T>(t.bytes).ToArray()).ToArray();
+    }
+
+    private static void CopyInto(IReadOnlyList<torch.Tensor> outputs, torch.Tensor[] gathered)
+    {
+        for (var r = 0; r < gathered.Length; r++)
+        {
+            using var part = gathered[r];
+            outputs[r].copy_(part);
+        }
     }
 
     /// <summary>Leaves the group; peers still in a collective with this rank fail with an error naming it.</summary>

@@ -12,6 +12,18 @@ public partial class Accelerator
         ArgumentNullException.ThrowIfNull(tensor);
         var rows = tensor.dim() == 0 ? tensor.unsqueeze(0) : tensor;
         if (Group is null || !UseDistributed) return ReferenceEquals(rows, tensor) ? tensor.clone() : rows;
+        // Ranks first learn each other's row counts (as an uneven gather would anyway): the same on every rank, the
+        // common case, the result is allocated once and every rank's rows land in place, with no concatenation after.
+        using var mine = torch.tensor(new[] { rows.shape[0] });
+        using var counts = torch.empty(Group.WorldSize, ScalarType.Int64);
+        Group.AllGatherInto(counts, mine);
+        var rowCounts = counts.data<long>().ToArray();
+        if (rowCounts.All(r => r == rowCounts[0]))
+        {
+            var gathered = torch.empty([Group.WorldSize * rowCounts[0], .. rows.shape.Skip(1)], rows.dtype, rows.device);
+            Group.AllGatherInto(gathered, rows);
+            return gathered;
+        }
         var parts = Group.AllGather(rows.contiguous());
         var result = torch.cat(parts, 0);
         foreach (var part in parts) part.Dispose();

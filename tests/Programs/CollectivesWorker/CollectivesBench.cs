@@ -5,7 +5,9 @@ using TorchSharp;
 /// <summary>
 /// The <c>bench-ops OP[,OP...] BYTES...</c> scenario: all-gather, gather (to rank 1), reduce-scatter, broadcast
 /// (from rank 1) and all-reduce of float32 tensors, timed like <c>bench/collectives/mpi_collectives.c</c> (same sizes,
-/// iteration counts and warm-up; see there for what each size means). Prints
+/// iteration counts and warm-up; see there for what each size means). The gathers write into a buffer allocated once
+/// (<c>AllGatherInto</c>, <c>GatherInto</c>); <c>allgather_alloc</c> and <c>gather_alloc</c> time the forms that return
+/// new tensors on every call. Prints
 /// <c>BENCHROW op bytes mean_us median_us</c> on rank 0.
 /// </summary>
 internal static class CollectivesBench
@@ -18,10 +20,14 @@ internal static class CollectivesBench
         {
             var count = Math.Max(1, bytes / sizeof(float));
             using var tensor = torch.ones(collective == "reducescatter" ? Math.Max(1, count / group.WorldSize) * group.WorldSize : count);
+            // The gathers write into one buffer allocated here, as the MPI peer's receive buffer (every rank allocates it, only the root of a gather uses it).
+            using var gathered = collective is "allgather" or "gather" ? torch.empty(group.WorldSize * count) : null;
             Action run = collective switch
             {
-                "allgather" => () => Dispose(group.AllGather(tensor)),
-                "gather" => () => Dispose(group.Gather(tensor, root)),
+                "allgather" => () => group.AllGatherInto(gathered!, tensor),
+                "gather" => () => group.GatherInto(group.Rank == root ? gathered : null, tensor, root),
+                "allgather_alloc" => () => Dispose(group.AllGather(tensor)),
+                "gather_alloc" => () => Dispose(group.Gather(tensor, root)),
                 "reducescatter" => () => group.ReduceScatter(tensor).Dispose(),
                 "broadcast" => () => group.Broadcast(tensor, root),
                 "allreduce" => () => group.AllReduce(tensor),

@@ -83,6 +83,22 @@ internal static class MismatchMatrix
         ("reducescatter-int16-average", (g, v, _) => g.ReduceScatter(torch.ones(2 * g.WorldSize, torch.ScalarType.Int16), v ? ReduceOp.Average : ReduceOp.Sum)),
         // The same number of elements in another shape splits into other chunks along dim 0.
         ("reducescatter-shape", (g, v, _) => g.ReduceScatter(v ? torch.ones(2, g.WorldSize + 1) : torch.ones(g.WorldSize + 1, 2))),
+        ("allgatherinto-size", (g, v, _) => g.AllGatherInto(torch.empty(g.WorldSize * (v ? 4 : 3)), torch.ones(v ? 4 : 3))),
+        ("allgatherinto-dtype", (g, v, _) => g.AllGatherInto(torch.empty(g.WorldSize * 4, v ? torch.ScalarType.Int32 : torch.ScalarType.Float32), torch.ones(4, v ? torch.ScalarType.Int32 : torch.ScalarType.Float32))),
+        ("allgather-outputs-size", (g, v, _) => g.AllGather(Enumerable.Range(0, g.WorldSize).Select(_ => torch.empty(2, v ? 4 : 3)).ToArray(), torch.ones(2, v ? 4 : 3))),
+        ("allgatherinto-large-size", (g, v, _) => g.AllGatherInto(torch.empty(g.WorldSize * (v ? 600_000 : 400_000)), torch.ones(v ? 600_000 : 400_000))),
+        ("allgatherinto-vs-allgather", (g, v, _) =>
+        {
+            if (v) g.AllGather(torch.ones(4));
+            else g.AllGatherInto(torch.empty(g.WorldSize * 4), torch.ones(4));
+        }),
+        ("gatherinto-size", (g, v, _) => g.GatherInto(g.Rank == 0 ? torch.empty(g.WorldSize * (v ? 4 : 3)) : null, torch.ones(v ? 4 : 3))),
+        ("gatherinto-destination", (g, v, last) => g.GatherInto(torch.empty(g.WorldSize * 3), torch.ones(3), v ? last : 0)),
+        ("gather-outputs-vs-gather", (g, v, _) =>
+        {
+            if (v) g.Gather(torch.ones(2, 3));
+            else g.Gather(torch.ones(2, 3), Enumerable.Range(0, g.WorldSize).Select(_ => torch.empty(2, 3)).ToArray());
+        }),
     ];
 
     /// <param name="upperHalf">True: ranks from world/2 up run the variant (across machines, a whole machine differs); false: only the last rank.</param>

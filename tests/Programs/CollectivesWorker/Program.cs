@@ -30,6 +30,9 @@ using TorchSharp;
 //   past-int-counts <bytes>
 //                     an all-gather and a gather with blocks past 32-bit counts, never written (EdgeCases.cs)
 //   children          before and after joining, start a child (managed and through libc's system()) that says whether it sees ACCELERATE_LAUNCH_SECRET
+//   gather-into       the gathers into caller tensors, every dtype and size, against the expected blocks (GatherIntoScenario.cs)
+//   gather-into-errors
+//                     every bad output of those gathers, on every rank at once; prints CASE <name> <outcome>
 var scenario = args.Length > 0 ? args[0] : "check";
 try
 {
@@ -56,6 +59,8 @@ try
         "edges" => EdgeCases.Run(group),
         "past-int-counts" => EdgeCases.PastIntCounts(group, long.Parse(args[1])),
         "quiet-pool" => QuietThreadPool.Run(group),
+        "gather-into" => GatherIntoScenario.Run(group),
+        "gather-into-errors" => GatherIntoScenario.Errors(group),
         _ => throw new ArgumentException($"unknown scenario {scenario}"),
     };
     DistributedState.Shutdown();

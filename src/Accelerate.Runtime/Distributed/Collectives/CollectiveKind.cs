@@ -12,4 +12,6 @@ internal enum CollectiveKind
     Barrier,
     BroadcastObject,
     AllGatherObject,
+    AllGatherInto,
+    GatherInto,
 }

@@ -6,7 +6,8 @@ namespace Accelerate.Distributed.Collectives;
 /// What a collective needs every rank to agree on, packed into 64 bits so that it can ride along
 /// with the data at no visible cost (in the shared-memory signal line, in TCP message headers):
 /// the collective, its reduction or root, the dtype, and the element count (for gathers, the
-/// elements of one row along dim 0, since the rows may differ). Ranks whose signatures differ
+/// elements of one row along dim 0, since the rows may differ; for gathers into the caller's outputs, whose
+/// inputs have the same shape on every rank, all of them). Ranks whose signatures differ
 /// would exchange bytes that do not fit together; every backend compares them and fails with ACC2110.
 /// </summary>
 /// <remarks>
@@ -31,7 +32,7 @@ internal readonly record struct CollectiveSignature(long Value)
 
     public CollectiveKind Kind => (CollectiveKind)((Value >>> 60) & 0xF);
 
-    /// <summary>"AllReduce(Sum) of 4 float32", "Broadcast(source=1) of 8 float64", "AllGather of rows of 3 float32", "Barrier".</summary>
+    /// <summary>"AllReduce(Sum) of 4 float32", "Broadcast(source=1) of 8 float64", "AllGather of rows of 3 float32", "AllGather into given outputs of 12 float32 per rank", "Barrier".</summary>
     public string Describe()
     {
         var typeCode = (int)((Value >>> 56) & 0xF);
@@ -50,6 +51,8 @@ internal readonly record struct CollectiveSignature(long Value)
             CollectiveKind.Barrier => "Barrier",
             CollectiveKind.BroadcastObject => $"BroadcastObject(source={root})",
             CollectiveKind.AllGatherObject => "AllGatherObject",
+            CollectiveKind.AllGatherInto => $"AllGather into given outputs of {count} {type} per rank",
+            CollectiveKind.GatherInto => $"Gather(destination={root}) into given outputs of {count} {type} per rank",
             _ => "no collective",
         };
     }

@@ -21,6 +21,17 @@ internal static unsafe class TensorMemory
     /// <summary>The address of the tensor's first element (its storage offset included); 0 when it has no storage.</summary>
     public static nint Address(torch.Tensor tensor) => Exports.Data(tensor.Handle);
 
+    /// <summary>
+    /// The tensor's shape, read one dimension at a time: TorchSharp's <c>shape</c> property has native code allocate the
+    /// array through a callback into managed code, which costs over a microsecond on a collective's path.
+    /// </summary>
+    public static long[] Shape(torch.Tensor tensor)
+    {
+        var shape = new long[tensor.dim()];
+        for (var d = 0; d < shape.Length; d++) shape[d] = tensor.size(d);
+        return shape;
+    }
+
     /// <summary>The bytes of a contiguous tensor's elements.</summary>
     public static long ByteLength(torch.Tensor tensor) => tensor.numel() * tensor.ElementSize;
 

@@ -68,6 +68,14 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
     protected override void AllGatherCore(nint send, long[] bytes, nint[] receive)
     {
         var (counts, displacements, total) = Layout(bytes, "AllGather");
+        if (Adjacent(receive, displacements))
+        {
+            // The blocks go into one buffer (AllGatherInto): MPI writes it directly.
+            fixed (int* c = counts)
+            fixed (int* d = displacements)
+                LibMpi.Allgatherv(send == receive[Rank] ? LibMpi.InPlace : send, counts[Rank], LibMpi.Global("ompi_mpi_byte"), receive[0], c, d, LibMpi.Global("ompi_mpi_byte"), _comm);
+            return;
+        }
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -93,6 +101,13 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
             return;
         }
         var (counts, displacements, total) = Layout(bytes, "Gather");
+        if (Adjacent(receive!, displacements))
+        {
+            fixed (int* c = counts)
+            fixed (int* d = displacements)
+                LibMpi.Gatherv(send == receive![Rank] ? LibMpi.InPlace : send, counts[Rank], byteType, receive[0], c, d, byteType, destination, _comm);
+            return;
+        }
         var gathered = NativeMemory.Alloc((nuint)Math.Max(1, total));
         try
         {
@@ -120,6 +135,14 @@ internal sealed unsafe class MpiProcessGroup : CollectiveGroup
     protected override void Close()
     {
         if (_initializedHere && LibMpi.Finalized() == 0) LibMpi.FinalizeMpi();
+    }
+
+    /// <summary>True when the blocks are back to back from <c>receive[0]</c>, where MPI would put them in one buffer.</summary>
+    private static bool Adjacent(nint[] receive, int[] displacements)
+    {
+        for (var r = 1; r < receive.Length; r++)
+            if (receive[r] != receive[0] + displacements[r]) return false;
+        return true;
     }
 
     private static (int[] Counts, int[] Displacements, long Total) Layout(long[] bytes, string collective)

@@ -120,6 +120,70 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
         return Rank == destination ? all : null;
     }
 
+    public override void AllGatherInto(torch.Tensor output, torch.Tensor input)
+    {
+        if (!OnGpu(input))
+        {
+            _host.AllGatherInto(output, input);
+            return;
+        }
+        GatherOutputs.CheckConcatenated("AllGatherInto", output, nameof(output), input, WorldSize);
+        using var contiguous = input.contiguous();
+        LibNccl.AllGather(Pointer(contiguous), Pointer(output), contiguous.numel(), LibNccl.Datatype(ElementTypes.Of(input.dtype)), _comm);
+        Synchronize();
+    }
+
+    public override void AllGather(IReadOnlyList<torch.Tensor> outputs, torch.Tensor input)
+    {
+        if (!OnGpu(input))
+        {
+            _host.AllGather(outputs, input);
+            return;
+        }
+        GatherOutputs.CheckList("AllGather", outputs, nameof(outputs), input, WorldSize);
+        // NCCL writes one buffer: gather into it, then copy each rank's part out.
+        using var gathered = torch.empty([WorldSize, .. input.shape], input.dtype, input.device);
+        AllGatherInto(gathered, input);
+        for (var r = 0; r < WorldSize; r++)
+        {
+            using var part = gathered[r];
+            outputs[r].copy_(part);
+        }
+    }
+
+    public override void Gather(torch.Tensor input, IReadOnlyList<torch.Tensor>? outputs, int destination = 0)
+    {
+        if (!OnGpu(input))
+        {
+            _host.Gather(input, outputs, destination);
+            return;
+        }
+        // NCCL has no gather: every rank gathers, the destination keeps it.
+        if (Rank == destination)
+        {
+            AllGather(outputs!, input);
+            return;
+        }
+        using var discarded = torch.empty([WorldSize, .. input.shape], input.dtype, input.device);
+        AllGatherInto(discarded, input);
+    }
+
+    public override void GatherInto(torch.Tensor? output, torch.Tensor input, int destination = 0)
+    {
+        if (!OnGpu(input))
+        {
+            _host.GatherInto(output, input, destination);
+            return;
+        }
+        if (Rank == destination)
+        {
+            AllGatherInto(output!, input);
+            return;
+        }
+        using var discarded = torch.empty([WorldSize, .. input.shape], input.dtype, input.device);
+        AllGatherInto(discarded, input);
+    }
+
     public override torch.Tensor ReduceScatter(torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
         if (!OnGpu(input)) return _host.ReduceScatter(input, op);

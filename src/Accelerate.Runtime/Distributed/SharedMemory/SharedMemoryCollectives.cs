@@ -178,10 +178,10 @@ internal sealed unsafe class SharedMemoryCollectives
     public void AllGather(nint send, long[] bytes, nint[] receive)
     {
         var me = _region.Me;
-        if (receive[me] != send) Copy(send, receive[me], bytes[me]);
         var largest = bytes.Max();
         if (largest <= Inline)
         {
+            if (receive[me] != send) Copy(send, receive[me], bytes[me]);
             var bank = _region.NextBank();
             Copy(send, _region.Inline(bank, me), bytes[me]);
             _barrier();
@@ -200,13 +200,18 @@ internal sealed unsafe class SharedMemoryCollectives
                 var rank = (me + step) % _region.Ranks;
                 Read(rank, *(nint*)_region.Inline(bank, rank), receive[rank], bytes[rank]);
             }
+            // This rank's own block last, while slower peers may still read it: the wait for them overlaps it.
+            if (receive[me] != send) Copy(send, receive[me], bytes[me]);
             ReadersDone();
             return;
         }
         for (long offset = 0; offset < largest; offset += Slot)
         {
             var bank = _region.NextBank();
-            Copy(send + (nint)offset, _region.Slot(bank, me), Piece(bytes[me], offset));
+            var piece = Piece(bytes[me], offset);
+            Copy(send + (nint)offset, _region.Slot(bank, me), piece);
+            // This rank's own piece too, while it is in cache.
+            if (receive[me] != send) Copy(send + (nint)offset, receive[me] + (nint)offset, piece);
             _barrier();
             for (var rank = 0; rank < _region.Ranks; rank++)
                 if (rank != me) Copy(_region.Slot(bank, rank), receive[rank] + (nint)offset, Piece(bytes[rank], offset));
