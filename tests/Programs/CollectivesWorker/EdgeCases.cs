@@ -24,14 +24,9 @@ internal static class EdgeCases
     /// <summary>Bytes at which a transport changes what it does: inline signal line, small shared-memory all-reduce, single-copy block, TCP combine segment, ring threshold, scratch segment, shared-memory slot.</summary>
     private static readonly long[] Thresholds = [16, 32 * 1024, 64 * 1024, 128 * 1024, 256 * 1024, 512 * 1024, 1024 * 1024];
 
-    private static readonly List<string> Failures = [];
-    private static int _cases;
+    private static readonly CaseResults Results = new();
 
-    private static void Expect(bool ok, string what)
-    {
-        _cases++;
-        if (!ok) Failures.Add(what);
-    }
+    private static void Expect(bool ok, string what) => Results.Expect(ok, what);
 
     public static int Run(ProcessGroup group)
     {
@@ -88,9 +83,7 @@ internal static class EdgeCases
         Averages(group);
         Expanded(group);
 
-        foreach (var failure in Failures.Take(30)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
-        Console.WriteLine(Failures.Count == 0 ? $"PASS {_cases} cases" : $"FAIL {Failures.Count} of {_cases} cases");
-        return Failures.Count == 0 ? 0 : 1;
+        return Results.Verdict(r);
     }
 
     /// <summary>
@@ -100,28 +93,11 @@ internal static class EdgeCases
     /// </summary>
     public static int PastIntCounts(ProcessGroup group, long bytes)
     {
-        foreach (var (name, run) in new (string, Action)[]
+        CaseResults.PrintOutcomes(new (string, Action)[]
         {
             ("allgather", () => group.AllGather(torch.empty(group.Rank == 0 ? bytes : 16, torch.ScalarType.Byte))),
             ("gather", () => group.Gather(torch.empty(group.Rank == 0 ? bytes : 16, torch.ScalarType.Byte), group.WorldSize - 1)),
-        })
-        {
-            string outcome;
-            try
-            {
-                run();
-                outcome = "returned";
-            }
-            catch (AccelerateException e)
-            {
-                outcome = $"{e.Code} {e.Message}";
-            }
-            catch (Exception e)
-            {
-                outcome = $"{e.GetType().Name} {e.Message}";
-            }
-            Console.WriteLine($"CASE {name} {outcome.ReplaceLineEndings(" ")}");
-        }
+        });
         return 0;
     }
 

@@ -22,13 +22,8 @@ internal static class GatherIntoScenario
 
     public static int Run(ProcessGroup group)
     {
-        var failures = new List<string>();
-        var cases = 0;
-        void Expect(bool ok, string what)
-        {
-            cases++;
-            if (!ok) failures.Add(what);
-        }
+        var results = new CaseResults();
+        var Expect = results.Expect;
 
         var p = group.WorldSize;
         var r = group.Rank;
@@ -95,9 +90,7 @@ internal static class GatherIntoScenario
             if (r == last) Expect(Same(atLast!, Concatenated(p, 12, torch.ScalarType.Float32).reshape(p * 4, 3)), "GatherInto of 2-D inputs");
         }
 
-        foreach (var failure in failures.Take(20)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
-        Console.WriteLine(failures.Count == 0 ? $"PASS {cases} cases" : $"FAIL {failures.Count} of {cases} cases");
-        return failures.Count == 0 ? 0 : 1;
+        return results.Verdict(r);
     }
 
     public static int Errors(ProcessGroup group)
@@ -128,20 +121,7 @@ internal static class GatherIntoScenario
                 if (!Same(output, torch.ones(p * 2, 3))) throw new InvalidOperationException("wrong result");
             }),
         };
-        foreach (var (name, run) in cases)
-        {
-            string outcome;
-            try
-            {
-                run();
-                outcome = "returned";
-            }
-            catch (AccelerateException e)
-            {
-                outcome = $"{e.Code} {e.Message}";
-            }
-            Console.WriteLine($"CASE {name} {outcome.ReplaceLineEndings(" ")}");
-        }
+        CaseResults.PrintOutcomes(cases);
         return 0;
     }
 

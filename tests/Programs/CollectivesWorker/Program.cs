@@ -283,13 +283,8 @@ internal static class Scenarios
 
     public static int Check(ProcessGroup group)
     {
-        var failures = new List<string>();
-        var cases = 0;
-        void Expect(bool ok, string what)
-        {
-            cases++;
-            if (!ok) failures.Add(what);
-        }
+        var results = new CaseResults();
+        var Expect = results.Expect;
 
         var p = group.WorldSize;
         var r = group.Rank;
@@ -428,9 +423,7 @@ internal static class Scenarios
 
         Console.WriteLine($"TCP BYTES {Accelerate.Distributed.Tcp.PeerLink.PayloadBytesSent - tcpBefore}");
         Console.WriteLine($"SINGLE COPY BYTES {Accelerate.Distributed.SharedMemory.ProcessMemory.BytesRead - readBefore}");
-        foreach (var failure in failures.Take(20)) Console.Error.WriteLine($"MISMATCH rank {r}: {failure}");
-        Console.WriteLine(failures.Count == 0 ? $"PASS {cases} cases" : $"FAIL {failures.Count} of {cases} cases");
-        return failures.Count == 0 ? 0 : 1;
+        return results.Verdict(r);
     }
 
     private static long Rows(int rank) => rank == 1 ? 0 : rank * 2 + 1;
