@@ -101,12 +101,17 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
     public override void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (!TensorMemory.IsContiguous(tensor) || !AcceptsDevice(TensorMemory.Device(tensor)) || Reduction.AverageType(ElementTypes.Of(TensorMemory.Dtype(tensor)), op) is not null)
+        if (!TensorMemory.IsContiguous(tensor) || !AcceptsDevice(TensorMemory.Device(tensor)))
         {
             AllReduceCopy(tensor, op);
             return;
         }
         var type = ElementTypes.Of(TensorMemory.Dtype(tensor));
+        if (Reduction.AverageType(type, op) is not null)
+        {
+            AllReduceCopy(tensor, op);
+            return;
+        }
         Reduction.EnsureSupported(type, op);
         RunAllReduce(TensorMemory.Address(tensor), TensorMemory.Count(tensor), type, op, _debugMode ? DescribeAllReduce(op, type, tensor.shape) : null);
     }
@@ -321,23 +326,20 @@ internal abstract unsafe class CollectiveGroup : ProcessGroup
         Reduction.EnsureSupported(type, op);
         fixed (T* p = values)
         {
-            if (Reduction.AverageType(type, op) is { } wide) AllReduceWidened<T>((nint)p, values.Length, type, wide, op);
+            if (Reduction.AverageType(type, op) is not null) AllReduceWidened<T>((nint)p, values.Length, type, op);
             else RunAllReduce((nint)p, values.Length, type, op, _debugMode ? DescribeAllReduce(op, type, [values.Length]) : null);
         }
     }
 
-    /// <summary>As for tensors: the average of a dtype whose sum may overflow is reduced in a wider one (a method of its own, so that the common path allocates no closure).</summary>
-    private void AllReduceWidened<T>(nint pointer, int count, ElementType type, ElementType wide, ReduceOp op) where T : unmanaged =>
-        Run(CollectiveSignature.Of(CollectiveKind.AllReduce, count, type, op), () => new CollectiveCall($"AllReduce({op})", type.Name(), [count], ""), () =>
-        {
-            var bytes = (long)count * sizeof(T);
-            using var original = torch.empty(count, type.ToScalarType());
-            Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(original), bytes, bytes);
-            using var copy = original.to(wide.ToScalarType());
-            AllReduceBytes(TensorMemory.Address(copy), count, wide, op);
-            using var result = copy.to(type.ToScalarType());
-            Buffer.MemoryCopy((void*)TensorMemory.Address(result), (void*)pointer, bytes, bytes);
-        });
+    /// <summary>An average whose sum may overflow the dtype: the values go through a tensor and the tensor path's wider reduction (a method of its own, so that the common path allocates nothing).</summary>
+    private void AllReduceWidened<T>(nint pointer, int count, ElementType type, ReduceOp op) where T : unmanaged
+    {
+        var bytes = (long)count * sizeof(T);
+        using var tensor = torch.empty(count, type.ToScalarType());
+        Buffer.MemoryCopy((void*)pointer, (void*)TensorMemory.Address(tensor), bytes, bytes);
+        AllReduceCopy(tensor, op);
+        Buffer.MemoryCopy((void*)TensorMemory.Address(tensor), (void*)pointer, bytes, bytes);
+    }
 
     public override void Broadcast<T>(Span<T> values, int source = 0)
     {
