@@ -12,7 +12,8 @@ namespace Accelerate.Distributed.Tcp;
 /// One authenticated TCP connection to a peer rank. Every message carries a 24-byte header (kind,
 /// error code, length, the sender's collective signature) so that a receiver can tell data from an
 /// abort notice and catch a peer in another collective or with another size or dtype (ACC2110);
-/// every failure becomes an error naming the peer and the collective.
+/// every failure becomes an error naming the peer and the collective. A data message's header is
+/// padded to 64 bytes and its payload to a multiple of 64 (see <see cref="FrameAlignment"/>).
 /// </summary>
 /// <remarks>
 /// The socket is non-blocking and driven by the collective's own thread (<see cref="Transfer"/>): it sends
@@ -28,6 +29,21 @@ internal sealed unsafe class PeerLink : IDisposable
     private const int SmallMessage = 64 * 1024;
     private const int BufferBytes = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Every data message fills a multiple of this many bytes on the wire (header and payload padded), so that each
+    /// payload starts at this alignment in the kernel's socket buffers, as the caller's tensors do in memory: the
+    /// kernel's copies into and out of them then run aligned (misaligned, each takes up to three times as long).
+    /// </summary>
+    private const int FrameAlignment = 64;
+
+    /// <summary>A data message's header with its padding.</summary>
+    private const int DataHeaderLength = FrameAlignment;
+
+    private static int Padding(long length) => (int)(-length & (FrameAlignment - 1));
+
+    /// <summary>Padding that ends a data message, sent behind a payload that is not copied.</summary>
+    private static readonly byte* Zeros = (byte*)NativeMemory.AllocZeroed(FrameAlignment);
+
     /// <summary>How long a rank with nothing to do keeps retrying, at most, before it sleeps in <c>poll</c>.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency * 50 / 1_000_000;
 
@@ -41,12 +57,14 @@ internal sealed unsafe class PeerLink : IDisposable
     private readonly int _rank;
     private readonly TimeSpan _timeout;
 
-    // Outgoing message: a head (the header, with the payload copied behind it when small), then the caller's payload.
-    private readonly byte[] _headBuffer = GC.AllocateArray<byte>(HeaderLength + SmallMessage, pinned: true);
+    // Outgoing message: a head (the header, with the payload and its padding copied behind it when small), then the
+    // caller's payload and the padding behind it.
+    private readonly byte[] _headBuffer = GC.AllocateArray<byte>(DataHeaderLength + SmallMessage + FrameAlignment, pinned: true);
     private readonly byte* _head;
     private int _headLength;
     private byte* _body;
     private long _bodyLength;
+    private int _tailLength;
     private long _sent;
     private int _sending;
     private static long _payloadBytesSent;
@@ -58,10 +76,11 @@ internal sealed unsafe class PeerLink : IDisposable
     private long _spin = SpinTicks;
     private int _unspun;
 
-    // Incoming message header.
-    private readonly byte[] _headerBuffer = GC.AllocateArray<byte>(HeaderLength, pinned: true);
+    // Incoming message: header, padding behind the payload.
+    private readonly byte[] _headerBuffer = GC.AllocateArray<byte>(DataHeaderLength, pinned: true); // also takes the padding behind a payload
     private readonly byte* _header;
     private int _headerRead;
+    private int _tailRead;
     private long _expected;
 
     /// <summary>
@@ -110,6 +129,7 @@ internal sealed unsafe class PeerLink : IDisposable
         from?.BeginReceive(receiveBytes);
         var sendDone = to is null;
         var headerDone = from is null;
+        var tailDone = from is null;
         long received = 0, settled = from is null ? receiveBytes : 0;
         var idle = default(Idle);
         if (to is not null) Interlocked.Add(ref _payloadBytesSent, sendBytes);
@@ -157,10 +177,11 @@ internal sealed unsafe class PeerLink : IDisposable
                         }
                     }
                 }
+                if (headerDone && received == receiveBytes && !tailDone) tailDone = from!.PullTail(ref progress);
                 if (progress) idle.Moved();
-                if (sendDone && headerDone && settled == receiveBytes) return;
+                if (sendDone && tailDone && settled == receiveBytes) return;
                 if (progress) continue;
-                var reading = !headerDone || received < receiveBytes;
+                var reading = !tailDone;
                 Wait(sendDone ? null : to, reading ? from : null, ref idle);
             }
         }
@@ -174,7 +195,7 @@ internal sealed unsafe class PeerLink : IDisposable
     }
 
     /// <summary>Reads a message header, checks that the peer is in the same collective, and returns the message's length.</summary>
-    public long ReadHeader()
+    private long ReadHeader()
     {
         Span<byte> header = stackalloc byte[HeaderLength];
         ReceiveAll(header);
@@ -242,19 +263,23 @@ internal sealed unsafe class PeerLink : IDisposable
     {
         Volatile.Write(ref _sending, 1);
         WriteHeader(new Span<byte>(_head, HeaderLength), DataKind, length, _signature().Value);
+        var padding = Padding(length);
         if (length <= SmallMessage)
         {
             // One segment on the wire; the caller's buffer is free at once.
-            Buffer.MemoryCopy((void*)data, _head + HeaderLength, length, length);
-            _headLength = HeaderLength + (int)length;
+            Buffer.MemoryCopy((void*)data, _head + DataHeaderLength, length, length);
+            new Span<byte>(_head + DataHeaderLength + length, padding).Clear();
+            _headLength = DataHeaderLength + (int)length + padding;
             _body = null;
             _bodyLength = 0;
+            _tailLength = 0;
         }
         else
         {
-            _headLength = HeaderLength;
+            _headLength = DataHeaderLength;
             _body = (byte*)data;
             _bodyLength = length;
+            _tailLength = padding;
         }
         _sent = 0;
     }
@@ -265,12 +290,14 @@ internal sealed unsafe class PeerLink : IDisposable
     /// <summary>Sends what the socket takes now; true once the whole message is sent.</summary>
     private bool PushSend(ref bool progress)
     {
-        var total = _headLength + _bodyLength;
+        var total = _headLength + _bodyLength + _tailLength;
         while (_sent < total)
         {
             var span = _sent < _headLength
                 ? new ReadOnlySpan<byte>(_head + _sent, (int)(_headLength - _sent))
-                : new ReadOnlySpan<byte>(_body + (_sent - _headLength), (int)Math.Min(int.MaxValue, total - _sent));
+                : _sent < _headLength + _bodyLength
+                    ? new ReadOnlySpan<byte>(_body + (_sent - _headLength), (int)Math.Min(int.MaxValue, _headLength + _bodyLength - _sent))
+                    : new ReadOnlySpan<byte>(Zeros, (int)(total - _sent));
             int n;
             SocketError error;
             try
@@ -325,19 +352,32 @@ internal sealed unsafe class PeerLink : IDisposable
     private void BeginReceive(long expected)
     {
         _headerRead = 0;
+        _tailRead = 0;
         _expected = expected;
     }
 
-    /// <summary>Reads what has come of the header; once it is complete, checks it. True once checked.</summary>
+    /// <summary>Reads what has come of the header (and the padding behind it); once the header is complete, checks it. True once all is read.</summary>
     private bool PullHeader(ref bool progress)
     {
-        _headerRead += (int)ReceiveSome(_header + _headerRead, HeaderLength - _headerRead, ref progress);
-        if (_headerRead < HeaderLength) return false;
-        var length = CheckHeader(new ReadOnlySpan<byte>(_header, HeaderLength));
-        if (length != _expected)
-            throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {_expected}: the ranks called it with different shapes or dtypes. " +
-                "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
-        return true;
+        if (_headerRead < HeaderLength)
+        {
+            _headerRead += (int)ReceiveSome(_header + _headerRead, HeaderLength - _headerRead, ref progress);
+            if (_headerRead < HeaderLength) return false;
+            var length = CheckHeader(new ReadOnlySpan<byte>(_header, HeaderLength));
+            if (length != _expected)
+                throw new AccelerateException(RuntimeErrorCode.CollectiveMismatch, $"{Peer.Describe()} sent {length} bytes in {_operation()} where this rank expected {_expected}: the ranks called it with different shapes or dtypes. " +
+                    "Every rank must pass tensors of the same shape and dtype (set ACCELERATE_DEBUG_MODE=true, or pass --debug, to find the call sites).");
+        }
+        if (_headerRead < DataHeaderLength) _headerRead += (int)ReceiveSome(_header + _headerRead, DataHeaderLength - _headerRead, ref progress);
+        return _headerRead == DataHeaderLength;
+    }
+
+    /// <summary>Reads, and drops, the padding behind the payload. True once it is read.</summary>
+    private bool PullTail(ref bool progress)
+    {
+        var padding = Padding(_expected);
+        if (_tailRead < padding) _tailRead += (int)ReceiveSome(_header + _tailRead, padding - _tailRead, ref progress);
+        return _tailRead == padding;
     }
 
     private long CheckHeader(ReadOnlySpan<byte> header)
