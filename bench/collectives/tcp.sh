@@ -43,14 +43,14 @@ tcp_mpi() {
   local where=$1
   if [ "$where" = loopback ]; then
     timeout 900 mpirun --allow-run-as-root -np 2 --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo \
-      "$work/mpi_allreduce" $tcp_sizes 2>/dev/null | grep '^BENCHROW' | cut -d' ' -f2-
+      "$work/mpi_allreduce" $tcp_sizes 2>"$work/tcp-mpi.err" | grep '^BENCHROW' | cut -d' ' -f2-
   else
     printf '#!/bin/sh\nhost="$1"; shift\nexec ip netns exec "$host" sh -c "$*"\n' >"$work/netns-rsh"
     chmod +x "$work/netns-rsh"
     printf '%s slots=1\n%s slots=1\n' "$tcp_a" "$tcp_b" >"$work/netns-hosts"
     ip netns exec "$tcp_a" timeout 900 mpirun --allow-run-as-root -np 2 --bind-to none --hostfile "$work/netns-hosts" --mca plm_rsh_agent "$work/netns-rsh" \
       --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include $tcp_net.0/24 --mca oob_tcp_if_include $tcp_net.0/24 \
-      "$work/mpi_allreduce" $tcp_sizes 2>/dev/null | grep '^BENCHROW' | cut -d' ' -f2-
+      "$work/mpi_allreduce" $tcp_sizes 2>"$work/tcp-mpi.err" | grep '^BENCHROW' | cut -d' ' -f2-
   fi
 }
 
@@ -83,8 +83,16 @@ tcp_namespaces_down() {
   ip netns del "$tcp_b" 2>/dev/null || true
 }
 
-# name command... : runs the command ROUNDS times (callers interleave), each round's rows in $work/rows-name.N
-tcp_round() { local name=$1 round=$2; shift 2; "$@" >"$work/rows-$name.$round"; }
+# name command... : runs the command ROUNDS times (callers interleave), each round's rows in $work/rows-name.N;
+# a run that fails stops the benchmark with what it said (the Open MPI runs' errors are kept in tcp-mpi.err)
+tcp_round() {
+  local name=$1 round=$2; shift 2
+  : >"$work/tcp-mpi.err"
+  "$@" >"$work/rows-$name.$round" && return 0
+  echo "bench/collectives: $name failed in round $round" >&2
+  tail -20 "$work/tcp-mpi.err" >&2
+  return 1
+}
 
 # name -> "bytes median" lines: per size, the median over rounds of each round's median
 tcp_median() {
