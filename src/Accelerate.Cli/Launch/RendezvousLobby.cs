@@ -23,7 +23,6 @@ internal sealed class RendezvousLobby : IDisposable
     private Func<MachineRendezvous.Arrival, string?>? _round;
     private int _machines;
     private bool _closed;
-    private int _pending;
     // Between the end of a round's run (GROW, REJOIN) and the next round: the round's own machines check in again.
     private bool _regrouping;
     private int _returningFrom;
@@ -111,28 +110,7 @@ internal sealed class RendezvousLobby : IDisposable
     {
         try
         {
-            while (true)
-            {
-                var connection = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                if (Interlocked.Increment(ref _pending) > MachineRendezvous.MaxPendingCheckIns)
-                {
-                    Interlocked.Decrement(ref _pending);
-                    connection.Dispose();
-                    continue;
-                }
-                // Check-ins run side by side: a connection that says nothing (or drips bytes) holds up nobody.
-                _ = Task.Run(() =>
-                {
-                    try
-                    {
-                        Receive(connection);
-                    }
-                    finally
-                    {
-                        Interlocked.Decrement(ref _pending);
-                    }
-                });
-            }
+            await BoundedAccept.RunAsync(_listener, MachineRendezvous.MaxPendingCheckIns, Receive, () => false, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
         {

@@ -253,34 +253,16 @@ internal static class RendezvousJoin
             complete.SetResult();
             return complete.Task;
         }
-        var pending = 0;
         _ = Task.Run(async () =>
         {
             try
             {
                 using var cancel = new CancellationTokenSource(Remaining(deadline));
-                while (!complete.Task.IsCompleted)
+                await BoundedAccept.RunAsync(listener, StoreServer.DefaultMaxPendingHandshakes, socket =>
                 {
-                    var socket = await listener.AcceptAsync(cancel.Token).ConfigureAwait(false);
-                    if (Interlocked.Increment(ref pending) > StoreServer.DefaultMaxPendingHandshakes)
-                    {
-                        Interlocked.Decrement(ref pending);
-                        socket.Dispose();
-                        continue;
-                    }
-                    _ = Task.Run(() =>
-                    {
-                        try
-                        {
-                            if (Handshake(rank, world, socket, proof, links, handshakeTimeout, log) && Interlocked.Decrement(ref expected) == 0)
-                                complete.TrySetResult();
-                        }
-                        finally
-                        {
-                            Interlocked.Decrement(ref pending);
-                        }
-                    });
-                }
+                    if (Handshake(rank, world, socket, proof, links, handshakeTimeout, log) && Interlocked.Decrement(ref expected) == 0)
+                        complete.TrySetResult();
+                }, () => complete.Task.IsCompleted, cancel.Token).ConfigureAwait(false);
             }
             catch (Exception e)
             {
