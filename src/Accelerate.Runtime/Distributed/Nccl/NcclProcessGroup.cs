@@ -158,14 +158,9 @@ internal sealed unsafe class NcclProcessGroup : ProcessGroup
             _host.Gather(input, outputs, destination);
             return;
         }
-        // NCCL has no gather: every rank gathers, the destination keeps it.
-        if (Rank == destination)
-        {
-            AllGather(outputs!, input);
-            return;
-        }
-        using var discarded = torch.empty([WorldSize, .. input.shape], input.dtype, input.device);
-        AllGatherInto(discarded, input);
+        // NCCL has no gather: every rank gathers, the destination keeps it (the others, as in GatherInto, discard it).
+        if (Rank == destination) AllGather(outputs!, input);
+        else GatherInto(null, input, destination);
     }
 
     public override void GatherInto(torch.Tensor? output, torch.Tensor input, int destination = 0)
