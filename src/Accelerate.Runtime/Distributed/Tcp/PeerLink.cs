@@ -234,12 +234,12 @@ internal sealed unsafe class PeerLink : IDisposable
     private AccelerateException TimedOut(bool sending) => Failure(new SocketException((int)SocketError.TimedOut), sending);
 
     /// <summary>
-    /// Best effort: tells the peer why this rank stops, unless a message to it is half sent. When
+    /// Best effort: tells the peer why this rank stops (behind the rest of a half-sent message, when the peer takes it). When
     /// <paramref name="mismatch"/> (ranks in different collectives, ACC2110), the peer fails with ACC2110 too.
     /// </summary>
     public void SendAbort(string reason, bool mismatch)
     {
-        if (Volatile.Read(ref _sending) != 0) return;
+        if (!TryAbandonMessage(AbortPatience)) return;
         try
         {
             var text = Encoding.UTF8.GetBytes(reason.Length > 4000 ? reason[..4000] : reason);
@@ -255,6 +255,43 @@ internal sealed unsafe class PeerLink : IDisposable
     }
 
     private const uint MismatchCode = 2110;
+
+    /// <summary>How long a failing rank keeps sending the rest of a half-sent message, so that the peer reads the abort notice behind it.</summary>
+    private static readonly TimeSpan AbortPatience = TimeSpan.FromSeconds(1);
+
+    private static readonly byte[] AbandonedPayload = new byte[64 * 1024];
+
+    /// <summary>
+    /// Completes a message this rank stopped sending halfway (it found ranks in different collectives while large
+    /// payloads went out piece by piece): the peer reads the rest before it can read why this rank stops. The rest of
+    /// the payload goes as zeros, since the caller's buffer may already be gone; the peer's result is void anyway.
+    /// False when the peer does not take it within <paramref name="patience"/> or the connection is broken.
+    /// </summary>
+    private bool TryAbandonMessage(TimeSpan patience)
+    {
+        if (Volatile.Read(ref _sending) == 0) return true;
+        var deadline = Stopwatch.GetTimestamp() + (long)(patience.TotalSeconds * Stopwatch.Frequency);
+        var total = _headLength + _bodyLength + _tailLength;
+        try
+        {
+            while (_sent < total)
+            {
+                var span = _sent < _headLength
+                    ? new ReadOnlySpan<byte>(_head + _sent, (int)(_headLength - _sent))
+                    : AbandonedPayload.AsSpan(0, (int)Math.Min(AbandonedPayload.Length, total - _sent));
+                var n = _socket.Send(span, SocketFlags.None, out var error);
+                if (error == SocketError.Success) _sent += n;
+                else if (error == SocketError.WouldBlock && Stopwatch.GetTimestamp() < deadline) _socket.Poll(1000, SelectMode.SelectWrite);
+                else if (error != SocketError.Interrupted) return false;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+        Volatile.Write(ref _sending, 0);
+        return true;
+    }
 
     private static void WriteHeader(Span<byte> header, uint kind, long length, long signature, uint code = 0)
     {
